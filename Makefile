@@ -1,0 +1,73 @@
+# Nimbus support bot. `make run` starts it; `make test` runs every test.
+# Two environments: Rasa 3.6 needs Python 3.10, the knowledge engine (LanceDB, openai)
+# needs Python 3.11 with pydantic 2 / numpy 2. Each is reinstalled only when its
+# requirements or constraints change.
+
+SHELL := /bin/bash
+RASA_VENV := .venv-rasa
+ACTIONS_VENV := .venv-actions
+RASA_PY := $(RASA_VENV)/bin/python
+ACTIONS_PY := $(ACTIONS_VENV)/bin/python
+PIP_FLAGS := --disable-pip-version-check --progress-bar on
+export HF_HUB_OFFLINE := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+.PHONY: install run chat test test-actions test-rasa lint ingest train lock clean help
+
+help:
+	@echo "make run    - install what is missing, ingest, train, start the bot"
+	@echo "make chat   - talk to the running bot in this terminal"
+	@echo "make test   - run the whole test suite"
+	@echo "make ingest - (re)ingest knowledge/articles incrementally"
+	@echo "make lint   - ruff"
+
+install: $(RASA_VENV)/.installed $(ACTIONS_VENV)/.installed
+
+$(RASA_VENV)/.installed: requirements/rasa.txt constraints/rasa.txt pyproject.toml
+	@PY=$$(scripts/find-python.sh 3.10) || exit 1; \
+	echo "==> Rasa environment ($$PY): installing, this takes a few minutes the first time"; \
+	[ -x $(RASA_PY) ] || $$PY -m venv $(RASA_VENV); \
+	$(RASA_PY) -m pip install $(PIP_FLAGS) -q "pip<25" && \
+	$(RASA_PY) -m pip install $(PIP_FLAGS) -r requirements/rasa.txt -c constraints/rasa.txt && \
+	$(RASA_PY) -m pip install $(PIP_FLAGS) -q --no-deps -e . && touch $@
+
+$(ACTIONS_VENV)/.installed: requirements/actions.txt constraints/actions.txt pyproject.toml
+	@PY=$$(scripts/find-python.sh 3.11) || exit 1; \
+	echo "==> Action-server environment ($$PY): installing, this takes a few minutes the first time"; \
+	[ -x $(ACTIONS_PY) ] || $$PY -m venv $(ACTIONS_VENV); \
+	$(ACTIONS_PY) -m pip install $(PIP_FLAGS) -r requirements/actions.txt -c constraints/actions.txt && \
+	$(ACTIONS_PY) -m pip install $(PIP_FLAGS) -q --no-deps -e . && touch $@
+
+run: install
+	@$(RASA_PY) scripts/stack.py
+
+chat:
+	@$(RASA_PY) scripts/chat.py
+
+ingest: $(ACTIONS_VENV)/.installed
+	$(ACTIONS_PY) -m knowledge.cli ingest knowledge/articles
+
+train: $(RASA_VENV)/.installed
+	$(RASA_PY) -c "import sys; sys.path.insert(0, 'scripts'); import stack; stack.train_model()"
+
+test: install
+	@set -o pipefail; status=0; \
+	echo "==> Tests in the action-server environment (knowledge engine, actions)"; \
+	$(ACTIONS_PY) -m pytest tests/knowledge tests/actions -q -p no:cacheprovider || status=1; \
+	echo "==> Tests in the Rasa environment (connectors, end to end)"; \
+	$(RASA_PY) -m pytest tests/connectors tests/e2e -q -p no:cacheprovider || status=1; \
+	exit $$status
+
+lint: install
+	$(ACTIONS_VENV)/bin/ruff check .
+	$(ACTIONS_VENV)/bin/ruff format --check .
+
+lock:
+	(echo "# Pinned by 'make lock' (pip freeze of the Rasa environment). Installs use it as constraints."; \
+	 $(RASA_VENV)/bin/pip freeze --exclude-editable | grep -vi nimbus-support-bot) > constraints/rasa.txt
+	(echo "# Pinned by 'make lock' (pip freeze of the action-server environment). Installs use it as constraints."; \
+	 $(ACTIONS_VENV)/bin/pip freeze --exclude-editable | grep -vi nimbus-support-bot) > constraints/actions.txt
+
+clean:
+	rm -rf .data .rasa

@@ -1,0 +1,105 @@
+"""`action_search_knowledge`: answer the customer's question from the help articles.
+
+Runs the (blocking) knowledge engine in a worker thread so one slow model call does not
+stall the other conversations the action server is serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from functools import lru_cache
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.render import renderer_for
+from knowledge.answer.prompt import Turn
+from knowledge.service import KnowledgeBase, KnowledgeBaseMissing
+
+log = logging.getLogger(__name__)
+
+UNANSWERED_SLOT = "unanswered_count"
+
+
+@lru_cache(maxsize=1)
+def knowledge_base() -> KnowledgeBase:
+    return KnowledgeBase()
+
+
+def conversation_turns(tracker: Tracker, limit: int = 6) -> tuple[list[str], list[Turn]]:
+    """Earlier customer messages (for follow-up search) and both sides (for the prompt)."""
+    turns: list[Turn] = []
+    for event in tracker.events:
+        kind = event.get("event")
+        text = (event.get("text") or "").strip()
+        if not text:
+            continue
+        if kind == "user":
+            turns.append(Turn("customer", text))
+        elif kind == "bot":
+            turns.append(Turn("assistant", text))
+    # The last customer turn is the question being answered now.
+    if turns and turns[-1].role == "customer":
+        turns = turns[:-1]
+    turns = turns[-limit:]
+    history = [t.text for t in turns if t.role == "customer"]
+    return history, turns
+
+
+class ActionSearchKnowledge(Action):
+    def name(self) -> str:
+        return "action_search_knowledge"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        question = (tracker.latest_message.get("text") or "").strip()
+        channel = tracker.get_latest_input_channel() or "rest"
+        conversation_id = tracker.sender_id
+        unanswered = int(tracker.get_slot(UNANSWERED_SLOT) or 0)
+        if not question:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        history, turns = conversation_turns(tracker)
+        language = (tracker.latest_message.get("metadata") or {}).get("language", "") if isinstance(
+            tracker.latest_message.get("metadata"), dict
+        ) else ""
+        loop = asyncio.get_running_loop()
+        try:
+            answer = await loop.run_in_executor(
+                None,
+                lambda: knowledge_base().ask(
+                    question,
+                    history=history,
+                    conversation=turns,
+                    channel=channel,
+                    language=language,
+                    conversation_id=conversation_id,
+                ),
+            )
+        except KnowledgeBaseMissing as exc:
+            log.error("knowledge base unavailable for conversation %s: %s", conversation_id, exc)
+            dispatcher.utter_message(response="utter_kb_unavailable")
+            return [SlotSet(UNANSWERED_SLOT, float(unanswered + 1))]
+        if answer.method == "abstain":
+            dispatcher.utter_message(response="utter_dont_know")
+            return [SlotSet(UNANSWERED_SLOT, float(unanswered + 1))]
+        for message in renderer_for(channel).render(answer):
+            dispatcher.utter_message(**message.as_kwargs())
+        return [SlotSet(UNANSWERED_SLOT, 0.0)]
+
+
+def warm_up() -> None:
+    """Load the embedding model at server start, not on the first customer's question."""
+    try:
+        knowledge_base().embedder.embed_one("warm up")
+    except Exception as exc:  # noqa: BLE001 - the server still starts and reports per request
+        log.warning("knowledge engine warm-up failed: %s", exc)
+
+
+if os.environ.get("ACTIONS_WARM_UP", "1") != "0":
+    warm_up()

@@ -1,0 +1,103 @@
+"""`kb`: the support team's tool for the knowledge base (ingest, search, eval).
+
+Needs no Rasa: it runs in the action server's environment and talks to LanceDB directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import textwrap
+from pathlib import Path
+
+from knowledge.config import SAMPLE_ARTICLES, RetrievalSettings, Settings
+
+
+def _lazy_embed(texts):
+    """Load the model only when something changed, so an up-to-date ingest is instant."""
+    from knowledge.embedding import default_embedder
+
+    return default_embedder().embed(texts)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from knowledge.ingest import ingest_folder
+    from knowledge.store import ChunkStore
+
+    settings = RetrievalSettings.from_env()
+    uri = args.uri or settings.uri
+    store = ChunkStore(uri, settings.table)
+    try:
+        report = ingest_folder(Path(args.path), store, _lazy_embed, show_progress=not args.quiet)
+    except FileNotFoundError as exc:
+        print(f"kb ingest: {exc}", file=sys.stderr)
+        return 2
+    for path, reason in report.failed:
+        print(f"failed: {path}: {reason}", file=sys.stderr)
+    print(f"{report.summary()} (index: {uri})")
+    return 1 if report.failed and args.strict else 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from knowledge.service import KnowledgeBase, KnowledgeBaseMissing
+
+    kb = KnowledgeBase(Settings.from_env())
+    try:
+        result = kb.search(args.question)
+    except KnowledgeBaseMissing as exc:
+        print(f"kb search: {exc}", file=sys.stderr)
+        return 2
+    verdict = "answer" if kb.is_answerable(result) else "abstain (I don't know)"
+    print(
+        f"query: {result.query!r}\nrelevance {result.relevance:.3f} "
+        f"(bar {kb.settings.retrieval.min_relevance:.3f}): {verdict}\n"
+    )
+    for rank, p in enumerate(result.passages[: args.limit], start=1):
+        fts = f"{p.fts_score:.2f}" if p.fts_score is not None else "-"
+        print(f"{rank}. score {p.score:.3f}  cosine {p.vector_similarity or 0:.3f}  bm25 {fts}")
+        print(f"   {p.title} > {p.section}  {p.url}")
+        print(textwrap.indent(textwrap.shorten(p.text, 300), "   "))
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from knowledge.service import KnowledgeBase
+
+    answer = KnowledgeBase(Settings.from_env()).ask(args.question)
+    if answer.method == "abstain":
+        print("I don't know (no article answers this well enough).")
+        return 0
+    print(answer.text)
+    for s in answer.sources:
+        print(f"[{s.number}] {s.title} {s.url}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kb", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    ingest = sub.add_parser("ingest", help="ingest a folder of articles (incremental)")
+    ingest.add_argument("path", nargs="?", default=str(SAMPLE_ARTICLES))
+    ingest.add_argument("--uri", help="LanceDB URI (default: $KB_URI or .data/kb)")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    ingest.add_argument("--strict", action="store_true", help="exit 1 if any file failed")
+    ingest.set_defaults(func=cmd_ingest)
+    search = sub.add_parser("search", help="show ranked passages for a question")
+    search.add_argument("question")
+    search.add_argument("--limit", type=int, default=5)
+    search.set_defaults(func=cmd_search)
+    ask = sub.add_parser("ask", help="answer a question as the bot would")
+    ask.add_argument("question")
+    ask.set_defaults(func=cmd_ask)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

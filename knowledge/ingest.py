@@ -1,0 +1,102 @@
+"""Incremental ingestion of a folder of articles into the chunk store.
+
+An article is re-embedded only when its bytes changed (content hash), so re-running on an
+unchanged folder writes nothing, and a support team can ingest after every edit.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from knowledge.chunking import chunk_article
+from knowledge.documents import Article
+from knowledge.loaders import UnreadableArticle, find_article_files, load_article
+from knowledge.store import ChunkStore, rows_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    chunks_written: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.deleted)
+
+    def summary(self) -> str:
+        return (
+            f"articles: {len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.deleted)} deleted, {len(self.unchanged)} unchanged, "
+            f"{len(self.failed)} failed; {self.chunks_written} chunks written"
+        )
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="article", desc="ingesting", file=sys.stderr)
+
+
+def ingest_folder(
+    root: Path,
+    store: ChunkStore,
+    embed: Callable[[list[str]], "object"],
+    show_progress: bool = False,
+) -> IngestReport:
+    root = root.resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(f"articles folder not found: {root}")
+    report = IngestReport()
+    known = store.article_hashes()
+    seen: set[str] = set()
+    files = find_article_files(root)
+    bar = _progress(len(files), show_progress)
+    for path in files:
+        try:
+            article: Article = load_article(path, root)
+        except UnreadableArticle as exc:
+            report.failed.append((str(path), str(exc)))
+            log.warning("skipped %s: %s", path, exc)
+            # Keep what was indexed for it before: a broken edit must not erase an answer.
+            seen.add(path.relative_to(root).with_suffix("").as_posix())
+            if bar:
+                bar.update(1)
+            continue
+        if article.article_id in seen:
+            report.failed.append((str(path), f"duplicate article id {article.article_id!r}"))
+            if bar:
+                bar.update(1)
+            continue
+        seen.add(article.article_id)
+        previous = known.get(article.article_id)
+        if previous == article.content_hash:
+            report.unchanged.append(article.article_id)
+        else:
+            chunks = chunk_article(article)
+            vectors = embed([c.search_text for c in chunks])
+            store.replace_article(article.article_id, rows_for(chunks, vectors))
+            report.chunks_written += len(chunks)
+            (report.updated if previous else report.added).append(article.article_id)
+        if bar:
+            bar.update(1)
+    if bar:
+        bar.close()
+    gone = sorted(set(known) - seen)
+    if gone:
+        store.delete_articles(gone)
+        report.deleted.extend(gone)
+    if report.changed:
+        store.finish_writes()
+    return report

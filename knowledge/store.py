@@ -1,0 +1,162 @@
+"""The LanceDB table that holds the chunks, their vectors and the full-text index.
+
+Every write is a LanceDB version, so a reader (the action server) always sees a complete
+index and an ingestion run cut short leaves the last good version in place. The URI may
+be a local directory or object storage (`s3://...`), which is how replicas share one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Iterable, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from knowledge.documents import Chunk
+from knowledge.embedding import DIMENSION
+
+log = logging.getLogger(__name__)
+
+SCHEMA = pa.schema(
+    [
+        pa.field("chunk_id", pa.string(), nullable=False),
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("title", pa.string()),
+        pa.field("url", pa.string()),
+        pa.field("section", pa.string()),
+        pa.field("text", pa.string()),
+        pa.field("search_text", pa.string()),
+        pa.field("page", pa.int32()),
+        pa.field("content_hash", pa.string()),
+        pa.field("vector", pa.list_(pa.float32(), DIMENSION)),
+    ]
+)
+
+FTS_COLUMN = "search_text"
+
+
+class KnowledgeBaseMissing(RuntimeError):
+    """No index at the configured URI: the bot says so instead of guessing."""
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def rows_for(chunks: Sequence[Chunk], vectors: np.ndarray) -> pa.Table:
+    return pa.Table.from_pylist(
+        [
+            {
+                "chunk_id": c.chunk_id,
+                "article_id": c.article_id,
+                "title": c.title,
+                "url": c.url,
+                "section": c.section,
+                "text": c.text,
+                "search_text": c.search_text,
+                "page": c.page,
+                "content_hash": c.content_hash,
+                "vector": vectors[i].tolist(),
+            }
+            for i, c in enumerate(chunks)
+        ],
+        schema=SCHEMA,
+    )
+
+
+class ChunkStore:
+    def __init__(self, uri: str, table: str = "chunks") -> None:
+        import lancedb
+
+        self.uri = uri
+        self.table_name = table
+        self._db = lancedb.connect(uri)
+        self._table = None
+
+    # -- reading -----------------------------------------------------------------------
+    def exists(self) -> bool:
+        try:
+            return self.table_name in self._table_names()
+        except Exception:  # noqa: BLE001 - a missing directory is simply "no index"
+            return False
+
+    def _table_names(self) -> list[str]:
+        if hasattr(self._db, "list_tables"):
+            result = self._db.list_tables()
+            names = getattr(result, "tables", result)
+            return list(names)
+        return list(self._db.table_names())
+
+    @property
+    def table(self):
+        if self._table is None:
+            if not self.exists():
+                raise KnowledgeBaseMissing(
+                    f"no knowledge base table {self.table_name!r} at {self.uri}; run `kb ingest`"
+                )
+            self._table = self._db.open_table(self.table_name)
+        return self._table
+
+    def refresh(self) -> None:
+        """Pick up versions written by another process (an ingestion run)."""
+        if self._table is not None:
+            try:
+                self._table.checkout_latest()
+            except Exception:  # noqa: BLE001 - reopen instead
+                self._table = None
+
+    def count(self) -> int:
+        return self.table.count_rows() if self.exists() else 0
+
+    def article_hashes(self) -> dict[str, str]:
+        if not self.exists():
+            return {}
+        data = self.table.to_arrow().select(["article_id", "content_hash"]).to_pylist()
+        return {row["article_id"]: row["content_hash"] for row in data}
+
+    def vector_search(self, vector: np.ndarray, limit: int, where: str | None = None) -> list[dict]:
+        query = self.table.search(vector, vector_column_name="vector").distance_type("cosine")
+        if where:
+            query = query.where(where, prefilter=True)
+        return query.limit(limit).to_list()
+
+    def text_search(self, text: str, limit: int) -> list[dict]:
+        try:
+            return self.table.search(text, query_type="fts").limit(limit).to_list()
+        except Exception as exc:  # noqa: BLE001 - FTS is an aid; vector search still answers
+            log.warning("full-text search failed (%s); using vector search alone", exc)
+            return []
+
+    # -- writing -----------------------------------------------------------------------
+    def _ensure_table(self, first_rows: pa.Table):
+        if not self.exists():
+            self._table = self._db.create_table(self.table_name, schema=SCHEMA)
+        return self.table
+
+    def replace_article(self, article_id: str, rows: pa.Table) -> None:
+        """Upsert one article's chunks and delete its chunks that are gone, in one version."""
+        table = self._ensure_table(rows)
+        (
+            table.merge_insert("chunk_id")
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .when_not_matched_by_source_delete(f"article_id = {_quote(article_id)}")
+            .execute(rows)
+        )
+
+    def delete_articles(self, article_ids: Iterable[str]) -> None:
+        ids = list(article_ids)
+        if not ids or not self.exists():
+            return
+        self.table.delete("article_id IN (" + ", ".join(_quote(i) for i in ids) + ")")
+
+    def finish_writes(self) -> None:
+        """Rebuild the full-text index and compact, so searches see every change."""
+        if not self.exists() or self.table.count_rows() == 0:
+            return
+        self.table.create_fts_index(FTS_COLUMN, replace=True)
+        try:
+            self.table.optimize()
+        except Exception as exc:  # noqa: BLE001 - compaction is an optimisation only
+            log.warning("optimize failed: %s", exc)

@@ -1,0 +1,89 @@
+"""The knowledge action's own decisions, run through rasa-sdk's real dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ["ACTIONS_WARM_UP"] = "0"
+
+from rasa_sdk import Tracker  # noqa: E402
+from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
+
+from actions import knowledge_action  # noqa: E402
+from knowledge.config import RetrievalSettings, Settings  # noqa: E402
+from knowledge.ingest import ingest_folder  # noqa: E402
+from knowledge.service import KnowledgeBase  # noqa: E402
+from knowledge.store import ChunkStore  # noqa: E402
+
+ARTICLES = Path(__file__).resolve().parents[2] / "knowledge" / "articles"
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory):
+    from knowledge.embedding import default_embedder
+
+    uri = str(tmp_path_factory.mktemp("kb"))
+    ingest_folder(ARTICLES, ChunkStore(uri), default_embedder().embed)
+    return KnowledgeBase(Settings(retrieval=RetrievalSettings(uri=uri)), embedder=default_embedder())
+
+
+def tracker(text: str, channel: str = "rest", events: list | None = None, unanswered: float = 0) -> Tracker:
+    message = {"text": text, "intent": {"name": "ask_knowledge"}, "metadata": {}}
+    events = (events or []) + [{"event": "user", "text": text, "input_channel": channel, "parse_data": message}]
+    return Tracker(
+        "customer-1", {"unanswered_count": unanswered}, message, events, False, None, {}, "action_listen"
+    )
+
+
+def run(tracker_: Tracker) -> tuple[list[dict], list[dict]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(knowledge_action.ActionSearchKnowledge().run(dispatcher, tracker_, {}))
+    return dispatcher.messages, events
+
+
+def test_answer_is_rendered_with_sources_and_resets_the_miss_counter(kb, monkeypatch):
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
+    messages, events = run(tracker("can I get my money back if I return the thermostat?", unanswered=1))
+    text = messages[0]["text"]
+    assert "[1]" in text and "Sources:" in text
+    assert messages[0]["custom"]["citations"]
+    assert events == [{"event": "slot", "timestamp": None, "name": "unanswered_count", "value": 0.0}]
+
+
+def test_unanswerable_question_says_dont_know_and_counts_the_miss(kb, monkeypatch):
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
+    messages, events = run(tracker("who painted the mona lisa", unanswered=1))
+    assert messages == [_response("utter_dont_know")]
+    assert events[0]["value"] == 2.0
+
+
+def test_missing_knowledge_base_gets_a_clear_reply(tmp_path, monkeypatch):
+    from knowledge.embedding import default_embedder
+
+    empty = KnowledgeBase(
+        Settings(retrieval=RetrievalSettings(uri=str(tmp_path / "nothing"))), embedder=default_embedder()
+    )
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: empty)
+    messages, _ = run(tracker("how do I reset my password"))
+    assert messages == [_response("utter_kb_unavailable")]
+
+
+def test_history_excludes_the_current_question():
+    events = [
+        {"event": "user", "text": "how do I return my thermostat?"},
+        {"event": "bot", "text": "Start a return in your account [1]."},
+    ]
+    history, turns = knowledge_action.conversation_turns(tracker("how long does that take?", events=events))
+    assert history == ["how do I return my thermostat?"]
+    assert [t.role for t in turns] == ["customer", "assistant"]
+
+
+def _response(name: str) -> dict:
+    return {
+        "text": None, "buttons": [], "elements": [], "custom": {}, "template": name, "response": name,
+        "image": None, "attachment": None,
+    }

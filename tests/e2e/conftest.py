@@ -1,0 +1,118 @@
+"""Real servers for end-to-end tests: a trained Rasa model, the rasa-sdk action server,
+a LanceDB index of the sample articles, all on free loopback ports."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from scripts.stack import ROOT, Stack, free_port, ingest, train_model, write_active_credentials
+from tests.standins.openai_server import OpenAIStandIn
+
+
+@pytest.fixture(scope="session")
+def kb_uri(tmp_path_factory) -> str:
+    uri = str(tmp_path_factory.mktemp("kb") / "lancedb")
+    ingest(ROOT / "knowledge" / "articles", uri, quiet=True)
+    return uri
+
+
+@pytest.fixture(scope="session")
+def model() -> Path:
+    return train_model(quiet=True)
+
+
+@pytest.fixture(scope="session")
+def rest_credentials(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("creds") / "credentials.yml"
+    write_active_credentials(ROOT / "credentials.yml", path)
+    return path
+
+
+def make_stack(tmp: Path, model: Path, credentials: Path, kb_uri: str, extra_env: dict[str, str]) -> Stack:
+    env = {
+        "KB_URI": kb_uri,
+        "TRACKER_DB": str(tmp / "tracker.db"),
+        # No real provider is reachable from tests: only the stand-in may be configured.
+        "OPENAI_API_KEY": "",
+        "OPENAI_BASE_URL": "",
+        **extra_env,
+    }
+    return Stack(
+        rasa_port=free_port(),
+        action_port=free_port(),
+        model=model,
+        credentials=credentials,
+        env=env,
+        log_dir=tmp / "logs",
+        api_token=secrets.token_hex(8),
+        interface="127.0.0.1",
+    )
+
+
+@pytest.fixture(scope="module")
+def plain_stack(tmp_path_factory, model, rest_credentials, kb_uri):
+    """The bot as `make run` starts it on a fresh machine: no model API configured."""
+    tmp = tmp_path_factory.mktemp("plain")
+    stack = make_stack(tmp, model, rest_credentials, kb_uri, {})
+    try:
+        stack.start_actions()
+        stack.start_rasa()
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+def openai_standin():
+    server = OpenAIStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def llm_stack(tmp_path_factory, model, rest_credentials, kb_uri, openai_standin):
+    tmp = tmp_path_factory.mktemp("llm")
+    stack = make_stack(
+        tmp,
+        model,
+        rest_credentials,
+        kb_uri,
+        {
+            "OPENAI_API_KEY": "sk-test-standin",
+            "OPENAI_BASE_URL": openai_standin.base_url,
+            "OPENAI_MODEL": "stand-in-model",
+            "OPENAI_TIMEOUT": "2",
+            "OPENAI_MAX_RETRIES": "1",
+        },
+    )
+    try:
+        stack.start_actions()
+        stack.start_rasa()
+        yield stack
+    finally:
+        stack.stop()
+
+
+def say(stack: Stack, sender: str, text: str) -> list[dict]:
+    request = urllib.request.Request(
+        f"{stack.rasa_url}/webhooks/rest/webhook",
+        json.dumps({"sender": sender, "message": text}).encode(),
+        {"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read())
+
+
+def texts(replies: list[dict]) -> str:
+    return "\n".join(r["text"] for r in replies if r.get("text"))
+
+
+def tracker(stack: Stack, sender: str) -> dict:
+    url = f"{stack.rasa_url}/conversations/{sender}/tracker?token={stack.api_token}"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read())
