@@ -40,7 +40,7 @@ $(ACTIONS_VENV)/.installed: requirements/actions.txt constraints/actions.txt pyp
 	$(ACTIONS_PY) -m pip install $(PIP_FLAGS) -q --no-deps -e . && touch $@
 
 run: install
-	@$(RASA_PY) scripts/stack.py
+	@PYTHONWARNINGS=ignore $(RASA_PY) scripts/stack.py
 
 chat:
 	@$(RASA_PY) scripts/chat.py

@@ -179,6 +179,8 @@ class Stack:
         env.setdefault("HF_HUB_OFFLINE", "1")
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+        # Rasa 3.6's dependencies print pages of deprecation warnings at start-up.
+        env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning,ignore::PendingDeprecationWarning")
         return env
 
     def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen:
