@@ -339,7 +339,7 @@ def parse(text: str) -> Document:
 # --- helpers shared by renderers -----------------------------------------------------
 
 
-def plain(inlines: tuple, cite=lambda n: f"[{n}]") -> str:
+def plain(inlines: tuple, cite=lambda n: f"[{n}]", show_url=lambda url: url) -> str:
     """Inline pieces as unformatted text (notification fallbacks, SMS)."""
     parts: list[str] = []
     for piece in inlines:
@@ -350,10 +350,10 @@ def plain(inlines: tuple, cite=lambda n: f"[{n}]") -> str:
         elif isinstance(piece, Cite):
             parts.append(cite(piece.number))
         elif isinstance(piece, Link):
-            label = plain(piece.children, cite)
-            parts.append(label if label == piece.url else f"{label} ({piece.url})")
+            label = plain(piece.children, cite, show_url)
+            parts.append(show_url(piece.url) if label == piece.url else f"{label} ({show_url(piece.url)})")
         else:
-            parts.append(plain(piece.children, cite))
+            parts.append(plain(piece.children, cite, show_url))
     return "".join(parts)
 
 

@@ -70,13 +70,17 @@ def segments(text: str) -> int:
     return count
 
 
+def compact_url(url: str) -> str:
+    """Phones link `example.com/x` as well as `https://www.example.com/x/`."""
+    return re.sub(r"^https?://(www\.)?", "", url).rstrip("/")
+
+
 def short_url(source: Source, link_base: str = "") -> str:
     if not source.url:
         return ""
     if link_base:
         return f"{link_base.rstrip('/')}/{source.article_id}"
-    url = re.sub(r"^https?://(www\.)?", "", source.url)
-    return url.rstrip("/")
+    return compact_url(source.url)
 
 
 _SENTENCE_END = re.compile(r"[.!?]+[\"')]*(?:\s*\[\d+\])*(?=\s)|\n")
@@ -128,20 +132,26 @@ class SmsRenderer:
             best = candidate
         if best:
             return best
-        # Not even the first sentence fits: drop the prompt, then shorten at a word.
+        # Not even the first sentence fits: shorten it at a word (keeping its citations),
+        # and drop the feedback prompt if that is still not enough.
+        first = body[: ends[0]] if ends else body
+        markers = "".join(f"[{n}]" for n in dict.fromkeys(_CITED.findall(first)))
+        words = _CITED.sub("", first).rstrip()
         for keep_prompt in (prompt, ""):
-            first = body[: ends[0]] if ends else body
-            low, high = 0, len(first)
+
+            def shortened(size: int) -> str:
+                head, _ = md.split_text(words, size)
+                return f"{head}... {markers}".rstrip()
+
+            low, high = 0, len(words)
             while low < high:
                 mid = (low + high + 1) // 2
-                head, _ = md.split_text(first, mid)
-                if self.fits(self._compose(head + "...", sources, keep_prompt)):
+                if self.fits(self._compose(shortened(mid), sources, keep_prompt)):
                     low = mid
                 else:
                     high = mid - 1
             if low:
-                head, _ = md.split_text(first, low)
-                return self._compose(head + "...", sources, keep_prompt)
+                return self._compose(shortened(low), sources, keep_prompt)
         text = self._compose(body, [], "")
         while text and not self.fits(text):
             text = text[: math.floor(len(text) * 0.9)]
@@ -154,7 +164,8 @@ def plain_body(markdown: str) -> str:
         if isinstance(block, md.CodeBlock):
             lines.append(block.text)
         elif isinstance(block, md.ListItem):
-            lines.append("  " * block.depth + (block.marker or "-") + " " + md.plain(block.inlines))
+            bullet = "  " * block.depth + (block.marker or "-") + " "
+            lines.append(bullet + md.plain(block.inlines, show_url=compact_url))
         else:
-            lines.append(md.plain(block.inlines))
+            lines.append(md.plain(block.inlines, show_url=compact_url))
     return "\n".join(line.rstrip() for line in lines)
