@@ -40,7 +40,7 @@ class OpenAIStandIn:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
-    def start(self) -> OpenAIStandIn:
+    def start(self) -> "OpenAIStandIn":
         self._thread.start()
         return self
 
