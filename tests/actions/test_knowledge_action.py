@@ -97,6 +97,12 @@ def test_history_excludes_the_current_question():
 
 def _response(name: str) -> dict:
     return {
-        "text": None, "buttons": [], "elements": [], "custom": {}, "template": name, "response": name,
-        "image": None, "attachment": None,
+        "text": None,
+        "buttons": [],
+        "elements": [],
+        "custom": {},
+        "template": name,
+        "response": name,
+        "image": None,
+        "attachment": None,
     }
