@@ -16,6 +16,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.feedback import LAST_ANSWER_SLOT, feedback_store
+from actions.handoff import HANDOFF_SLOT, REASON_UNANSWERED, start_handoff
 from actions.render import renderer_for
 from knowledge.answer.prompt import Turn
 from knowledge.service import KnowledgeBase, KnowledgeBaseMissing
@@ -23,6 +25,8 @@ from knowledge.service import KnowledgeBase, KnowledgeBaseMissing
 log = logging.getLogger(__name__)
 
 UNANSWERED_SLOT = "unanswered_count"
+# Questions in a row the articles could not answer before a person takes over.
+HANDOFF_AFTER_MISSES = int(os.environ.get("HANDOFF_AFTER_MISSES", "2"))
 
 
 @lru_cache(maxsize=1)
@@ -61,6 +65,8 @@ class ActionSearchKnowledge(Action):
         channel = tracker.get_latest_input_channel() or "rest"
         conversation_id = tracker.sender_id
         unanswered = int(tracker.get_slot(UNANSWERED_SLOT) or 0)
+        if tracker.get_slot(HANDOFF_SLOT):
+            return []  # a person has this conversation; the rules should not even get here
         if not question:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
@@ -88,11 +94,21 @@ class ActionSearchKnowledge(Action):
             dispatcher.utter_message(response="utter_kb_unavailable")
             return [SlotSet(UNANSWERED_SLOT, float(unanswered + 1))]
         if answer.method == "abstain":
+            if HANDOFF_AFTER_MISSES and unanswered + 1 >= HANDOFF_AFTER_MISSES:
+                dispatcher.utter_message(response="utter_dont_know_again")
+                return [SlotSet(LAST_ANSWER_SLOT, None)] + await start_handoff(
+                    dispatcher, tracker, REASON_UNANSWERED
+                )
             dispatcher.utter_message(response="utter_dont_know")
-            return [SlotSet(UNANSWERED_SLOT, float(unanswered + 1))]
-        for message in renderer_for(channel).render(answer):
+            return [SlotSet(UNANSWERED_SLOT, float(unanswered + 1)), SlotSet(LAST_ANSWER_SLOT, None)]
+        ref = None
+        try:
+            ref = feedback_store().record_answer(conversation_id, channel, question, answer)
+        except Exception:  # noqa: BLE001 - the answer still goes out, only without buttons
+            log.exception("could not store the answer for feedback in conversation %s", conversation_id)
+        for message in renderer_for(channel).render(answer, feedback_ref=ref):
             dispatcher.utter_message(**message.as_kwargs())
-        return [SlotSet(UNANSWERED_SLOT, 0.0)]
+        return [SlotSet(UNANSWERED_SLOT, 0.0), SlotSet(LAST_ANSWER_SLOT, ref)]
 
 
 def warm_up() -> None:

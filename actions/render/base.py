@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from knowledge.documents import Answer
+from knowledge.documents import Answer, Source
+
+HELPFUL_INTENT = "feedback_helpful"
+UNHELPFUL_INTENT = "feedback_unhelpful"
+HUMAN_PAYLOAD = "/request_human"
 
 
 @dataclass
@@ -28,4 +33,18 @@ class RenderedMessage:
 
 
 class Renderer(Protocol):
-    def render(self, answer: Answer) -> list[RenderedMessage]: ...
+    def render(self, answer: Answer, feedback_ref: str | None = None) -> list[RenderedMessage]: ...
+
+
+def feedback_payload(intent: str, ref: str) -> str:
+    """The user message a feedback button sends back; Rasa reads `/intent{json}` itself."""
+    return f"/{intent}" + json.dumps({"ref": ref}, separators=(",", ":"))
+
+
+def source_label(source: Source) -> str:
+    label = f"[{source.number}] {source.title}"
+    return f"{label}, page {source.page}" if source.page else label
+
+
+def sources_by_number(answer: Answer) -> dict[int, Source]:
+    return {source.number: source for source in answer.sources}

@@ -3,22 +3,20 @@ channel without a renderer of its own."""
 
 from __future__ import annotations
 
-from actions.render.base import RenderedMessage
+from actions.render.base import RenderedMessage, source_label
 from knowledge.documents import Answer
 
 
 def sources_markdown(answer: Answer) -> str:
     lines = []
     for source in answer.sources:
-        label = f"[{source.number}] {source.title}"
-        if source.page:
-            label += f", page {source.page}"
+        label = source_label(source)
         lines.append(f"{label} - {source.url}" if source.url else label)
     return "\n".join(lines)
 
 
-def structured(answer: Answer) -> dict:
-    return {
+def structured(answer: Answer, feedback_ref: str | None = None) -> dict:
+    payload = {
         "type": "knowledge_answer",
         "answer": answer.text,
         "method": answer.method,
@@ -27,11 +25,15 @@ def structured(answer: Answer) -> dict:
             for s in answer.sources
         ],
     }
+    if feedback_ref:
+        # Web widgets send `/feedback_helpful{"ref": ...}` back with this reference.
+        payload["feedback_ref"] = feedback_ref
+    return payload
 
 
 class MarkdownRenderer:
-    def render(self, answer: Answer) -> list[RenderedMessage]:
-        text = answer.text
+    def render(self, answer: Answer, feedback_ref: str | None = None) -> list[RenderedMessage]:
+        text = answer.text.rstrip()
         if answer.sources:
             text += "\n\nSources:\n" + sources_markdown(answer)
-        return [RenderedMessage(text=text, json_message=structured(answer))]
+        return [RenderedMessage(text=text, json_message=structured(answer, feedback_ref))]

@@ -33,9 +33,8 @@ def kb(tmp_path_factory):
 
 def tracker(text: str, channel: str = "rest", events: list | None = None, unanswered: float = 0) -> Tracker:
     message = {"text": text, "intent": {"name": "ask_knowledge"}, "metadata": {}}
-    events = (events or []) + [
-        {"event": "user", "text": text, "input_channel": channel, "parse_data": message}
-    ]
+    user = {"event": "user", "text": text, "input_channel": channel, "parse_data": message}
+    events = (events or []) + [user]
     return Tracker(
         "customer-1", {"unanswered_count": unanswered}, message, events, False, None, {}, "action_listen"
     )
@@ -53,14 +52,26 @@ def test_answer_is_rendered_with_sources_and_resets_the_miss_counter(kb, monkeyp
     text = messages[0]["text"]
     assert "[1]" in text and "Sources:" in text
     assert messages[0]["custom"]["citations"]
-    assert events == [{"event": "slot", "timestamp": None, "name": "unanswered_count", "value": 0.0}]
+    assert events[0] == {"event": "slot", "timestamp": None, "name": "unanswered_count", "value": 0.0}
+    # The answer is stored for feedback under the reference its buttons carry.
+    assert events[1]["name"] == "last_answer_ref"
+    assert messages[0]["custom"]["feedback_ref"] == events[1]["value"]
 
 
 def test_unanswerable_question_says_dont_know_and_counts_the_miss(kb, monkeypatch):
     monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
-    messages, events = run(tracker("who painted the mona lisa", unanswered=1))
+    messages, events = run(tracker("who painted the mona lisa"))
     assert messages == [_response("utter_dont_know")]
-    assert events[0]["value"] == 2.0
+    assert events[0]["value"] == 1.0
+
+
+def test_second_unanswered_question_in_a_row_hands_over_to_a_person(kb, monkeypatch):
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
+    monkeypatch.delenv("HANDOFF_WEBHOOK_URL", raising=False)
+    messages, events = run(tracker("who painted the mona lisa", unanswered=1))
+    assert [m["response"] for m in messages if m["response"]] == ["utter_dont_know_again", "utter_handoff"]
+    assert messages[-1]["custom"]["handoff"]["reason"] == "unanswered_questions"
+    assert {"event": "slot", "timestamp": None, "name": "handoff_active", "value": True} in events
 
 
 def test_missing_knowledge_base_gets_a_clear_reply(tmp_path, monkeypatch):

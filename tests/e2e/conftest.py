@@ -37,6 +37,9 @@ def make_stack(tmp: Path, model: Path, credentials: Path, kb_uri: str, extra_env
     env = {
         "KB_URI": kb_uri,
         "TRACKER_DB": str(tmp / "tracker.db"),
+        "FEEDBACK_DB": str(tmp / "feedback.sqlite"),
+        # A developer's own team webhook must never receive test handoffs.
+        "HANDOFF_WEBHOOK_URL": "",
         # No real provider is reachable from tests: only the stand-in may be configured.
         "OPENAI_API_KEY": "",
         "OPENAI_BASE_URL": "",

@@ -1,0 +1,249 @@
+"""Handing a conversation to a person, and keeping the bot quiet until it is handed back.
+
+The team is told through a generic webhook (`HANDOFF_WEBHOOK_URL`, JSON POST with the
+transcript and the conversation id) and through a `{"handoff": {...}}` custom payload that
+a connector may forward to a team channel. While the `handoff_active` slot is true the
+dialogue rules only run `action_handoff_silence`, so the bot never talks over an agent.
+An agent hands the conversation back by resetting that slot through Rasa's HTTP API:
+
+    POST /conversations/<conversation_id>/tracker/events?token=<RASA_API_TOKEN>
+    [{"event": "slot", "name": "handoff_active", "value": false},
+     {"event": "slot", "name": "unanswered_count", "value": 0}]
+
+or with `python -m actions.handoff release <conversation_id>` (see `--help`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import html
+import json
+import logging
+import os
+import re
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime, timezone
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+log = logging.getLogger(__name__)
+
+HANDOFF_SLOT = "handoff_active"
+UNANSWERED_SLOT = "unanswered_count"
+TRANSCRIPT_TURNS = 50
+HUMAN_BUTTON = "/request_human"
+
+# Why a conversation was handed over; the team sees it in the notification.
+REASON_ASKED = "customer_asked"
+REASON_BUTTON = "button"
+REASON_UNANSWERED = "unanswered_questions"
+
+
+def handback_events() -> list[dict[str, Any]]:
+    """The events an agent appends through Rasa's HTTP API to give the conversation back."""
+    return [
+        {"event": "slot", "name": HANDOFF_SLOT, "value": False},
+        {"event": "slot", "name": UNANSWERED_SLOT, "value": 0},
+    ]
+
+
+def _bot_text(event: dict[str, Any]) -> str:
+    """What the customer saw, also for rich messages that carry no plain text."""
+    if event.get("text"):
+        return event["text"]
+    custom = (event.get("data") or {}).get("custom") or {}
+    if "slack" in custom:
+        return custom["slack"].get("text", "")
+    if "telegram" in custom:
+        return html.unescape(re.sub(r"<[^>]+>", "", custom["telegram"].get("html", "")))
+    if "sms" in custom:
+        return custom["sms"].get("text", "")
+    return custom.get("answer", "")
+
+
+def _iso(stamp: float) -> str:
+    return datetime.fromtimestamp(stamp, timezone.utc).isoformat(timespec="seconds")
+
+
+def transcript(tracker: Tracker, limit: int = TRANSCRIPT_TURNS) -> list[dict[str, Any]]:
+    turns: list[dict[str, Any]] = []
+    for event in tracker.events:
+        kind = event.get("event")
+        if kind == "user":
+            text = event.get("text") or ""
+            who = "customer"
+        elif kind == "bot":
+            custom = (event.get("data") or {}).get("custom") or {}
+            if "handoff" in custom or "feedback_ack" in custom:
+                continue
+            text = _bot_text(event)
+            who = "bot"
+        else:
+            continue
+        if text:
+            stamp = event.get("timestamp")  # seconds since the epoch
+            when = _iso(stamp) if stamp else None
+            turns.append({"from": who, "text": text, "time": when})
+    return turns[-limit:]
+
+
+def handoff_reason(tracker: Tracker) -> str:
+    message = tracker.latest_message or {}
+    if (message.get("text") or "").strip().startswith(HUMAN_BUTTON):
+        return REASON_BUTTON
+    if (message.get("intent") or {}).get("name") == "request_human":
+        return REASON_ASKED
+    return REASON_UNANSWERED
+
+
+def post_json(url: str, payload: dict[str, Any], timeout: float = 5.0, attempts: int = 2) -> bool:
+    """POST with one retry on connection errors and 5xx; a 4xx is not retried (it won't change)."""
+    body = json.dumps(payload).encode()
+    for attempt in range(1, attempts + 1):
+        request = urllib.request.Request(url, body, {"Content-Type": "application/json"}, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                if 200 <= response.status < 300:
+                    return True
+        except urllib.error.HTTPError as exc:
+            log.warning("handoff webhook answered HTTP %s (attempt %s)", exc.code, attempt)
+            if exc.code < 500:
+                return False
+        except (urllib.error.URLError, OSError) as exc:
+            # The URL may hold a secret token, so only the reason is logged.
+            log.warning("handoff webhook unreachable (attempt %s): %s", attempt, getattr(exc, "reason", exc))
+        if attempt < attempts:
+            time.sleep(0.5 * attempt)
+    return False
+
+
+def webhook_url() -> str:
+    return os.environ.get("HANDOFF_WEBHOOK_URL", "").strip()
+
+
+def notification(tracker: Tracker, reason: str) -> dict[str, Any]:
+    conversation_id = tracker.sender_id
+    payload: dict[str, Any] = {
+        "event": "handoff_requested",
+        "conversation_id": conversation_id,
+        "channel": tracker.get_latest_input_channel() or "rest",
+        "reason": reason,
+        "requested_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "transcript": transcript(tracker),
+        "hand_back": {
+            "method": "POST",
+            "path": f"/conversations/{urllib.parse.quote(conversation_id, safe='')}/tracker/events",
+            "body": handback_events(),
+        },
+    }
+    template = os.environ.get("HANDOFF_CONVERSATION_URL", "")
+    if template:
+        payload["conversation_url"] = template.format(conversation_id=urllib.parse.quote(conversation_id))
+    return payload
+
+
+async def start_handoff(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str
+) -> list[dict[str, Any]]:
+    """Tell the team and the customer; returns the events that silence the bot."""
+    payload = notification(tracker, reason)
+    url = webhook_url()
+    if url:
+        loop = asyncio.get_running_loop()
+        delivered = await loop.run_in_executor(None, post_json, url, payload)
+        if not delivered:
+            log.error("handoff for conversation %s could not reach the team webhook", tracker.sender_id)
+            # Nobody would come: say so and keep helping rather than going silent.
+            dispatcher.utter_message(response="utter_handoff_failed")
+            return [SlotSet(UNANSWERED_SLOT, 0.0)]
+    log.info("conversation %s handed to the support team (%s)", tracker.sender_id, reason)
+    dispatcher.utter_message(response="utter_handoff")
+    dispatcher.utter_message(
+        json_message={
+            "handoff": {
+                "conversation_id": payload["conversation_id"],
+                "channel": payload["channel"],
+                "reason": reason,
+                "transcript": payload["transcript"],
+            }
+        }
+    )
+    return [SlotSet(HANDOFF_SLOT, True), SlotSet(UNANSWERED_SLOT, 0.0)]
+
+
+class ActionHandoff(Action):
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if tracker.get_slot(HANDOFF_SLOT):
+            return []
+        return await start_handoff(dispatcher, tracker, handoff_reason(tracker))
+
+
+class ActionHandoffSilence(Action):
+    """Runs instead of any reply while a person has the conversation."""
+
+    def name(self) -> str:
+        return "action_handoff_silence"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        url = webhook_url()
+        text = (tracker.latest_message or {}).get("text") or ""
+        if url and text:
+            # Agents working from the webhook's side see what the customer adds meanwhile.
+            update = {
+                "event": "customer_message",
+                "conversation_id": tracker.sender_id,
+                "channel": tracker.get_latest_input_channel() or "rest",
+                "text": text,
+                "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            }
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, lambda: post_json(url, update, attempts=1))
+        return []
+
+
+def release(rasa_url: str, conversation_id: str, token: str = "", timeout: float = 10) -> None:
+    """Hand a conversation back to the bot through Rasa's HTTP API."""
+    query = f"?{urllib.parse.urlencode({'token': token})}" if token else ""
+    path = f"/conversations/{urllib.parse.quote(conversation_id, safe='')}/tracker/events"
+    body = json.dumps(handback_events()).encode()
+    request = urllib.request.Request(
+        rasa_url.rstrip("/") + path + query, body, {"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        response.read()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m actions.handoff", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    give_back = sub.add_parser("release", help="hand a conversation back to the bot")
+    give_back.add_argument("conversation_id")
+    give_back.add_argument("--rasa-url", default=os.environ.get("RASA_URL", "http://localhost:5005"))
+    give_back.add_argument("--token", default=os.environ.get("RASA_API_TOKEN", ""), help="Rasa API token")
+    args = parser.parse_args(argv)
+    try:
+        release(args.rasa_url, args.conversation_id, args.token)
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"could not reach Rasa at {args.rasa_url}: {exc}", file=sys.stderr)
+        return 1
+    print(f"conversation {args.conversation_id} handed back to the bot")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

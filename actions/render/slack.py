@@ -1,0 +1,194 @@
+"""Slack: mrkdwn in Block Kit sections, linked citations, a Sources context block and
+feedback buttons; the connector posts the `slack` payload with `chat.postMessage`."""
+
+from __future__ import annotations
+
+from actions.render import markup as md
+from actions.render.base import (
+    HELPFUL_INTENT,
+    HUMAN_PAYLOAD,
+    UNHELPFUL_INTENT,
+    RenderedMessage,
+    feedback_payload,
+    source_label,
+    sources_by_number,
+)
+from knowledge.documents import Answer
+
+SECTION_LIMIT = 2900  # Slack rejects section text of 3,000 characters or more
+CONTEXT_ELEMENT_LIMIT = 1900  # context elements are limited to 2,000 characters
+MAX_BLOCKS = 50
+MAX_CONTEXT_ELEMENTS = 10
+FALLBACK_LIMIT = 3000
+BULLETS = ("•", "◦", "▪")
+
+
+def escape(text: str) -> str:
+    """Slack decodes exactly these three entities; anything else shows as typed."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link_target(url: str) -> str:
+    # `|` ends the URL part of `<url|label>`, so it has to be percent-encoded.
+    return escape(url.replace("|", "%7C").replace(" ", "%20"))
+
+
+def link(url: str, label: str) -> str:
+    return f"<{link_target(url)}|{escape(label).replace('|', '¦')}>"
+
+
+def _wrap(marker: str, inner: str) -> str:
+    """Slack only formats markers that touch the words, so spaces go outside."""
+    stripped = inner.strip()
+    if not stripped:
+        return inner
+    lead = inner[: len(inner) - len(inner.lstrip())]
+    trail = inner[len(inner.rstrip()) :]
+    return f"{lead}{marker}{stripped}{marker}{trail}"
+
+
+class SlackRenderer:
+    def render(self, answer: Answer, feedback_ref: str | None = None) -> list[RenderedMessage]:
+        sources = sources_by_number(answer)
+
+        def inline(pieces: tuple) -> str:
+            out: list[str] = []
+            for piece in pieces:
+                if isinstance(piece, md.Text):
+                    out.append(escape(piece.text))
+                elif isinstance(piece, md.CodeSpan):
+                    out.append(f"`{escape(piece.text.replace('`', 'ʼ'))}`")
+                elif isinstance(piece, md.Cite):
+                    source = sources.get(piece.number)
+                    label = f"[{piece.number}]"
+                    out.append(link(source.url, label) if source and source.url else label)
+                elif isinstance(piece, md.Link):
+                    out.append(link(piece.url, md.plain(piece.children)))
+                elif isinstance(piece, md.Strong):
+                    out.append(_wrap("*", inline(piece.children)))
+                elif isinstance(piece, md.Em):
+                    out.append(_wrap("_", inline(piece.children)))
+                elif isinstance(piece, md.Strike):
+                    out.append(_wrap("~", inline(piece.children)))
+            return "".join(out)
+
+        def prefix(block) -> str:
+            if isinstance(block, md.ListItem):
+                bullet = block.marker or BULLETS[block.depth % len(BULLETS)]
+                return "    " * block.depth + bullet + " "
+            return "> " if isinstance(block, md.Quote) else ""
+
+        def block_texts(block) -> list[str]:
+            """One block as mrkdwn pieces, each short enough for a section."""
+            if isinstance(block, md.CodeBlock):
+                return _code_chunks(block.text)
+            lead = prefix(block)
+            inlines = block.inlines
+            if isinstance(block, md.Heading):
+                inlines = (md.Strong(inlines),)
+
+            def render(pieces: tuple) -> str:
+                text = lead + inline(pieces)
+                return text.replace("\n", "\n> ") if isinstance(block, md.Quote) else text
+
+            size = lambda pieces: len(render(pieces))  # noqa: E731
+            return [render(run) for run in md.split_inlines(inlines, size, SECTION_LIMIT)]
+
+        doc = md.parse(answer.text)
+        sections: list[str] = []
+        current = ""
+        previous = None
+        for block in doc.blocks:
+            joiner = "\n" if isinstance(block, md.ListItem) and isinstance(previous, md.ListItem) else "\n\n"
+            for piece in block_texts(block):
+                if current and len(current) + len(joiner) + len(piece) <= SECTION_LIMIT:
+                    current += joiner + piece
+                else:
+                    if current:
+                        sections.append(current)
+                    current = piece
+                joiner = "\n"
+            previous = block
+        if current:
+            sections.append(current)
+
+        room = MAX_BLOCKS - (1 if answer.sources else 0) - (1 if feedback_ref else 0)
+        if len(sections) > room:
+            sections = sections[:room]
+            sections[-1] = sections[-1][: SECTION_LIMIT - 40].rstrip() + " … _(answer shortened)_"
+        blocks: list[dict] = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": text}} for text in sections
+        ]
+        if answer.sources:
+            blocks.append({"type": "context", "elements": self.source_elements(answer)})
+        if feedback_ref:
+            blocks.append(feedback_block(feedback_ref))
+        payload = {"slack": {"text": fallback_text(answer, doc), "blocks": blocks}}
+        return [RenderedMessage(json_message=payload)]
+
+    @staticmethod
+    def source_elements(answer: Answer) -> list[dict]:
+        lines = ["*Sources*"]
+        for source in answer.sources:
+            label = source_label(source)
+            lines.append(link(source.url, label) if source.url else escape(label))
+        elements: list[str] = []
+        for line in lines:
+            if elements and len(elements[-1]) + 1 + len(line) <= CONTEXT_ELEMENT_LIMIT:
+                elements[-1] += "\n" + line
+            else:
+                elements.append(line[:CONTEXT_ELEMENT_LIMIT])
+        return [{"type": "mrkdwn", "text": text} for text in elements[:MAX_CONTEXT_ELEMENTS]]
+
+
+def _code_chunks(code: str) -> list[str]:
+    fence = "```"
+    budget = SECTION_LIMIT - 2 * len(fence) - 2
+    chunks: list[str] = []
+    current: list[str] = []
+    for line in escape(code).split("\n"):
+        while len(line) > budget:  # one enormous line: hard-wrap it
+            chunks.append(line[:budget])
+            line = line[budget:]
+        if current and len("\n".join(current + [line])) > budget:
+            chunks.append("\n".join(current))
+            current = []
+        current.append(line)
+    if current or not chunks:
+        chunks.append("\n".join(current))
+    return [f"{fence}\n{chunk}\n{fence}" for chunk in chunks]
+
+
+def fallback_text(answer: Answer, doc: md.Document | None = None) -> str:
+    """What notifications and screen readers show: the answer without formatting."""
+    doc = doc or md.parse(answer.text)
+    lines: list[str] = []
+    for block in doc.blocks:
+        if isinstance(block, md.CodeBlock):
+            lines.append(block.text)
+        elif isinstance(block, md.ListItem):
+            lines.append("  " * block.depth + (block.marker or "•") + " " + md.plain(block.inlines))
+        else:
+            lines.append(md.plain(block.inlines))
+    text, rest = md.split_text("\n".join(lines), FALLBACK_LIMIT)
+    return escape(text + (" …" if rest else ""))
+
+
+def feedback_block(ref: str) -> dict:
+    def button(action_id: str, label: str, value: str) -> dict:
+        return {
+            "type": "button",
+            "action_id": action_id,
+            "text": {"type": "plain_text", "text": label, "emoji": True},
+            "value": value,
+        }
+
+    return {
+        "type": "actions",
+        "block_id": f"feedback:{ref}",
+        "elements": [
+            button(HELPFUL_INTENT, "👍 Helpful", feedback_payload(HELPFUL_INTENT, ref)),
+            button(UNHELPFUL_INTENT, "👎 Not helpful", feedback_payload(UNHELPFUL_INTENT, ref)),
+            button("request_human", "🙋 Talk to a person", HUMAN_PAYLOAD),
+        ],
+    }

@@ -1,0 +1,20 @@
+"""Every action test gets its own feedback database, never the developer's `.data/`."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("ACTIONS_WARM_UP", "0")
+
+
+@pytest.fixture(autouse=True)
+def feedback_db(tmp_path, monkeypatch):
+    from actions import feedback
+
+    path = tmp_path / "feedback.sqlite"
+    monkeypatch.setenv("FEEDBACK_DB", str(path))
+    feedback.feedback_store.cache_clear()
+    yield path
+    feedback.feedback_store.cache_clear()

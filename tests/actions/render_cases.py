@@ -1,0 +1,84 @@
+"""Awkward answers every renderer is tested with (inputs of the golden tests)."""
+
+from __future__ import annotations
+
+from knowledge.documents import Answer, Source
+
+HELP = "https://help.nimbushome.example/articles/"
+RETURNS = Source(1, "Returns & refunds", HELP + "returns-and-refunds", "returns")
+WIFI = Source(2, "Thermostat <Wi-Fi> setup", HELP + "wifi_setup_(2024)", "wifi")
+MANUAL = Source(3, "Installer manual (PDF)", "", "installer-manual", page=12)
+
+
+def _long_text() -> str:
+    """About 10,000 characters: paragraphs, a list and a code block, all cited."""
+    sentence = (
+        "Your Nimbus thermostat keeps its schedule in the cloud & on the device, so a reset "
+        "restores it within a few minutes <usually under five> [{n}]. "
+    )
+    paragraphs = []
+    for i in range(14):
+        paragraphs.append("".join(sentence.format(n=1 + (i + j) % 2) for j in range(5)))
+        if i == 6:
+            steps = [f"- Step {k}: hold **Menu** for {k} seconds [2]" for k in range(1, 9)]
+            paragraphs.append("\n".join(steps))
+            paragraphs.append("```\nnimbus> reset --keep-schedule\n```")
+    return "\n\n".join(paragraphs)
+
+
+CASES: dict[str, Answer] = {
+    "markdown_specials": Answer(
+        text=(
+            "Refunds take **5-7 business days** [1]. Use *Settings → Billing* and _not_ the ~~old~~ page. "
+            "Prices like 5 * 3 = 15 & a < b > c stay as typed; snake_case_names and 100% too. "
+            "Type `refund <order#> & *now*` exactly [1]."
+        ),
+        sources=[RETURNS],
+    ),
+    "nested_lists": Answer(
+        text=(
+            "To reconnect:\n"
+            "1. Open the app [2]\n"
+            "2. Go to **Devices**\n"
+            "   - pick your thermostat\n"
+            "     - then *Wi-Fi*\n"
+            "   - tap Reconnect [2]\n"
+            "3. Wait for the light\n\n"
+            "If that fails, restart the router."
+        ),
+        sources=[WIFI],
+    ),
+    "code_block": Answer(
+        text=(
+            "Run this from the installer shell [3]:\n\n"
+            "```bash\nnimbus-cli pair --code '<PIN>' && echo *done* > /tmp/log_file\n```\n\n"
+            "Then check `status_code`."
+        ),
+        sources=[MANUAL],
+    ),
+    "url_parens_underscore": Answer(
+        text=(
+            "See the [setup guide](https://help.nimbushome.example/articles/wifi_setup_(2024)) [2] "
+            "or https://example.com/docs/reset_(hard)_guide. For the old model "
+            "(https://example.com/legacy_models) the steps differ [1]."
+        ),
+        sources=[RETURNS, WIFI],
+    ),
+    "citation_without_url": Answer(
+        text="The wiring diagram is on page 12 of the installer manual [3]. Returns are free [1].",
+        sources=[MANUAL, RETURNS],
+    ),
+    "long_answer": Answer(text=_long_text(), sources=[RETURNS, WIFI]),
+    "sms_smart_punctuation": Answer(
+        text="You’ll get a “refund” in 5–7 days — usually sooner… [1]",
+        sources=[RETURNS],
+    ),
+    "sms_emoji_and_cyrillic": Answer(
+        text=(
+            "Ваш возврат оформлен 📦 и деньги придут через 5–7 дней [1]. "
+            "Если нет, напишите нам. 🙂 Проверьте статус в приложении [1]. "
+            "Мы ответим в течение суток. Спасибо за терпение и хорошего дня!"
+        ),
+        sources=[RETURNS],
+    ),
+}

@@ -1,0 +1,237 @@
+"""Feedback and handoff actions, run through rasa-sdk's real dispatcher and tracker, with
+a real SQLite feedback store and a stand-in team webhook on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import feedback, handoff, knowledge_action
+from actions.feedback_store import FeedbackStore
+from knowledge.documents import Answer, Source
+from tests.standins.webhook_server import WebhookStandIn
+
+ANSWER = Answer(
+    text="Refunds reach your card within **5-7 business days** [1].",
+    sources=[
+        Source(1, "Refund timing", "https://help.nimbushome.example/articles/refund-timing", "refund-timing")
+    ],
+)
+ABSTAIN = Answer(text="", method="abstain")
+
+
+class FakeKnowledgeBase:
+    """Stands in for retrieval only: these tests are about what the actions do with answers."""
+
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+
+    def ask(self, question, **_):
+        return self.answer
+
+
+def user(text, intent, entities=(), channel="rest", timestamp=1_700_000_000.0):
+    parse = {"text": text, "intent": {"name": intent}, "entities": list(entities)}
+    return {
+        "event": "user",
+        "text": text,
+        "input_channel": channel,
+        "parse_data": parse,
+        "timestamp": timestamp,
+    }
+
+
+def make_tracker(events, slots=None, sender="customer-1"):
+    latest = next(e for e in reversed(events) if e["event"] == "user")
+    slot_values = {"unanswered_count": 0, "handoff_active": False, "last_answer_ref": None, **(slots or {})}
+    return Tracker(sender, slot_values, latest["parse_data"], events, False, None, {}, "action_listen")
+
+
+def run(action, tracker):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, {}))
+    return dispatcher.messages, events
+
+
+def slots(events):
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def answer_on(channel, monkeypatch, question="when will I get my refund?"):
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: FakeKnowledgeBase(ANSWER))
+    events = [user(question, "ask_knowledge", channel=channel)]
+    messages, new = run(knowledge_action.ActionSearchKnowledge(), make_tracker(events))
+    history = events + [{"event": "action", "name": "action_search_knowledge"}]
+    history += [
+        {"event": "bot", "text": m.get("text"), "data": {"custom": m.get("custom")}} for m in messages
+    ]
+    history += [{"event": "action", "name": "action_listen"}]
+    return messages, slots(new), history
+
+
+@pytest.fixture
+def webhook():
+    server = WebhookStandIn().start()
+    yield server
+    server.stop()
+
+
+# --- feedback ------------------------------------------------------------------------
+
+
+def test_slack_button_press_records_question_answer_articles_channel_and_time(monkeypatch, feedback_db):
+    messages, new_slots, history = answer_on("slack", monkeypatch)
+    ref = new_slots["last_answer_ref"]
+    buttons = messages[0]["custom"]["slack"]["blocks"][-1]["elements"]
+    assert buttons[1]["value"] == f'/feedback_unhelpful{{"ref":"{ref}"}}'
+
+    press = user(
+        buttons[1]["value"], "feedback_unhelpful", [{"entity": "ref", "value": ref}], channel="slack"
+    )
+    replies, _ = run(feedback.ActionRecordFeedback(), make_tracker(history + [press], new_slots))
+
+    record = FeedbackStore(feedback_db).get(ref)
+    assert record.verdict == "unhelpful" and record.verdict_channel == "slack" and record.verdict_at
+    assert record.question == "when will I get my refund?"
+    assert record.answer == ANSWER.text
+    assert [c["article_id"] for c in record.citations] == ["refund-timing"]
+    assert [m["response"] for m in replies] == ["utter_feedback_sorry"]
+
+
+def test_helpful_press_in_telegram_is_acknowledged_without_a_chat_message(monkeypatch, feedback_db):
+    messages, new_slots, history = answer_on("telegram", monkeypatch)
+    ref = new_slots["last_answer_ref"]
+    data = messages[-1]["custom"]["telegram"]["buttons"][0][0]["callback_data"]
+    press = user(data, "feedback_helpful", [{"entity": "ref", "value": ref}], channel="telegram")
+    replies, _ = run(feedback.ActionRecordFeedback(), make_tracker(history + [press], new_slots))
+    assert FeedbackStore(feedback_db).get(ref).verdict == "helpful"
+    assert len(replies) == 1 and not replies[0]["text"] and not replies[0]["response"]
+    assert replies[0]["custom"] == {
+        "feedback_ack": {"ref": ref, "verdict": "helpful", "text": feedback.ACK_TEXT}
+    }
+
+
+def test_sms_customer_answers_with_a_word(monkeypatch, feedback_db):
+    messages, new_slots, history = answer_on("sms", monkeypatch)
+    assert messages[0]["custom"]["sms"]["text"].endswith("Helpful? Reply YES or NO.")
+    replies, _ = run(
+        feedback.ActionRecordFeedback(),
+        make_tracker(history + [user("no", "feedback_unhelpful", channel="sms")], new_slots),
+    )
+    assert FeedbackStore(feedback_db).get(new_slots["last_answer_ref"]).verdict == "unhelpful"
+    assert [m["response"] for m in replies] == ["utter_feedback_sorry"]
+
+
+def test_a_no_that_follows_no_answer_is_not_recorded(monkeypatch, feedback_db):
+    _, new_slots, history = answer_on("sms", monkeypatch)
+    # The customer said thanks, the bot asked "anything else?", and the customer says "no".
+    history += [user("thanks", "thanks", channel="sms"), {"event": "action", "name": "utter_thanks"}]
+    replies, _ = run(
+        feedback.ActionRecordFeedback(),
+        make_tracker(history + [user("no", "feedback_unhelpful", channel="sms")], new_slots),
+    )
+    assert FeedbackStore(feedback_db).with_verdict() == []
+    assert [m["response"] for m in replies] == ["utter_anything_else"]
+
+
+def test_a_reference_from_another_conversation_is_ignored(monkeypatch, feedback_db):
+    _, new_slots, history = answer_on("slack", monkeypatch)
+    ref = new_slots["last_answer_ref"]
+    press = user(
+        f'/feedback_unhelpful{{"ref":"{ref}"}}', "feedback_unhelpful", [{"entity": "ref", "value": ref}]
+    )
+    replies, _ = run(feedback.ActionRecordFeedback(), make_tracker([press], sender="someone-else"))
+    assert replies == [] and FeedbackStore(feedback_db).with_verdict() == []
+
+
+def test_feedback_cli_lists_unhelpful_answers_with_their_articles(monkeypatch, feedback_db, capsys):
+    store = FeedbackStore(feedback_db)
+    bad = store.record_answer("c1", "slack", "why is my screen blank?", ANSWER)
+    good = store.record_answer("c2", "telegram", "refund time?", ANSWER)
+    store.record_verdict(bad, "unhelpful", "slack")
+    store.record_verdict(good, "helpful", "telegram")
+    assert feedback.main(["--db", str(feedback_db), "list", "--unhelpful"]) == 0
+    out = capsys.readouterr().out
+    assert "why is my screen blank?" in out and "UNHELPFUL" in out and "[1] Refund timing" in out
+    assert "refund time?" not in out
+    assert feedback.main(["--db", str(feedback_db), "articles"]) == 0
+    assert capsys.readouterr().out.split() == ["1", "refund-timing", "Refund", "timing"]
+
+
+# --- handoff -------------------------------------------------------------------------
+
+
+def test_asking_for_a_human_notifies_the_team_with_the_transcript(monkeypatch, webhook):
+    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", webhook.url)
+    _, new_slots, history = answer_on("slack", monkeypatch)
+    history.append(user("talk to a person", "request_human", channel="slack"))
+    replies, events = run(handoff.ActionHandoff(), make_tracker(history, new_slots, sender="C42:1700.1"))
+
+    sent = webhook.wait_for(1)[0]
+    assert sent["event"] == "handoff_requested" and sent["conversation_id"] == "C42:1700.1"
+    assert sent["reason"] == "customer_asked" and sent["channel"] == "slack"
+    assert [t["from"] for t in sent["transcript"]] == ["customer", "bot", "customer"]
+    assert "5-7 business days" in sent["transcript"][1]["text"]  # the Slack answer's fallback text
+    assert sent["hand_back"]["path"] == "/conversations/C42%3A1700.1/tracker/events"
+    assert replies[0]["response"] == "utter_handoff"
+    assert replies[1]["custom"]["handoff"]["conversation_id"] == "C42:1700.1"
+    assert slots(events) == {"handoff_active": True, "unanswered_count": 0.0}
+
+
+def test_the_button_is_reported_as_the_reason(monkeypatch, webhook):
+    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", webhook.url)
+    run(handoff.ActionHandoff(), make_tracker([user("/request_human", "request_human", channel="telegram")]))
+    assert webhook.wait_for(1)[0]["reason"] == "button"
+
+
+def test_unreachable_team_keeps_the_bot_talking(monkeypatch):
+    failing = WebhookStandIn(status=503).start()
+    try:
+        monkeypatch.setenv("HANDOFF_WEBHOOK_URL", failing.url)
+        replies, events = run(handoff.ActionHandoff(), make_tracker([user("human please", "request_human")]))
+        assert len(failing.wait_for(2)) == 2  # retried once
+    finally:
+        failing.stop()
+    assert [m["response"] for m in replies] == ["utter_handoff_failed"]
+    assert "handoff_active" not in slots(events)
+
+
+def test_while_handed_off_the_bot_says_nothing_and_forwards_the_message(monkeypatch, webhook):
+    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", webhook.url)
+    tracker = make_tracker([user("are you still there?", "ask_knowledge")], {"handoff_active": True})
+    replies, events = run(handoff.ActionHandoffSilence(), tracker)
+    assert replies == [] and events == []
+    assert webhook.wait_for(1)[0]["text"] == "are you still there?"
+    # Even if a rule slipped, the knowledge action would not answer over the agent.
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: FakeKnowledgeBase(ANSWER))
+    assert run(knowledge_action.ActionSearchKnowledge(), tracker) == ([], [])
+
+
+def test_two_misses_in_a_row_hand_over(monkeypatch, webhook):
+    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", webhook.url)
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: FakeKnowledgeBase(ABSTAIN))
+    first, events = run(
+        knowledge_action.ActionSearchKnowledge(),
+        make_tracker([user("what is a flux capacitor", "out_of_scope")]),
+    )
+    assert [m["response"] for m in first] == ["utter_dont_know"] and slots(events)["unanswered_count"] == 1.0
+    second, events = run(
+        knowledge_action.ActionSearchKnowledge(),
+        make_tracker([user("how about the warp drive", "out_of_scope")], {"unanswered_count": 1.0}),
+    )
+    assert [m["response"] for m in second if m["response"]] == ["utter_dont_know_again", "utter_handoff"]
+    assert slots(events)["handoff_active"] is True
+    assert webhook.wait_for(1)[0]["reason"] == "unanswered_questions"
+
+
+def test_release_command_posts_the_hand_back_events(webhook):
+    base = webhook.url.rsplit("/hooks", 1)[0]
+    assert handoff.main(["release", "C42:1700.1", "--rasa-url", base, "--token", "s3cret"]) == 0
+    assert webhook.paths[0] == "/conversations/C42%3A1700.1/tracker/events?token=s3cret"
+    assert webhook.received[0] == [
+        {"event": "slot", "name": "handoff_active", "value": False},
+        {"event": "slot", "name": "unanswered_count", "value": 0},
+    ]
