@@ -27,8 +27,12 @@ class DedupeStore(Protocol):
 class MemoryDedupe:
     """A bounded TTL set; enough for one process."""
 
-    def __init__(self, ttl: float = DEFAULT_TTL, max_entries: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        ttl: float = DEFAULT_TTL,
+        max_entries: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
         self._clock = clock

@@ -37,7 +37,7 @@ def _pieces(text: str, separator: str | re.Pattern[str]) -> list[str]:
     spans: list[str] = []
     start = 0
     for match in separator.finditer(text):
-        spans.append(text[start:match.end()])
+        spans.append(text[start : match.end()])
         start = match.end()
     spans.append(text[start:])
     return spans
@@ -112,14 +112,23 @@ async def send_with_retry(
             return await operation()
         except TransientError as exc:
             if attempt == attempts:
-                logger.error("%s failed after %d attempts (conversation %s): %s", what, attempts, conversation, exc)
+                logger.error(
+                    "%s failed after %d attempts (conversation %s): %s", what, attempts, conversation, exc
+                )
                 return None
             if exc.retry_after is not None:
                 delay = min(max(exc.retry_after, 0.0), MAX_RETRY_AFTER)
             else:
                 delay = min(max_delay, base_delay * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
-            logger.warning("%s: %s; retry %d/%d in %.1f s (conversation %s)",
-                           what, exc, attempt, attempts - 1, delay, conversation)
+            logger.warning(
+                "%s: %s; retry %d/%d in %.1f s (conversation %s)",
+                what,
+                exc,
+                attempt,
+                attempts - 1,
+                delay,
+                conversation,
+            )
             await sleep(delay)
         except Exception as exc:  # noqa: BLE001 - permanent errors are logged, not raised
             logger.error("%s failed (conversation %s): %s: %s", what, conversation, type(exc).__name__, exc)

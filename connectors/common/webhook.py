@@ -29,7 +29,9 @@ class Rejected(Exception):
 
 
 def reject(channel: str, exc: Rejected, request: Request) -> HTTPResponse:
-    logger.info("%s: rejected %s %s with %d: %s", channel, request.method, request.path, exc.status, exc.reason)
+    logger.info(
+        "%s: rejected %s %s with %d: %s", channel, request.method, request.path, exc.status, exc.reason
+    )
     return response.json({"ok": False, "error": exc.reason}, status=exc.status)
 
 

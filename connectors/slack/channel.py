@@ -60,7 +60,7 @@ class SlackInput(InputChannel):
         return "slack"
 
     @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> "SlackInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> SlackInput:
         settings = read_settings("slack", credentials, REQUIRED, OPTIONAL)
         if settings["conversation_granularity"] not in GRANULARITIES:
             raise ChannelConfigError(
@@ -85,10 +85,20 @@ class SlackInput(InputChannel):
             send_attempts=int(settings["send_attempts"]),
         )
 
-    def __init__(self, bot_token: str, signing_secret: str, api_base_url: str = DEFAULT_API_BASE_URL,
-                 granularity: str = "thread", reaction: str = "eyes", dedupe: DedupeStore | None = None,
-                 socket_mode: bool = False, app_token: str = "", max_body_bytes: int = DEFAULT_MAX_BODY,
-                 send_attempts: int = 4, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        bot_token: str,
+        signing_secret: str,
+        api_base_url: str = DEFAULT_API_BASE_URL,
+        granularity: str = "thread",
+        reaction: str = "eyes",
+        dedupe: DedupeStore | None = None,
+        socket_mode: bool = False,
+        app_token: str = "",
+        max_body_bytes: int = DEFAULT_MAX_BODY,
+        send_attempts: int = 4,
+        clock: Clock | None = None,
+    ) -> None:
         from connectors.common.dedupe import MemoryDedupe
 
         logmask.install([bot_token, signing_secret, app_token])
@@ -111,12 +121,15 @@ class SlackInput(InputChannel):
     def client(self) -> AsyncWebClient:
         # Created lazily so its aiohttp session belongs to the server's event loop.
         if self._client is None:
-            self._client = AsyncWebClient(token=self.bot_token, base_url=self.api_base_url, timeout=15,
-                                          retry_handlers=[])
+            self._client = AsyncWebClient(
+                token=self.bot_token, base_url=self.api_base_url, timeout=15, retry_handlers=[]
+            )
         return self._client
 
     def output_for(self, inbound: Inbound) -> SlackOutput:
-        return SlackOutput(self.client, inbound.channel, inbound.thread_ts, inbound.sender_id, self.send_attempts)
+        return SlackOutput(
+            self.client, inbound.channel, inbound.thread_ts, inbound.sender_id, self.send_attempts
+        )
 
     def get_output_channel(self) -> SlackOutput | None:
         return None  # a Slack reply needs a channel and thread, which only an inbound event gives
@@ -125,12 +138,14 @@ class SlackInput(InputChannel):
 
     def _verify(self, request: Request) -> bytes:
         body = check_size(request, self.max_body_bytes)
-        self.verifier.check(body, request.headers.get("X-Slack-Request-Timestamp"),
-                            request.headers.get("X-Slack-Signature"))
+        self.verifier.check(
+            body, request.headers.get("X-Slack-Request-Timestamp"), request.headers.get("X-Slack-Signature")
+        )
         return body
 
-    async def handle_envelope(self, envelope: dict[str, Any],
-                              on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> dict[str, Any]:
+    async def handle_envelope(
+        self, envelope: dict[str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> dict[str, Any]:
         """Process one verified Events API envelope (HTTP or Socket Mode); returns the ack body."""
         kind = envelope.get("type")
         if kind == "url_verification":
@@ -145,17 +160,22 @@ class SlackInput(InputChannel):
             await self._accept(inbound, on_new_message)
         return {"ok": True}
 
-    async def handle_interaction(self, payload: dict[str, Any],
-                                 on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def handle_interaction(
+        self, payload: dict[str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
         if payload.get("type") != "block_actions":
             return
         inbound = from_block_actions(payload, self.granularity)
         if inbound is not None:
             await self._accept(inbound, on_new_message)
 
-    async def _accept(self, inbound: Inbound, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _accept(
+        self, inbound: Inbound, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
         if not await self.dedupe.first_seen(inbound.dedupe_key):
-            logger.info("slack: duplicate %s dropped (conversation %s)", inbound.dedupe_key, inbound.sender_id)
+            logger.info(
+                "slack: duplicate %s dropped (conversation %s)", inbound.dedupe_key, inbound.sender_id
+            )
             return
         self.runner.start(self._turn(inbound, on_new_message), inbound.sender_id)
 
@@ -165,10 +185,16 @@ class SlackInput(InputChannel):
         if react:
             await output.add_reaction(self.reaction, inbound.ts)
         try:
-            await on_new_message(UserMessage(
-                inbound.text, output, inbound.sender_id, input_channel=self.name(),
-                message_id=inbound.message_id, metadata=inbound.metadata,
-            ))
+            await on_new_message(
+                UserMessage(
+                    inbound.text,
+                    output,
+                    inbound.sender_id,
+                    input_channel=self.name(),
+                    message_id=inbound.message_id,
+                    metadata=inbound.metadata,
+                )
+            )
         finally:
             if react:
                 await output.remove_reaction(self.reaction, inbound.ts)

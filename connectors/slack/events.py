@@ -87,10 +87,17 @@ def from_event(envelope: dict[str, Any], granularity: str, bot_user_id: str | No
         ts=ts,
         dedupe_key=f"event:{event_id}",
         message_id=_str(event.get("client_msg_id")) or ts,
-        metadata={"slack": {
-            "team": team, "channel": channel, "channel_type": channel_type or "channel",
-            "user": user, "thread_ts": reply_thread, "ts": ts, "event_id": event_id,
-        }},
+        metadata={
+            "slack": {
+                "team": team,
+                "channel": channel,
+                "channel_type": channel_type or "channel",
+                "user": user,
+                "thread_ts": reply_thread,
+                "ts": ts,
+                "event_id": event_id,
+            }
+        },
     )
 
 
@@ -106,7 +113,9 @@ def from_block_actions(payload: dict[str, Any], granularity: str) -> Inbound | N
         return None  # link buttons carry no value: nothing to tell the bot
     team = _str((payload.get("team") or {}).get("id"))
     user = _str((payload.get("user") or {}).get("id"))
-    channel = _str((payload.get("channel") or {}).get("id")) or _str((payload.get("container") or {}).get("channel_id"))
+    channel = _str((payload.get("channel") or {}).get("id")) or _str(
+        (payload.get("container") or {}).get("channel_id")
+    )
     message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
     container = payload.get("container") if isinstance(payload.get("container"), dict) else {}
     thread = _str(message.get("thread_ts")) or _str(container.get("thread_ts")) or None
@@ -122,10 +131,16 @@ def from_block_actions(payload: dict[str, Any], granularity: str) -> Inbound | N
         ts=message_ts,
         dedupe_key=f"action:{user}:{action_ts}:{_str(action.get('action_id'))}",
         message_id=action_ts or message_ts,
-        metadata={"slack": {
-            "team": team, "channel": channel, "user": user, "thread_ts": thread,
-            "ts": message_ts, "action_id": _str(action.get("action_id")),
-            "user_name": _str((payload.get("user") or {}).get("username")) or None,
-        }},
+        metadata={
+            "slack": {
+                "team": team,
+                "channel": channel,
+                "user": user,
+                "thread_ts": thread,
+                "ts": message_ts,
+                "action_id": _str(action.get("action_id")),
+                "user_name": _str((payload.get("user") or {}).get("username")) or None,
+            }
+        },
         react=False,
     )

@@ -40,8 +40,14 @@ class SlackOutput(OutputChannel):
     def name(cls) -> str:
         return "slack"
 
-    def __init__(self, client: AsyncWebClient, channel: str, thread_ts: str | None,
-                 conversation: str, attempts: int = 4) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        thread_ts: str | None,
+        conversation: str,
+        attempts: int = 4,
+    ) -> None:
         self.client = client
         self.channel = channel
         self.thread_ts = thread_ts
@@ -56,18 +62,25 @@ class SlackOutput(OutputChannel):
             kwargs["blocks"] = blocks
         await send_with_retry(
             lambda: call_slack(lambda: self.client.chat_postMessage(**kwargs)),
-            what="slack chat.postMessage", conversation=self.conversation, attempts=self.attempts,
+            what="slack chat.postMessage",
+            conversation=self.conversation,
+            attempts=self.attempts,
         )
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         for part in split_text(escape_mrkdwn(text), TEXT_LIMIT):
             await self._post(part)
 
-    async def send_text_with_buttons(self, recipient_id: str, text: str,
-                                     buttons: list[dict[str, Any]], **kwargs: Any) -> None:
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
         elements = [
-            {"type": "button", "text": {"type": "plain_text", "text": str(b.get("title", ""))[:75] or "?"},
-             "value": str(b.get("payload", ""))[:2000], "action_id": f"button_{i}"}
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": str(b.get("title", ""))[:75] or "?"},
+                "value": str(b.get("payload", ""))[:2000],
+                "action_id": f"button_{i}",
+            }
             for i, b in enumerate(buttons[:25])
         ]
         parts = split_text(escape_mrkdwn(text), TEXT_LIMIT) or [""]
@@ -89,7 +102,9 @@ class SlackOutput(OutputChannel):
             if text:
                 await self.send_text_message(recipient_id, text)
             else:
-                logger.debug("slack: custom payload without a slack part ignored (keys %s)", sorted(json_message))
+                logger.debug(
+                    "slack: custom payload without a slack part ignored (keys %s)", sorted(json_message)
+                )
             return
         text = part.get("text") if isinstance(part.get("text"), str) else ""
         blocks = part.get("blocks") if isinstance(part.get("blocks"), list) else []
@@ -100,7 +115,7 @@ class SlackOutput(OutputChannel):
         # The renderer's text is the notification/accessibility fallback for the blocks.
         fallback = split_text(text, TEXT_LIMIT)[0] if text.strip() else "New message"
         for start in range(0, len(blocks), MAX_BLOCKS):
-            await self._post(fallback, blocks[start:start + MAX_BLOCKS])
+            await self._post(fallback, blocks[start : start + MAX_BLOCKS])
 
     async def add_reaction(self, name: str, ts: str) -> None:
         await self._reaction("reactions_add", name, ts)
@@ -116,4 +131,6 @@ class SlackOutput(OutputChannel):
             error = exc.response.data.get("error") if isinstance(exc.response.data, dict) else "error"
             logger.debug("slack: %s failed (%s) in conversation %s", method, error, self.conversation)
         except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
-            logger.debug("slack: %s failed (%s) in conversation %s", method, type(exc).__name__, self.conversation)
+            logger.debug(
+                "slack: %s failed (%s) in conversation %s", method, type(exc).__name__, self.conversation
+            )

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-async def start_socket_mode(channel: "SlackInput",
-                            on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> SocketModeClient:
+async def start_socket_mode(
+    channel: SlackInput, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+) -> SocketModeClient:
     client = SocketModeClient(app_token=channel.app_token, web_client=channel.client)
 
     async def listener(socket: SocketModeClient, request: SocketModeRequest) -> None:

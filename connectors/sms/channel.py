@@ -34,15 +34,19 @@ STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
 START_WORDS = {"START", "UNSTOP", "YES"}
 HELP_WORDS = {"HELP", "INFO"}
 
-REQUIRED = {"account_sid": "TWILIO_ACCOUNT_SID", "auth_token": "TWILIO_AUTH_TOKEN",
-            "phone_number": "TWILIO_PHONE_NUMBER"}
+REQUIRED = {
+    "account_sid": "TWILIO_ACCOUNT_SID",
+    "auth_token": "TWILIO_AUTH_TOKEN",
+    "phone_number": "TWILIO_PHONE_NUMBER",
+}
 OPTIONAL: dict[str, Any] = {
     "public_url": "",
     "api_base_url": DEFAULT_API_BASE_URL,
     "reply_within": 4.0,
     "help_text": "Nimbus Home support: text your question and we'll answer from our help centre. "
-                 "Reply STOP to opt out. Msg&data rates may apply.",
-    "stop_text": "You're unsubscribed from Nimbus Home support and won't get more messages. Reply START to rejoin.",
+    "Reply STOP to opt out. Msg&data rates may apply.",
+    "stop_text": "You're unsubscribed from Nimbus Home support and won't get more messages. "
+    "Reply START to rejoin.",
     "start_text": "You're subscribed again. Text your question any time.",
     "media_text": "Sorry, I can only read text. Please type your question.",
     "optout_db": ".data/sms_optout.sqlite",
@@ -66,7 +70,7 @@ class SmsInput(InputChannel):
         return "sms"
 
     @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> "SmsInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> SmsInput:
         settings = read_settings("sms", credentials, REQUIRED, OPTIONAL)
         return cls(settings, dedupe_from_settings(settings, "sms"))
 
@@ -87,8 +91,11 @@ class SmsInput(InputChannel):
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = make_client(self.account_sid, self.settings["auth_token"],
-                                       str(self.settings.get("api_base_url") or DEFAULT_API_BASE_URL))
+            self._client = make_client(
+                self.account_sid,
+                self.settings["auth_token"],
+                str(self.settings.get("api_base_url") or DEFAULT_API_BASE_URL),
+            )
         return self._client
 
     def get_output_channel(self) -> None:
@@ -110,16 +117,18 @@ class SmsInput(InputChannel):
             raise Rejected(401, "missing X-Twilio-Signature")
         if media_type(request) != "application/x-www-form-urlencoded":
             raise Rejected(415, "unsupported content type")
-        pairs = urllib.parse.parse_qsl(decode_utf8(body), keep_blank_values=True)
-        params: dict[str, str] = {}
-        for key, value in pairs:
-            params[key] = value
+        try:
+            pairs = urllib.parse.parse_qsl(decode_utf8(body), keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError:
+            raise Rejected(400, "form field is not valid UTF-8") from None
+        params = dict(pairs)
         if not self.validator.validate(self._signed_url(request), params, signature):
             raise Rejected(403, "invalid signature")
         return params
 
-    async def handle(self, params: dict[str, str],
-                     on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+    async def handle(
+        self, params: dict[str, str], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> HTTPResponse:
         sid, sender = params.get("MessageSid") or params.get("SmsSid"), params.get("From")
         if not sid or not sender:
             raise Rejected(400, "missing MessageSid or From")
@@ -148,16 +157,43 @@ class SmsInput(InputChannel):
             return twiml([self.settings["media_text"]] if media else [])
         return await self._turn(sid, sender, body, params, on_new_message)
 
-    async def _turn(self, sid: str, sender: str, body: str, params: dict[str, str],
-                    on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+    async def _turn(
+        self,
+        sid: str,
+        sender: str,
+        body: str,
+        params: dict[str, str],
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    ) -> HTTPResponse:
         to_number = params.get("To") or self.phone_number
-        output = SmsOutput(self.client, to_number, sender, self.optouts,
-                           attempts=int(self.settings.get("send_attempts") or 4))
-        metadata = {"sms": {"to": to_number, "from_country": params.get("FromCountry"),
-                            "num_media": params.get("NumMedia"), "message_sid": sid}}
-        task = self.runner.start(on_new_message(UserMessage(
-            body, output, sender, input_channel=self.name(), message_id=sid, metadata=metadata,
-        )), mask_phone(sender))
+        output = SmsOutput(
+            self.client,
+            to_number,
+            sender,
+            self.optouts,
+            attempts=int(self.settings.get("send_attempts") or 4),
+        )
+        metadata = {
+            "sms": {
+                "to": to_number,
+                "from_country": params.get("FromCountry"),
+                "num_media": params.get("NumMedia"),
+                "message_sid": sid,
+            }
+        }
+        task = self.runner.start(
+            on_new_message(
+                UserMessage(
+                    body,
+                    output,
+                    sender,
+                    input_channel=self.name(),
+                    message_id=sid,
+                    metadata=metadata,
+                )
+            ),
+            mask_phone(sender),
+        )
         done, _ = await asyncio.wait({task}, timeout=self.reply_within)
         if done:
             messages, output.buffer = output.buffer, []

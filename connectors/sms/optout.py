@@ -32,4 +32,6 @@ class OptOutStore:
 
     def is_opted_out(self, number: str) -> bool:
         with self._lock:
-            return self._db.execute("SELECT 1 FROM opted_out WHERE number = ?", (number,)).fetchone() is not None
+            return (
+                self._db.execute("SELECT 1 FROM opted_out WHERE number = ?", (number,)).fetchone() is not None
+            )

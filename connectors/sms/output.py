@@ -23,7 +23,9 @@ logger = logging.getLogger(__name__)
 
 SMS_LIMIT = 1600  # Twilio's maximum body; longer text is split
 DEFAULT_API_BASE_URL = "https://api.twilio.com"
-_retry_after: contextvars.ContextVar[float | None] = contextvars.ContextVar("twilio_retry_after", default=None)
+_retry_after: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "twilio_retry_after", default=None
+)
 _quiet = logging.getLogger("connectors.sms.twilio_http")
 _quiet.setLevel(logging.WARNING)  # twilio logs request bodies (numbers, text) at INFO
 
@@ -37,7 +39,7 @@ class TwilioHttp(AsyncTwilioHttpClient):
 
     async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         if url.startswith(DEFAULT_API_BASE_URL):
-            url = self.base_url + url[len(DEFAULT_API_BASE_URL):]
+            url = self.base_url + url[len(DEFAULT_API_BASE_URL) :]
         try:
             response = await super().request(method, url, *args, **kwargs)
         except (asyncio.TimeoutError, OSError) as exc:
@@ -57,8 +59,15 @@ class SmsOutput(OutputChannel):
     def name(cls) -> str:
         return "sms"
 
-    def __init__(self, client: Client, sender: str, to: str, optouts: OptOutStore,
-                 collecting: bool = True, attempts: int = 4) -> None:
+    def __init__(
+        self,
+        client: Client,
+        sender: str,
+        to: str,
+        optouts: OptOutStore,
+        collecting: bool = True,
+        attempts: int = 4,
+    ) -> None:
         self.client = client
         self.sender = sender
         self.to = to
@@ -90,17 +99,21 @@ class SmsOutput(OutputChannel):
                 return await self.client.messages.create_async(to=self.to, from_=self.sender, body=body)
             except TwilioRestException as exc:
                 if exc.status == 429 or exc.status >= 500:
-                    raise TransientError(f"Twilio HTTP {exc.status} ({exc.code})", _retry_after.get()) from None
+                    raise TransientError(
+                        f"Twilio HTTP {exc.status} ({exc.code})", _retry_after.get()
+                    ) from None
                 raise RuntimeError(f"Twilio HTTP {exc.status} error {exc.code}") from None
 
-        await send_with_retry(create, what="twilio Messages.create", conversation=mask_phone(self.to),
-                              attempts=self.attempts)
+        await send_with_retry(
+            create, what="twilio Messages.create", conversation=mask_phone(self.to), attempts=self.attempts
+        )
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self._emit(text)
 
-    async def send_text_with_buttons(self, recipient_id: str, text: str,
-                                     buttons: list[dict[str, Any]], **kwargs: Any) -> None:
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
         options = "\n".join(f"{i + 1}. {b.get('title', '')}" for i, b in enumerate(buttons))
         await self._emit(f"{text}\n{options}" if options else text)
 

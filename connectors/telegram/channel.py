@@ -22,7 +22,14 @@ from connectors.common import logmask
 from connectors.common.credentials import ChannelConfigError, read_settings
 from connectors.common.dedupe import DedupeStore, MemoryDedupe, dedupe_from_settings
 from connectors.common.runner import TurnRunner
-from connectors.common.webhook import DEFAULT_MAX_BODY, Rejected, check_size, media_type, parse_json_object, reject
+from connectors.common.webhook import (
+    DEFAULT_MAX_BODY,
+    Rejected,
+    check_size,
+    media_type,
+    parse_json_object,
+    reject,
+)
 from connectors.telegram.output import CallbackData, TelegramOutput
 from connectors.telegram.updates import Action, classify, update_id
 
@@ -62,7 +69,7 @@ class TelegramInput(InputChannel):
         return "telegram"
 
     @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> "TelegramInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> TelegramInput:
         settings = read_settings("telegram", credentials, REQUIRED, OPTIONAL)
         mode = str(settings["mode"]).lower()
         if mode not in ("webhook", "polling"):
@@ -83,9 +90,17 @@ class TelegramInput(InputChannel):
             send_attempts=int(settings["send_attempts"]),
         )
 
-    def __init__(self, token: str, webhook_secret: str, base_url: str = DEFAULT_BASE_URL, mode: str = "webhook",
-                 bot_username: str | None = None, dedupe: DedupeStore | None = None,
-                 max_body_bytes: int = DEFAULT_MAX_BODY, send_attempts: int = 4) -> None:
+    def __init__(
+        self,
+        token: str,
+        webhook_secret: str,
+        base_url: str = DEFAULT_BASE_URL,
+        mode: str = "webhook",
+        bot_username: str | None = None,
+        dedupe: DedupeStore | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY,
+        send_attempts: int = 4,
+    ) -> None:
         logmask.install([token, webhook_secret])
         self.token = token
         self.webhook_secret = webhook_secret
@@ -120,8 +135,9 @@ class TelegramInput(InputChannel):
             try:
                 me = await self.bot.get_me()
             except Exception as exc:  # noqa: BLE001 - retried on the next update
-                logger.warning("telegram: getMe failed (%s); group mentions cannot be recognised yet",
-                               type(exc).__name__)
+                logger.warning(
+                    "telegram: getMe failed (%s); group mentions cannot be recognised yet", type(exc).__name__
+                )
                 return
             self.bot_id = me.id
             self.bot_username = self.bot_username or me.username
@@ -131,8 +147,15 @@ class TelegramInput(InputChannel):
 
     def output_for(self, action: Action) -> TelegramOutput:
         assert action.chat_id is not None
-        return TelegramOutput(self.bot, action.chat_id, action.sender_id, action.reply_to, action.thread_id,
-                              self.callbacks, self.send_attempts)
+        return TelegramOutput(
+            self.bot,
+            action.chat_id,
+            action.sender_id,
+            action.reply_to,
+            action.thread_id,
+            self.callbacks,
+            self.send_attempts,
+        )
 
     def _check_secret(self, request: Request) -> None:
         sent = request.headers.get("X-Telegram-Bot-Api-Secret-Token")
@@ -141,8 +164,9 @@ class TelegramInput(InputChannel):
         if not hmac.compare_digest(sent.encode("utf-8", "replace"), self.webhook_secret.encode("utf-8")):
             raise Rejected(401, "wrong secret token")
 
-    async def handle_update(self, update: dict[str, Any],
-                            on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def handle_update(
+        self, update: dict[str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
         """Process one update (webhook or polling); returns as soon as the turn is scheduled."""
         uid = update_id(update)
         if "message" in update or "callback_query" in update:
@@ -151,7 +175,9 @@ class TelegramInput(InputChannel):
         if action.kind == "ignore":
             return
         if not await self.dedupe.first_seen(f"update:{uid}"):
-            logger.info("telegram: duplicate update %s dropped (conversation %s)", uid, action.sender_id or "-")
+            logger.info(
+                "telegram: duplicate update %s dropped (conversation %s)", uid, action.sender_id or "-"
+            )
             return
         if action.kind == "callback":
             self.runner.start(self._callback(action, on_new_message), action.sender_id or "-")
@@ -160,13 +186,18 @@ class TelegramInput(InputChannel):
         else:
             self.runner.start(self._turn(action, on_new_message), action.sender_id)
 
-    async def _callback(self, action: Action, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _callback(
+        self, action: Action, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
         # Every press is answered, or the user's button spins until Telegram gives up.
         try:
             await self.bot.answer_callback_query(action.callback_id)
         except Exception as exc:  # noqa: BLE001
-            logger.warning("telegram: answerCallbackQuery failed (%s) in conversation %s",
-                           type(exc).__name__, action.sender_id or "-")
+            logger.warning(
+                "telegram: answerCallbackQuery failed (%s) in conversation %s",
+                type(exc).__name__,
+                action.sender_id or "-",
+            )
         if action.chat_id is None or not action.text:
             return
         text = self.callbacks.unpack(action.text)
@@ -180,10 +211,16 @@ class TelegramInput(InputChannel):
         output = self.output_for(action)
         typing = asyncio.get_running_loop().create_task(self._keep_typing(output))
         try:
-            await on_new_message(UserMessage(
-                action.text, output, action.sender_id, input_channel=self.name(),
-                message_id=action.message_id, metadata=action.metadata,
-            ))
+            await on_new_message(
+                UserMessage(
+                    action.text,
+                    output,
+                    action.sender_id,
+                    input_channel=self.name(),
+                    message_id=action.message_id,
+                    metadata=action.metadata,
+                )
+            )
         finally:
             typing.cancel()
 
@@ -200,7 +237,9 @@ class TelegramInput(InputChannel):
         offset = 0
         while True:
             try:
-                updates = await self.bot.get_updates(offset=offset, timeout=25, allowed_updates=ALLOWED_UPDATES)
+                updates = await self.bot.get_updates(
+                    offset=offset, timeout=25, allowed_updates=ALLOWED_UPDATES
+                )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001

@@ -13,7 +13,9 @@ import re
 MESSAGE_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
 
-_TOKEN = re.compile(r"<[^>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);|\n\n|\n|(?<=[.!?])[ ]+|[ ]+|[^<&\n .!?]+|[^<]")
+_TOKEN = re.compile(
+    r"<[^>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);|\n\n|\n|(?<=[.!?])[ ]+|[ ]+|[^<&\n .!?]+|[^<]"
+)
 _TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z0-9-]+)[^>]*>")
 
 
@@ -76,7 +78,7 @@ def split_html(markup: str, limit: int = MESSAGE_LIMIT) -> list[str]:
         if _token_length(token) > limit:
             plain = html.unescape(token)
             step = max(1, limit // 2)
-            expanded.extend(escape(plain[i:i + step]) for i in range(0, len(plain), step))
+            expanded.extend(escape(plain[i : i + step]) for i in range(0, len(plain), step))
         else:
             expanded.append(token)
     parts: list[str] = []

@@ -71,8 +71,16 @@ class TelegramOutput(OutputChannel):
     def name(cls) -> str:
         return "telegram"
 
-    def __init__(self, bot: Bot, chat_id: int, conversation: str, reply_to: int | None = None,
-                 thread_id: int | None = None, callbacks: CallbackData | None = None, attempts: int = 4) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        chat_id: int,
+        conversation: str,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+        callbacks: CallbackData | None = None,
+        attempts: int = 4,
+    ) -> None:
         self.bot = bot
         self.chat_id = chat_id
         self.conversation = conversation
@@ -82,8 +90,12 @@ class TelegramOutput(OutputChannel):
         self.attempts = attempts
 
     async def _send_html(self, html: str, markup: InlineKeyboardMarkup | None = None) -> None:
-        kwargs: dict[str, Any] = {"chat_id": self.chat_id, "text": html, "parse_mode": ParseMode.HTML,
-                                  "disable_web_page_preview": True}
+        kwargs: dict[str, Any] = {
+            "chat_id": self.chat_id,
+            "text": html,
+            "parse_mode": ParseMode.HTML,
+            "disable_web_page_preview": True,
+        }
         if self.thread_id:
             kwargs["message_thread_id"] = self.thread_id
         if self.reply_to:
@@ -98,14 +110,18 @@ class TelegramOutput(OutputChannel):
                 if "parse entities" not in str(exc).lower():
                     raise
                 # Broken markup from upstream: the words still matter more than the formatting.
-                logger.warning("telegram: HTML rejected (%s); sending as plain text (conversation %s)",
-                               exc, self.conversation)
+                logger.warning(
+                    "telegram: HTML rejected (%s); sending as plain text (conversation %s)",
+                    exc,
+                    self.conversation,
+                )
                 plain = {**kwargs, "text": strip_tags(html)[:MESSAGE_LIMIT]}
                 plain.pop("parse_mode")
                 return await call_telegram(lambda: self.bot.send_message(**plain))
 
-        await send_with_retry(send, what="telegram sendMessage", conversation=self.conversation,
-                              attempts=self.attempts)
+        await send_with_retry(
+            send, what="telegram sendMessage", conversation=self.conversation, attempts=self.attempts
+        )
 
     async def send_html_parts(self, html: str, markup: InlineKeyboardMarkup | None = None) -> None:
         parts = split_html(html, MESSAGE_LIMIT)
@@ -126,13 +142,18 @@ class TelegramOutput(OutputChannel):
                     buttons.append(InlineKeyboardButton(button["text"][:64], url=button["url"]))
                 else:
                     data = str(button.get("callback_data") or button["text"])
-                    buttons.append(InlineKeyboardButton(button["text"][:64], callback_data=self.callbacks.pack(data)))
+                    buttons.append(
+                        InlineKeyboardButton(button["text"][:64], callback_data=self.callbacks.pack(data))
+                    )
             keyboard.append(buttons)
         return InlineKeyboardMarkup(keyboard) if keyboard else None
 
-    async def send_text_with_buttons(self, recipient_id: str, text: str,
-                                     buttons: list[dict[str, Any]], **kwargs: Any) -> None:
-        rows = [[{"text": str(b.get("title", "")), "callback_data": str(b.get("payload", ""))}] for b in buttons]
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        rows = [
+            [{"text": str(b.get("title", "")), "callback_data": str(b.get("payload", ""))}] for b in buttons
+        ]
         await self.send_html_parts(escape(text), self._markup(rows))
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
@@ -145,8 +166,9 @@ class TelegramOutput(OutputChannel):
             if text:
                 await self.send_text_message(recipient_id, text)
             else:
-                logger.debug("telegram: custom payload without a telegram part ignored (keys %s)",
-                             sorted(json_message))
+                logger.debug(
+                    "telegram: custom payload without a telegram part ignored (keys %s)", sorted(json_message)
+                )
             return
         html = part.get("html") if isinstance(part.get("html"), str) else ""
         if not html.strip() and isinstance(part.get("text"), str):
@@ -159,8 +181,11 @@ class TelegramOutput(OutputChannel):
         try:
             await self.bot.send_chat_action(self.chat_id, ChatAction.TYPING, message_thread_id=self.thread_id)
         except Exception as exc:  # noqa: BLE001 - a courtesy, never worth failing the turn for
-            logger.debug("telegram: sendChatAction failed (%s) in conversation %s",
-                         type(exc).__name__, self.conversation)
+            logger.debug(
+                "telegram: sendChatAction failed (%s) in conversation %s",
+                type(exc).__name__,
+                self.conversation,
+            )
 
     async def notice(self, text: str) -> None:
         await self._send_html(escape(text))

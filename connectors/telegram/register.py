@@ -16,8 +16,9 @@ from connectors.telegram.channel import ALLOWED_UPDATES, DEFAULT_BASE_URL, make_
 
 async def register(token: str, secret: str, url: str, base_url: str, drop_pending: bool) -> bool:
     async with make_bot(token, base_url) as bot:
-        return await bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES,
-                                     drop_pending_updates=drop_pending)
+        return await bot.set_webhook(
+            url, secret_token=secret, allowed_updates=ALLOWED_UPDATES, drop_pending_updates=drop_pending
+        )
 
 
 async def unregister(token: str, base_url: str) -> bool:
@@ -44,12 +45,17 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         url = args.url or os.environ.get("TELEGRAM_WEBHOOK_URL", "").strip()
         if not url or not secret:
-            print("error: give the public URL (or TELEGRAM_WEBHOOK_URL) and set TELEGRAM_WEBHOOK_SECRET",
-                  file=sys.stderr)
+            print(
+                "error: give the public URL (or TELEGRAM_WEBHOOK_URL) and set TELEGRAM_WEBHOOK_SECRET",
+                file=sys.stderr,
+            )
             return 1
         asyncio.run(register(token, secret, url, base_url, args.drop_pending))
     except Exception as exc:  # noqa: BLE001 - one line for the operator, never the token
-        print(f"error: Telegram refused: {type(exc).__name__}: {str(exc).replace(token, '***')}", file=sys.stderr)
+        print(
+            f"error: Telegram refused: {type(exc).__name__}: {str(exc).replace(token, '***')}",
+            file=sys.stderr,
+        )
         return 1
     print(f"Webhook registered: {url} (updates: {', '.join(ALLOWED_UPDATES)})")
     return 0

@@ -18,8 +18,22 @@ GROUPS = ("group", "supergroup")
 
 # Command -> text handed to Rasa. "/greet" is Rasa's syntax for "this intent, no NLU".
 COMMANDS = {"start": "/greet", "help": "/greet"}
-NON_TEXT = ("photo", "sticker", "voice", "video", "video_note", "audio", "document", "animation",
-            "location", "contact", "poll", "dice", "venue", "game")
+NON_TEXT = (
+    "photo",
+    "sticker",
+    "voice",
+    "video",
+    "video_note",
+    "audio",
+    "document",
+    "animation",
+    "location",
+    "contact",
+    "poll",
+    "dice",
+    "venue",
+    "game",
+)
 
 
 @dataclass
@@ -58,16 +72,24 @@ def _user_name(user: dict[str, Any]) -> str | None:
 
 
 def _meta(chat: dict[str, Any], user: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
-    return {"telegram": {
-        "chat_id": chat.get("id"), "chat_type": chat.get("type"), "chat_title": chat.get("title"),
-        "user_id": user.get("id"), "user_name": _user_name(user), "username": user.get("username"),
-        "language_code": user.get("language_code"), "message_id": message.get("message_id"),
-        "thread_id": message.get("message_thread_id"),
-    }}
+    return {
+        "telegram": {
+            "chat_id": chat.get("id"),
+            "chat_type": chat.get("type"),
+            "chat_title": chat.get("title"),
+            "user_id": user.get("id"),
+            "user_name": _user_name(user),
+            "username": user.get("username"),
+            "language_code": user.get("language_code"),
+            "message_id": message.get("message_id"),
+            "thread_id": message.get("message_thread_id"),
+        }
+    }
 
 
-def _addressed_in_group(message: dict[str, Any], text: str, bot_username: str | None,
-                        bot_id: int | None) -> tuple[bool, str]:
+def _addressed_in_group(
+    message: dict[str, Any], text: str, bot_username: str | None, bot_id: int | None
+) -> tuple[bool, str]:
     reply = message.get("reply_to_message")
     if isinstance(reply, dict) and bot_id is not None and (reply.get("from") or {}).get("id") == bot_id:
         return True, text
@@ -94,9 +116,13 @@ def classify(update: dict[str, Any], bot_username: str | None, bot_id: int | Non
         return Action("ignore")
     chat_type = chat.get("type")
     thread_id = _int(message.get("message_thread_id")) if message.get("is_topic_message") else None
-    base = dict(chat_id=chat_id, sender_id=_conversation(chat_id, thread_id),
-                message_id=f"{chat_id}:{message.get('message_id')}", thread_id=thread_id,
-                metadata=_meta(chat, user, message))
+    base = dict(
+        chat_id=chat_id,
+        sender_id=_conversation(chat_id, thread_id),
+        message_id=f"{chat_id}:{message.get('message_id')}",
+        thread_id=thread_id,
+        metadata=_meta(chat, user, message),
+    )
     text = message.get("text")
     if not isinstance(text, str) or not text.strip():
         if chat_type == PRIVATE and any(key in message for key in NON_TEXT):
@@ -144,6 +170,13 @@ def _callback(callback: dict[str, Any]) -> Action:
     thread_id = _int(message.get("message_thread_id")) if message.get("is_topic_message") else None
     if chat_id is None or not isinstance(data, str) or not data:
         return Action("callback", callback_id=callback_id)  # acknowledge, nothing to tell the bot
-    return Action("callback", chat_id=chat_id, text=data, sender_id=_conversation(chat_id, thread_id),
-                  message_id=f"cb:{callback_id}", thread_id=thread_id, callback_id=callback_id,
-                  metadata=_meta(chat, user, message))
+    return Action(
+        "callback",
+        chat_id=chat_id,
+        text=data,
+        sender_id=_conversation(chat_id, thread_id),
+        message_id=f"cb:{callback_id}",
+        thread_id=thread_id,
+        callback_id=callback_id,
+        metadata=_meta(chat, user, message),
+    )

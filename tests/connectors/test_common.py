@@ -136,8 +136,11 @@ def redis_url():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -217,8 +220,12 @@ def test_runner_drain_cancels_turns_that_overrun():
 
 def test_missing_credential_names_the_variable():
     with pytest.raises(ChannelConfigError) as info:
-        read_settings("slack", {"bot_token": "  ", "signing_secret": "s"},
-                      {"bot_token": "SLACK_BOT_TOKEN", "signing_secret": "SLACK_SIGNING_SECRET"}, {})
+        read_settings(
+            "slack",
+            {"bot_token": "  ", "signing_secret": "s"},
+            {"bot_token": "SLACK_BOT_TOKEN", "signing_secret": "SLACK_SIGNING_SECRET"},
+            {},
+        )
     message = str(info.value)
     assert "SLACK_BOT_TOKEN" in message and "\n" not in message
     with pytest.raises(ChannelConfigError, match="SLACK_SIGNING_SECRET"):
@@ -227,8 +234,12 @@ def test_missing_credential_names_the_variable():
 
 def test_unknown_keys_are_warned_and_defaults_applied(caplog):
     with caplog.at_level(logging.WARNING):
-        settings = read_settings("telegram", {"token": "t", "webhok_url": "x", "base_url": ""},
-                                 {"token": "TELEGRAM_TOKEN"}, {"base_url": "https://api.telegram.org"})
+        settings = read_settings(
+            "telegram",
+            {"token": "t", "webhok_url": "x", "base_url": ""},
+            {"token": "TELEGRAM_TOKEN"},
+            {"base_url": "https://api.telegram.org"},
+        )
     assert "webhok_url" in caplog.text
     assert settings["base_url"] == "https://api.telegram.org"
 
@@ -237,9 +248,15 @@ def test_phone_numbers_and_secrets_are_masked_in_every_log_line():
     masking = logmask.install(["xoxb-super-secret-token"], phones=True)
     assert all(masking in h.filters for h in logging.getLogger().handlers)
     # A line Rasa itself would write, keyed by the SMS sender's number.
-    record = logging.LogRecord("rasa.core.processor", logging.INFO, __file__, 1,
-                               "Received message for +14155550123 with token %s",
-                               ("xoxb-super-secret-token",), None)
+    record = logging.LogRecord(
+        "rasa.core.processor",
+        logging.INFO,
+        __file__,
+        1,
+        "Received message for +14155550123 with token %s",
+        ("xoxb-super-secret-token",),
+        None,
+    )
     masking.filter(record)
     text = record.getMessage()
     assert "+14155550123" not in text and "xoxb-super-secret-token" not in text
@@ -265,5 +282,7 @@ def test_malformed_json_bodies_are_rejected_with_400(body):
 
 
 def test_odd_but_valid_unicode_is_accepted():
-    data = parse_json_object('{"text": "caf\\u00e9 \\u200f\\u05e9\\u05dc\\u05d5\\u05dd 🙂 \\ud83d\\ude00"}'.encode())
+    data = parse_json_object(
+        '{"text": "caf\\u00e9 \\u200f\\u05e9\\u05dc\\u05d5\\u05dd 🙂 \\ud83d\\ude00"}'.encode()
+    )
     assert "🙂" in data["text"] and "😀" in data["text"]

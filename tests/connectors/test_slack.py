@@ -77,16 +77,29 @@ def test_missing_or_empty_credentials_fail_at_startup_naming_the_variable():
     with pytest.raises(ChannelConfigError, match="SLACK_APP_TOKEN"):
         SlackInput.from_credentials({"bot_token": "xoxb-1", "signing_secret": "s", "socket_mode": "true"})
     with pytest.raises(ChannelConfigError, match="granularity"):
-        SlackInput.from_credentials({"bot_token": "x", "signing_secret": "s", "conversation_granularity": "team"})
+        SlackInput.from_credentials(
+            {"bot_token": "x", "signing_secret": "s", "conversation_granularity": "team"}
+        )
 
 
 def envelope(event: dict, event_id: str = "Ev1") -> dict:
-    return {"type": "event_callback", "team_id": "T1", "event_id": event_id, "event": event,
-            "authorizations": [{"user_id": "UBOT", "is_bot": True}]}
+    return {
+        "type": "event_callback",
+        "team_id": "T1",
+        "event_id": event_id,
+        "event": event,
+        "authorizations": [{"user_id": "UBOT", "is_bot": True}],
+    }
 
 
-MENTION = {"type": "app_mention", "user": "U1", "text": "<@UBOT> how do I reset my thermostat?",
-           "channel": "C1", "ts": "100.1", "client_msg_id": "m-1"}
+MENTION = {
+    "type": "app_mention",
+    "user": "U1",
+    "text": "<@UBOT> how do I reset my thermostat?",
+    "channel": "C1",
+    "ts": "100.1",
+    "client_msg_id": "m-1",
+}
 
 
 def test_mention_in_channel_is_answered_in_its_thread_per_thread_conversation():
@@ -100,8 +113,7 @@ def test_mention_in_channel_is_answered_in_its_thread_per_thread_conversation():
     assert reply_in_thread.sender_id == inbound.sender_id and reply_in_thread.thread_ts == "100.1"
 
 
-@pytest.mark.parametrize(("granularity", "expected"),
-                         [("channel", "slack:T1:C1"), ("user", "slack:T1:U1")])
+@pytest.mark.parametrize(("granularity", "expected"), [("channel", "slack:T1:C1"), ("user", "slack:T1:U1")])
 def test_conversation_granularity_is_configurable(granularity, expected):
     assert from_event(envelope(MENTION), granularity, None).sender_id == expected
 
@@ -112,15 +124,18 @@ def test_direct_message_is_answered_in_place():
     assert inbound.thread_ts is None and inbound.sender_id == "slack:T1:D1"
 
 
-@pytest.mark.parametrize("event", [
-    {**MENTION, "bot_id": "B1"},                                   # another bot
-    {**MENTION, "user": "UBOT"},                                   # ourselves
-    {**MENTION, "subtype": "message_changed"},                     # edits
-    {**MENTION, "subtype": "message_deleted"},                     # deletes
-    {**MENTION, "type": "message", "channel_type": "channel"},     # channel chatter without mention
-    {**MENTION, "type": "reaction_added"},
-    {**MENTION, "text": "<@UBOT>"},                                # a bare mention: nothing to answer
-])
+@pytest.mark.parametrize(
+    "event",
+    [
+        {**MENTION, "bot_id": "B1"},  # another bot
+        {**MENTION, "user": "UBOT"},  # ourselves
+        {**MENTION, "subtype": "message_changed"},  # edits
+        {**MENTION, "subtype": "message_deleted"},  # deletes
+        {**MENTION, "type": "message", "channel_type": "channel"},  # channel chatter without mention
+        {**MENTION, "type": "reaction_added"},
+        {**MENTION, "text": "<@UBOT>"},  # a bare mention: nothing to answer
+    ],
+)
 def test_noise_never_reaches_the_bot(event):
     assert from_event(envelope(event), "thread", None) is None
 
@@ -133,10 +148,15 @@ def test_event_without_id_is_a_bad_request():
 
 def test_button_press_becomes_the_buttons_value():
     payload = {
-        "type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1", "username": "ann"},
-        "channel": {"id": "C1"}, "trigger_id": "tr1",
+        "type": "block_actions",
+        "team": {"id": "T1"},
+        "user": {"id": "U1", "username": "ann"},
+        "channel": {"id": "C1"},
+        "trigger_id": "tr1",
         "message": {"ts": "100.5", "thread_ts": "100.1"},
-        "actions": [{"action_id": "helpful", "value": '/feedback_helpful{"ref":"abc"}', "action_ts": "101.0"}],
+        "actions": [
+            {"action_id": "helpful", "value": '/feedback_helpful{"ref":"abc"}', "action_ts": "101.0"}
+        ],
     }
     inbound = from_block_actions(payload, "thread")
     assert inbound.text == '/feedback_helpful{"ref":"abc"}'
@@ -168,13 +188,20 @@ def test_plain_text_is_escaped_split_and_threaded(slack_api):
     assert all(len(p.params["text"]) <= 3900 for p in posts)
     joined = "".join(p.params["text"] for p in posts)
     assert "&lt;b&gt;&amp;&lt;/b&gt;" in joined and "<b>" not in joined
-    assert posts[0].params["text"].startswith("Paragraph 0") and posts[1].params["text"].startswith("Paragraph")
+    assert posts[0].params["text"].startswith("Paragraph 0") and posts[1].params["text"].startswith(
+        "Paragraph"
+    )
 
 
 def test_rich_payload_sends_blocks_with_text_fallback(slack_api):
-    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Reset*: hold the dial <https://x|[1]>"}}]
-    payload = {"slack": {"text": "Reset: hold the dial", "blocks": blocks}, "telegram": {"html": "<b>x</b>"},
-               "handoff": {"reason": "asked"}}
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*Reset*: hold the dial <https://x|[1]>"}}
+    ]
+    payload = {
+        "slack": {"text": "Reset: hold the dial", "blocks": blocks},
+        "telegram": {"html": "<b>x</b>"},
+        "handoff": {"reason": "asked"},
+    }
     run_output(slack_api, lambda out: out.send_custom_json("u", payload))
     (post,) = slack_api.posts()
     assert post.params["blocks"] == blocks
@@ -182,13 +209,17 @@ def test_rich_payload_sends_blocks_with_text_fallback(slack_api):
 
 
 def test_payload_for_other_channels_falls_back_to_answer_or_is_ignored(slack_api):
-    run_output(slack_api, lambda out: out.send_custom_json("u", {"telegram": {"html": "x"}, "answer": "Plain <a>"}))
+    run_output(
+        slack_api, lambda out: out.send_custom_json("u", {"telegram": {"html": "x"}, "answer": "Plain <a>"})
+    )
     run_output(slack_api, lambda out: out.send_custom_json("u", {"handoff": {"queue": "support"}}))
     assert [p.params["text"] for p in slack_api.posts()] == ["Plain &lt;a&gt;"]
 
 
 def test_rate_limit_is_retried_after_the_retry_after_delay(slack_api):
-    slack_api.fail("chat.postMessage", Failure(429, {"Retry-After": "1"}, {"ok": False, "error": "ratelimited"}))
+    slack_api.fail(
+        "chat.postMessage", Failure(429, {"Retry-After": "1"}, {"ok": False, "error": "ratelimited"})
+    )
     run_output(slack_api, lambda out: out.send_text_message("u", "hello"))
     first, second = slack_api.calls("chat.postMessage")
     assert second.at - first.at >= 0.95
@@ -219,7 +250,10 @@ def test_dm_reply_has_no_thread(slack_api):
 
 
 def test_buttons_become_an_actions_block(slack_api):
-    buttons = [{"title": "Yes", "payload": '/feedback_helpful{"ref":"abc"}'}, {"title": "No", "payload": "/no"}]
+    buttons = [
+        {"title": "Yes", "payload": '/feedback_helpful{"ref":"abc"}'},
+        {"title": "No", "payload": "/no"},
+    ]
     run_output(slack_api, lambda out: out.send_text_with_buttons("u", "Did that help?", buttons))
     (post,) = slack_api.posts()
     actions = post.params["blocks"][-1]

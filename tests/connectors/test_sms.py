@@ -19,8 +19,13 @@ TOKEN = "twilio-auth-token-1"
 
 # Twilio's documented example ("Validating requests are coming from Twilio").
 DOC_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
-DOC_PARAMS = {"CallSid": "CA1234567890ABCDE", "Caller": "+14158675309", "Digits": "1234",
-              "From": "+14158675309", "To": "+18005551212"}
+DOC_PARAMS = {
+    "CallSid": "CA1234567890ABCDE",
+    "Caller": "+14158675309",
+    "Digits": "1234",
+    "From": "+14158675309",
+    "To": "+18005551212",
+}
 DOC_SIGNATURE = "RSOYDt4T1cUTdK1PDd93/VVr8B8="
 
 
@@ -49,8 +54,9 @@ def twilio_api():
 def run_output(api, action, optouts=None):
     async def scenario():
         client = make_client(SID, TOKEN, api.url)
-        out = SmsOutput(client, "+15550001111", "+15551234567", optouts or OptOutStore(":memory:"),
-                        collecting=False)
+        out = SmsOutput(
+            client, "+15550001111", "+15551234567", optouts or OptOutStore(":memory:"), collecting=False
+        )
         await action(out)
         await client.http_client.session.close()
 
@@ -58,7 +64,7 @@ def run_output(api, action, optouts=None):
 
 
 def test_long_reply_is_split_under_1600(twilio_api):
-    text = "\n\n".join("Paragraph %d. " % i + "words " * 100 for i in range(8))
+    text = "\n\n".join(f"Paragraph {i}. " + "words " * 100 for i in range(8))
     run_output(twilio_api, lambda out: out.send_text_message("u", text))
     sent = twilio_api.calls("Messages")
     assert len(sent) >= 2 and all(len(m.params["Body"]) <= 1600 for m in sent)
@@ -66,16 +72,21 @@ def test_long_reply_is_split_under_1600(twilio_api):
 
 
 def test_sms_payload_is_sent_as_is_and_other_keys_ignored(twilio_api):
-    payload = {"sms": {"text": "Reset: hold the dial 10 s. More: nimbus.example/r"}, "slack": {"text": "x"},
-               "handoff": {"queue": "support"}}
+    payload = {
+        "sms": {"text": "Reset: hold the dial 10 s. More: nimbus.example/r"},
+        "slack": {"text": "x"},
+        "handoff": {"queue": "support"},
+    }
     run_output(twilio_api, lambda out: out.send_custom_json("u", payload))
     run_output(twilio_api, lambda out: out.send_custom_json("u", {"handoff": {}}))
     assert [m.params["Body"] for m in twilio_api.calls("Messages")] == [payload["sms"]["text"]]
 
 
 def test_rate_limit_is_retried_after_retry_after(twilio_api):
-    twilio_api.fail("Messages", Failure(429, {"Retry-After": "1"}, {"code": 20429, "message": "Too Many Requests",
-                                                                    "status": 429}))
+    twilio_api.fail(
+        "Messages",
+        Failure(429, {"Retry-After": "1"}, {"code": 20429, "message": "Too Many Requests", "status": 429}),
+    )
     run_output(twilio_api, lambda out: out.send_text_message("u", "hello"))
     first, second = twilio_api.calls("Messages")
     assert second.at - first.at >= 0.95

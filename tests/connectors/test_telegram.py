@@ -21,8 +21,12 @@ TOKEN = "123456:TEST-token"
 
 
 def msg(text=None, chat_type="private", chat_id=42, **extra) -> dict:
-    message = {"message_id": 5, "date": 1, "chat": {"id": chat_id, "type": chat_type},
-               "from": {"id": 9, "is_bot": False, "first_name": "Ann", "username": "ann"}}
+    message = {
+        "message_id": 5,
+        "date": 1,
+        "chat": {"id": chat_id, "type": chat_type},
+        "from": {"id": 9, "is_bot": False, "first_name": "Ann", "username": "ann"},
+    }
     if text is not None:
         message["text"] = text
     message.update(extra)
@@ -50,33 +54,53 @@ def test_groups_only_when_mentioned_or_replied_to():
     assert classify(msg("what a day", "supergroup", -100), BOT_USERNAME, BOT_ID).kind == "ignore"
     mentioned = classify(msg(f"@{BOT_USERNAME} how do refunds work?", "group", -100), BOT_USERNAME, BOT_ID)
     assert mentioned.kind == "turn" and mentioned.text == "how do refunds work?" and mentioned.reply_to == 5
-    reply = msg("and for gift cards?", "supergroup", -100,
-                reply_to_message={"message_id": 4, "date": 1, "chat": {"id": -100, "type": "supergroup"},
-                                  "from": {"id": BOT_ID, "is_bot": True, "first_name": "Nimbus"}})
+    reply = msg(
+        "and for gift cards?",
+        "supergroup",
+        -100,
+        reply_to_message={
+            "message_id": 4,
+            "date": 1,
+            "chat": {"id": -100, "type": "supergroup"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Nimbus"},
+        },
+    )
     assert classify(reply, BOT_USERNAME, BOT_ID).kind == "turn"
     assert classify(msg("/help@other_bot", "group", -100), BOT_USERNAME, BOT_ID).kind == "ignore"
 
 
-@pytest.mark.parametrize(("update", "kind"), [
-    (msg(photo=[{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]), "notice"),
-    (msg(sticker={"file_id": "s"}), "notice"),
-    (msg(voice={"file_id": "v", "duration": 2}), "notice"),
-    (msg(None, "group", -100, photo=[{"file_id": "f"}]), "ignore"),
-    (msg(None, "group", -100, new_chat_members=[{"id": 1, "is_bot": False, "first_name": "B"}]), "ignore"),
-    ({"update_id": 2, "edited_message": msg("edited")["message"]}, "ignore"),
-    ({"update_id": 3, "my_chat_member": {"chat": {"id": 1}}}, "ignore"),
-    ({"update_id": 4, "channel_post": {"message_id": 1}}, "ignore"),
-    (msg("hi", **{"from": {"id": 5, "is_bot": True, "first_name": "OtherBot"}}), "ignore"),
-])
+@pytest.mark.parametrize(
+    ("update", "kind"),
+    [
+        (msg(photo=[{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]), "notice"),
+        (msg(sticker={"file_id": "s"}), "notice"),
+        (msg(voice={"file_id": "v", "duration": 2}), "notice"),
+        (msg(None, "group", -100, photo=[{"file_id": "f"}]), "ignore"),
+        (
+            msg(None, "group", -100, new_chat_members=[{"id": 1, "is_bot": False, "first_name": "B"}]),
+            "ignore",
+        ),
+        ({"update_id": 2, "edited_message": msg("edited")["message"]}, "ignore"),
+        ({"update_id": 3, "my_chat_member": {"chat": {"id": 1}}}, "ignore"),
+        ({"update_id": 4, "channel_post": {"message_id": 1}}, "ignore"),
+        (msg("hi", **{"from": {"id": 5, "is_bot": True, "first_name": "OtherBot"}}), "ignore"),
+    ],
+)
 def test_other_updates_never_crash(update, kind):
     assert classify(update, BOT_USERNAME, BOT_ID).kind == kind
 
 
 def test_callback_query_forwards_its_data():
-    update = {"update_id": 9, "callback_query": {
-        "id": "cbq1", "from": {"id": 9, "is_bot": False, "first_name": "Ann"}, "chat_instance": "x",
-        "data": '/feedback_helpful{"ref":"abc"}',
-        "message": {"message_id": 77, "date": 1, "chat": {"id": 42, "type": "private"}}}}
+    update = {
+        "update_id": 9,
+        "callback_query": {
+            "id": "cbq1",
+            "from": {"id": 9, "is_bot": False, "first_name": "Ann"},
+            "chat_instance": "x",
+            "data": '/feedback_helpful{"ref":"abc"}',
+            "message": {"message_id": 77, "date": 1, "chat": {"id": 42, "type": "private"}},
+        },
+    }
     action = classify(update, BOT_USERNAME, BOT_ID)
     assert action.kind == "callback" and action.callback_id == "cbq1"
     assert action.text == '/feedback_helpful{"ref":"abc"}' and action.sender_id == "telegram:42"
@@ -91,8 +115,10 @@ def test_long_callback_data_travels_as_a_short_key():
 
 
 def test_split_html_keeps_tags_balanced_and_under_the_limit():
-    paragraph = ('<b>Step {n}</b>: hold the <i>dial</i> for ten seconds &amp; wait. '
-                 'See <a href="https://help.example/a?x=1&amp;y=2">the article</a>. ') + "More words here. " * 20
+    paragraph = (
+        "<b>Step {n}</b>: hold the <i>dial</i> for ten seconds &amp; wait. "
+        'See <a href="https://help.example/a?x=1&amp;y=2">the article</a>. '
+    ) + "More words here. " * 20
     markup_text = "\n\n".join(paragraph.format(n=i) for i in range(40))
     parts = split_html(markup_text, 4096)
     assert len(parts) > 1
@@ -101,8 +127,9 @@ def test_split_html_keeps_tags_balanced_and_under_the_limit():
         for tag in ("b", "i", "a"):
             assert len(re.findall(rf"<{tag}[ >]", part)) == len(re.findall(rf"</{tag}>", part))
         assert not re.search(r"<[^>]*$", part)  # never ends inside a tag
-    assert "".join(strip_tags(p) for p in parts).replace(" ", "").replace("\n", "") == \
-        html.unescape(strip_tags(markup_text)).replace(" ", "").replace("\n", "")
+    assert "".join(strip_tags(p) for p in parts).replace(" ", "").replace("\n", "") == html.unescape(
+        strip_tags(markup_text)
+    ).replace(" ", "").replace("\n", "")
 
 
 def test_split_html_reopens_a_tag_that_spans_the_cut():
@@ -141,8 +168,12 @@ def test_plain_text_is_escaped_as_html(telegram_api):
 
 def test_rich_payload_is_split_with_keyboard_on_last_part(telegram_api):
     body = "\n\n".join(f"<b>Part {i}</b> " + "text " * 300 for i in range(6))
-    buttons = [[{"text": "Helpful", "callback_data": '/feedback_helpful{"ref":"abc"}'},
-                {"text": "Not helpful", "callback_data": '/feedback_unhelpful{"ref":"' + "z" * 80 + '"}'}]]
+    buttons = [
+        [
+            {"text": "Helpful", "callback_data": '/feedback_helpful{"ref":"abc"}'},
+            {"text": "Not helpful", "callback_data": '/feedback_unhelpful{"ref":"' + "z" * 80 + '"}'},
+        ]
+    ]
     payload = {"telegram": {"html": body, "buttons": buttons}, "slack": {"text": "x"}, "handoff": {}}
     run_output(telegram_api, lambda out: out.send_custom_json("u", payload))
     sent = telegram_api.messages(42)

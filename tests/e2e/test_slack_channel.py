@@ -1,6 +1,7 @@
 """Slack end to end: signed Events API webhooks into the real Rasa server (channel loaded from
 a credentials file) and the real action server; replies observed at the Slack API stand-in."""
 
+# ruff: noqa: F811 - pytest fixtures imported from tests.e2e.channels
 from __future__ import annotations
 
 import html
@@ -28,22 +29,40 @@ from tests.standins.slack_api import BOT_ID, BOT_USER_ID
 _ids = itertools.count(1)
 
 
-def mention(text: str, channel: str = "C100", thread_ts: str | None = None, user: str = "U1") -> tuple[dict, str]:
+def mention(
+    text: str, channel: str = "C100", thread_ts: str | None = None, user: str = "U1"
+) -> tuple[dict, str]:
     n = next(_ids)
     ts = f"{int(time.time())}.{n:06d}"
-    event = {"type": "app_mention", "user": user, "text": f"<@{BOT_USER_ID}> {text}", "channel": channel,
-             "ts": ts, "client_msg_id": f"msg-{n}", "event_ts": ts}
+    event = {
+        "type": "app_mention",
+        "user": user,
+        "text": f"<@{BOT_USER_ID}> {text}",
+        "channel": channel,
+        "ts": ts,
+        "client_msg_id": f"msg-{n}",
+        "event_ts": ts,
+    }
     if thread_ts:
         event["thread_ts"] = thread_ts
-    envelope = {"token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
-                "event_id": f"Ev{n:08d}", "event_time": int(time.time()), "event": event,
-                "authorizations": [{"team_id": "T1", "user_id": BOT_USER_ID, "is_bot": True}]}
+    envelope = {
+        "token": "legacy",
+        "team_id": "T1",
+        "api_app_id": "A1",
+        "type": "event_callback",
+        "event_id": f"Ev{n:08d}",
+        "event_time": int(time.time()),
+        "event": event,
+        "authorizations": [{"team_id": "T1", "user_id": BOT_USER_ID, "is_bot": True}],
+    }
     return envelope, ts
 
 
 def thread_posts(slack_api, channel: str, thread_ts: str):
-    return slack_api.calls("chat.postMessage",
-                           lambda r: r.params.get("channel") == channel and r.params.get("thread_ts") == thread_ts)
+    return slack_api.calls(
+        "chat.postMessage",
+        lambda r: r.params.get("channel") == channel and r.params.get("thread_ts") == thread_ts,
+    )
 
 
 def posted_text(record) -> str:
@@ -51,7 +70,9 @@ def posted_text(record) -> str:
 
 
 def test_url_verification_answers_the_challenge(channel_stack):
-    reply = slack_event(channel_stack, {"type": "url_verification", "token": "x", "challenge": "3eZbrw1aBm2rZg"})
+    reply = slack_event(
+        channel_stack, {"type": "url_verification", "token": "x", "challenge": "3eZbrw1aBm2rZg"}
+    )
     assert reply.status == 200 and reply.json()["challenge"] == "3eZbrw1aBm2rZg"
 
 
@@ -78,7 +99,9 @@ def test_knowledge_answer_arrives_in_the_thread(channel_stack, slack_api, openai
     envelope, ts = mention("How do I reset my thermostat to factory settings?")
     before = len(openai_latency_standin.requests)
     assert slack_event(channel_stack, envelope).status == 200
-    posts = slack_api.wait_for("chat.postMessage", where=lambda r: r.params.get("thread_ts") == ts, timeout=90)
+    posts = slack_api.wait_for(
+        "chat.postMessage", where=lambda r: r.params.get("thread_ts") == ts, timeout=90
+    )
     assert len(openai_latency_standin.requests) > before
     model_said = openai_latency_standin.reply_for(openai_latency_standin.requests[-1])
     sentence = re.sub(r"\s*\[\d+\]$", "", model_said.replace("From the help centre:", "")).strip()
@@ -107,7 +130,9 @@ def test_retried_event_sent_three_times_is_answered_once(channel_stack, slack_ap
     assert len(user_turns) == 1
 
 
-def test_slow_answer_is_acknowledged_at_once_and_still_delivered(channel_stack, slack_api, openai_latency_standin):
+def test_slow_answer_is_acknowledged_at_once_and_still_delivered(
+    channel_stack, slack_api, openai_latency_standin
+):
     openai_latency_standin.latency = 5.0
     try:
         envelope, ts = mention("How long does shipping take?")
@@ -122,8 +147,12 @@ def test_slow_answer_is_acknowledged_at_once_and_still_delivered(channel_stack, 
 
 
 def test_bot_messages_edits_and_channel_chatter_are_ignored(channel_stack, slack_api):
-    for change in ({"bot_id": BOT_ID}, {"subtype": "message_changed"}, {"type": "message", "channel_type": "channel"},
-                   {"user": BOT_USER_ID}):
+    for change in (
+        {"bot_id": BOT_ID},
+        {"subtype": "message_changed"},
+        {"type": "message", "channel_type": "channel"},
+        {"user": BOT_USER_ID},
+    ):
         envelope, ts = mention("hello")
         envelope["event"].update(change)
         assert slack_event(channel_stack, envelope).status == 200
@@ -143,13 +172,22 @@ def test_button_press_is_forwarded_and_acknowledged_quietly(channel_stack, slack
     envelope, ts = mention("hi", channel="C777")
     slack_event(channel_stack, envelope)
     slack_api.wait_for("chat.postMessage", where=lambda r: r.params.get("thread_ts") == ts)
-    payload = {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1", "username": "ann"},
-               "channel": {"id": "C777"}, "trigger_id": "trig-1", "container": {"type": "message"},
-               "message": {"ts": f"{ts}9", "thread_ts": ts, "bot_id": BOT_ID},
-               "actions": [{"action_id": "helpful", "type": "button", "value": "/thanks", "action_ts": "1.2"}]}
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T1"},
+        "user": {"id": "U1", "username": "ann"},
+        "channel": {"id": "C777"},
+        "trigger_id": "trig-1",
+        "container": {"type": "message"},
+        "message": {"ts": f"{ts}9", "thread_ts": ts, "bot_id": BOT_ID},
+        "actions": [{"action_id": "helpful", "type": "button", "value": "/thanks", "action_ts": "1.2"}],
+    }
     body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
-    reply = post(f"{channel_stack.rasa_url}/webhooks/slack/interactions", body,
-                 slack_signed_headers(body, content_type="application/x-www-form-urlencoded"))
+    reply = post(
+        f"{channel_stack.rasa_url}/webhooks/slack/interactions",
+        body,
+        slack_signed_headers(body, content_type="application/x-www-form-urlencoded"),
+    )
     assert reply.status == 200 and reply.body == b""
     posts = slack_api.wait_for("chat.postMessage", 2, where=lambda r: r.params.get("thread_ts") == ts)
     assert "welcome" in posted_text(posts[1]).lower()
@@ -178,7 +216,8 @@ def test_forged_requests_get_401_and_reach_nobody(channel_stack, slack_api, case
     assert reply.status == 401
     time.sleep(1)
     assert not thread_posts(slack_api, "C100", ts) and not slack_api.calls(
-        "reactions.add", lambda r: r.params.get("timestamp") == ts)
+        "reactions.add", lambda r: r.params.get("timestamp") == ts
+    )
     assert "forged hello" not in rasa_log(channel_stack)
 
 
@@ -194,22 +233,37 @@ def test_replayed_request_is_answered_once(channel_stack, slack_api):
     assert len(thread_posts(slack_api, "C100", ts)) == 1
 
 
-@pytest.mark.parametrize(("body", "content_type", "expected"), [
-    (b"{not json", "application/json", 400),
-    (b"[1, 2]", "application/json", 400),
-    (b'{"type": "event_callback"}', "application/json", 400),
-    (b'{"type": "event_callback", "event_id": "Ev9", "event": {"type": "app_mention", "user": "U1",'
-     b' "text": "hi"}}', "application/json", 400),
-    (b'{"type": "event_callback", "event_id": "EvU", "event": {"type": "app_mention", "user": "U1",'
-     b' "channel": "C1", "ts": "1.1", "text": "\\ud800 hi"}}', "application/json", 400),
-    (b"\xff\xfe\x00garbage", "application/json", 400),
-    (b"hello", "text/plain", 415),
-    (b"payload=%7Bnot", "application/x-www-form-urlencoded", 400),
-    (b'{"type": "event_callback", "pad": "' + b"x" * 300_000 + b'"}', "application/json", 413),
-])
-def test_malformed_bodies_get_4xx_and_never_reach_rasa(channel_stack, slack_api, body, content_type, expected):
+@pytest.mark.parametrize(
+    ("body", "content_type", "expected"),
+    [
+        (b"{not json", "application/json", 400),
+        (b"[1, 2]", "application/json", 400),
+        (b'{"type": "event_callback"}', "application/json", 400),
+        (
+            b'{"type": "event_callback", "event_id": "Ev9", "event": {"type": "app_mention", "user": "U1",'
+            b' "text": "hi"}}',
+            "application/json",
+            400,
+        ),
+        (
+            b'{"type": "event_callback", "event_id": "EvU", "event": {"type": "app_mention", "user": "U1",'
+            b' "channel": "C1", "ts": "1.1", "text": "\\ud800 hi"}}',
+            "application/json",
+            400,
+        ),
+        (b"\xff\xfe\x00garbage", "application/json", 400),
+        (b"hello", "text/plain", 415),
+        (b"payload=%7Bnot", "application/x-www-form-urlencoded", 400),
+        (b'{"type": "event_callback", "pad": "' + b"x" * 300_000 + b'"}', "application/json", 413),
+    ],
+)
+def test_malformed_bodies_get_4xx_and_never_reach_rasa(
+    channel_stack, slack_api, body, content_type, expected
+):
     before = len(slack_api.requests)
-    reply = post(f"{channel_stack.rasa_url}/webhooks/slack/events", body, _signed(body, content_type=content_type))
+    reply = post(
+        f"{channel_stack.rasa_url}/webhooks/slack/events", body, _signed(body, content_type=content_type)
+    )
     assert reply.status == expected
     time.sleep(0.5)
     assert len(slack_api.requests) == before

@@ -43,7 +43,9 @@ def decode_params(content_type: str, raw: bytes, query: str) -> dict[str, Any]:
         if isinstance(data, dict):
             params.update(data)
     elif kind == "application/x-www-form-urlencoded":
-        params.update({k: v[-1] for k, v in urllib.parse.parse_qs(raw.decode(), keep_blank_values=True).items()})
+        params.update(
+            {k: v[-1] for k, v in urllib.parse.parse_qs(raw.decode(), keep_blank_values=True).items()}
+        )
     elif kind.startswith("multipart/form-data"):
         params.update(_multipart(content_type, raw))
     return params
@@ -54,7 +56,8 @@ def _multipart(content_type: str, raw: bytes) -> dict[str, Any]:
     from email.policy import HTTP
 
     message = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw)
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw
+    )
     fields: dict[str, Any] = {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
@@ -100,16 +103,23 @@ class StandIn:
         with self._lock:
             return [r for r in self.requests if r.method == method and where(r)]
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 60.0,
-                 where: Callable[[Recorded], bool] = lambda r: True) -> list[Recorded]:
+    def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 60.0,
+        where: Callable[[Recorded], bool] = lambda r: True,
+    ) -> list[Recorded]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = self.calls(method, where)
             if len(found) >= count:
                 return found
             time.sleep(0.05)
-        raise AssertionError(f"expected {count} {method} call(s) within {timeout:.0f} s, got "
-                             f"{len(self.calls(method, where))}: {[r.method for r in self.requests]}")
+        raise AssertionError(
+            f"expected {count} {method} call(s) within {timeout:.0f} s, got "
+            f"{len(self.calls(method, where))}: {[r.method for r in self.requests]}"
+        )
 
     # --- to implement -----------------------------------------------------------------
     def route(self, path: str) -> str | None:
@@ -130,7 +140,9 @@ class StandIn:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def _reply(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+            def _reply(
+                self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+            ) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", standin.content_type())
@@ -149,7 +161,9 @@ class StandIn:
                     self._reply(404, {"ok": False, "error": "unknown_method"})
                     return
                 params = decode_params(self.headers.get("Content-Type", ""), raw, parsed.query)
-                record = Recorded(method, parsed.path, {k.lower(): v for k, v in self.headers.items()}, params)
+                record = Recorded(
+                    method, parsed.path, {k.lower(): v for k, v in self.headers.items()}, params
+                )
                 with standin._lock:
                     standin.requests.append(record)
                     queued = standin.failures.get(method)

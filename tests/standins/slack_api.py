@@ -23,22 +23,35 @@ class SlackStandIn(StandIn):
         return self.url + "/api/"
 
     def route(self, path: str) -> str | None:
-        return path[len("/api/"):] if path.startswith("/api/") else None
+        return path[len("/api/") :] if path.startswith("/api/") else None
 
     def answer(self, record: Recorded) -> tuple[int, dict[str, Any]]:
-        if record.headers.get("authorization") != f"Bearer {self.token}" and record.params.get("token") != self.token:
+        if (
+            record.headers.get("authorization") != f"Bearer {self.token}"
+            and record.params.get("token") != self.token
+        ):
             return 200, {"ok": False, "error": "invalid_auth"}
         method, params = record.method, record.params
         if method == "auth.test":
-            return 200, {"ok": True, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "team_id": TEAM_ID, "user": "nimbus"}
+            return 200, {
+                "ok": True,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "team_id": TEAM_ID,
+                "user": "nimbus",
+            }
         if method == "chat.postMessage":
             if not params.get("channel"):
                 return 200, {"ok": False, "error": "channel_not_found"}
             if not params.get("text") and not params.get("blocks"):
                 return 200, {"ok": False, "error": "no_text"}
             ts = f"1700000000.{next(self._ts):06d}"
-            return 200, {"ok": True, "channel": params["channel"], "ts": ts,
-                         "message": {"text": params.get("text"), "bot_id": BOT_ID, "ts": ts}}
+            return 200, {
+                "ok": True,
+                "channel": params["channel"],
+                "ts": ts,
+                "message": {"text": params.get("text"), "bot_id": BOT_ID, "ts": ts},
+            }
         if method in ("reactions.add", "reactions.remove"):
             if not params.get("channel") or not params.get("timestamp") or not params.get("name"):
                 return 200, {"ok": False, "error": "invalid_arguments"}

@@ -35,20 +35,35 @@ class TelegramStandIn(StandIn):
             return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         method, params = record.method, record.params
         if method == "getMe":
-            return 200, {"ok": True, "result": {"id": BOT_ID, "is_bot": True, "first_name": "Nimbus",
-                                                "username": BOT_USERNAME}}
+            return 200, {
+                "ok": True,
+                "result": {"id": BOT_ID, "is_bot": True, "first_name": "Nimbus", "username": BOT_USERNAME},
+            }
         if method == "sendMessage":
             text = params.get("text", "")
             if not text:
-                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message text is empty"}
+                return 400, {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: message text is empty",
+                }
             if len(text) > 4096 * 2 or (params.get("parse_mode") != "HTML" and len(text) > 4096):
-                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message is too long"}
+                return 400, {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: message is too long",
+                }
             chat_id = int(params.get("chat_id"))
-            return 200, {"ok": True, "result": {
-                "message_id": next(self._message_ids), "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
-                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Nimbus", "username": BOT_USERNAME},
-                "text": text}}
+            return 200, {
+                "ok": True,
+                "result": {
+                    "message_id": next(self._message_ids),
+                    "date": int(time.time()),
+                    "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                    "from": {"id": BOT_ID, "is_bot": True, "first_name": "Nimbus", "username": BOT_USERNAME},
+                    "text": text,
+                },
+            }
         if method in ("sendChatAction", "answerCallbackQuery", "deleteWebhook"):
             return 200, {"ok": True, "result": True}
         if method == "setWebhook":
@@ -60,9 +75,16 @@ class TelegramStandIn(StandIn):
 
     @staticmethod
     def too_many_requests(retry_after: int = 1) -> Failure:
-        return Failure(429, {}, {"ok": False, "error_code": 429,
-                                 "description": f"Too Many Requests: retry after {retry_after}",
-                                 "parameters": {"retry_after": retry_after}})
+        return Failure(
+            429,
+            {},
+            {
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {retry_after}",
+                "parameters": {"retry_after": retry_after},
+            },
+        )
 
     def messages(self, chat_id: int | None = None) -> list[Recorded]:
         return self.calls("sendMessage", lambda r: chat_id is None or int(r.params.get("chat_id")) == chat_id)

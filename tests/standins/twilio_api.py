@@ -31,9 +31,21 @@ class TwilioStandIn(StandIn):
         if not params.get("To") or not params.get("From"):
             return 400, {"code": 21604, "message": "A 'To' phone number is required.", "status": 400}
         if len(body) > 1600:
-            return 400, {"code": 21617, "message": "The concatenated message body exceeds the 1600 character limit.",
-                         "status": 400}
+            return 400, {
+                "code": 21617,
+                "message": "The concatenated message body exceeds the 1600 character limit.",
+                "status": 400,
+            }
         sid = f"SM{next(self._ids):032x}"
-        return 201, {"sid": sid, "account_sid": self.account_sid, "to": params["To"], "from": params["From"],
-                     "body": body, "status": "queued", "num_segments": "1", "direction": "outbound-api",
-                     "api_version": "2010-04-01", "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json"}
+        return 201, {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "to": params["To"],
+            "from": params["From"],
+            "body": body,
+            "status": "queued",
+            "num_segments": "1",
+            "direction": "outbound-api",
+            "api_version": "2010-04-01",
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
+        }
