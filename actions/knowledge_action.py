@@ -65,9 +65,11 @@ class ActionSearchKnowledge(Action):
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
         history, turns = conversation_turns(tracker)
-        language = (tracker.latest_message.get("metadata") or {}).get("language", "") if isinstance(
-            tracker.latest_message.get("metadata"), dict
-        ) else ""
+        language = (
+            (tracker.latest_message.get("metadata") or {}).get("language", "")
+            if isinstance(tracker.latest_message.get("metadata"), dict)
+            else ""
+        )
         loop = asyncio.get_running_loop()
         try:
             answer = await loop.run_in_executor(

@@ -51,7 +51,7 @@ class RetrievalSettings:
     min_relevance: float = 0.5
 
     @classmethod
-    def from_env(cls) -> "RetrievalSettings":
+    def from_env(cls) -> RetrievalSettings:
         return cls(
             uri=_env("KB_URI", DEFAULT_KB_URI),
             table=_env("KB_TABLE", "chunks"),
@@ -81,7 +81,7 @@ class LLMSettings:
         return bool(self.api_key or self.base_url)
 
     @classmethod
-    def from_env(cls) -> "LLMSettings":
+    def from_env(cls) -> LLMSettings:
         return cls(
             api_key=_env("OPENAI_API_KEY", ""),
             base_url=_env("OPENAI_BASE_URL", ""),
@@ -100,5 +100,5 @@ class Settings:
     llm: LLMSettings = field(default_factory=LLMSettings)
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         return cls(retrieval=RetrievalSettings.from_env(), llm=LLMSettings.from_env())

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from knowledge.chunking import chunk_article
 from knowledge.documents import Article
@@ -52,7 +52,7 @@ def _progress(total: int, enabled: bool):
 def ingest_folder(
     root: Path,
     store: ChunkStore,
-    embed: Callable[[list[str]], "object"],
+    embed: Callable[[list[str]], object],
     show_progress: bool = False,
 ) -> IngestReport:
     root = root.resolve()

@@ -72,7 +72,7 @@ def load_markdown(path: Path, article_id: str, raw: bytes) -> Article:
             raise UnreadableArticle(f"invalid front matter: {exc}") from exc
         if not isinstance(meta, dict):
             raise UnreadableArticle("front matter is not a mapping")
-        text = text[match.end():]
+        text = text[match.end() :]
     title = str(meta.get("title") or "").strip()
     if not title:
         first = _HEADING.match(text.lstrip().split("\n", 1)[0]) if text.strip() else None
@@ -112,9 +112,11 @@ def load_html(path: Path, article_id: str, raw: bytes) -> Article:
     url = canonical.get("href", "") if canonical else ""
     h1 = soup.find("h1")
     title_tag = soup.find("title")
-    title = (h1.get_text(" ", strip=True) if h1 else "") or (
-        title_tag.get_text(" ", strip=True) if title_tag else ""
-    ) or _title_from_id(article_id)
+    title = (
+        (h1.get_text(" ", strip=True) if h1 else "")
+        or (title_tag.get_text(" ", strip=True) if title_tag else "")
+        or _title_from_id(article_id)
+    )
     body = soup.find("main") or soup.find("article") or soup.body or soup
     sections: list[Section] = []
     heading = title

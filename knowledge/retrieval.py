@@ -12,8 +12,8 @@ between queries).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -25,7 +25,8 @@ FTS_WEIGHT = 0.15
 CANDIDATES = 20
 
 _FOLLOW_UP = re.compile(
-    r"\b(it|its|it's|that|this|those|these|they|them|there|then|same|also|too|else)\b|^(and|but|what about|how about)\b",
+    r"\b(it|its|it's|that|this|those|these|they|them|there|then|same|also|too|else)\b"
+    r"|^(and|but|what about|how about)\b",
     re.IGNORECASE,
 )
 

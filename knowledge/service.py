@@ -8,7 +8,7 @@ the order a careful support agent would follow.
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 from knowledge.answer.citations import apply_citations
 from knowledge.answer.extractive import extract_answer
@@ -88,7 +88,10 @@ class KnowledgeBase:
         if not cited.grounded:
             # An answer that cites nothing cannot be checked against the articles: show the
             # customer quoted, cited sentences instead of unverifiable model text.
-            log.info("model answer cited nothing for conversation %s; using extractive answer", conversation_id or "-")
+            log.info(
+                "model answer cited nothing for conversation %s; using extractive answer",
+                conversation_id or "-",
+            )
             return None
         return Answer(text=cited.text, sources=cited.sources, grounded=True, method="llm", passages=passages)
 
@@ -97,7 +100,9 @@ class KnowledgeBase:
         cited = apply_citations(raw, passages)
         if not cited.grounded:
             return Answer(text="", grounded=False, method="abstain", passages=passages)
-        return Answer(text=cited.text, sources=cited.sources, grounded=True, method="extractive", passages=passages)
+        return Answer(
+            text=cited.text, sources=cited.sources, grounded=True, method="extractive", passages=passages
+        )
 
 
 __all__ = ["KnowledgeBase", "KnowledgeBaseMissing"]

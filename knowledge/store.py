@@ -8,7 +8,7 @@ be a local directory or object storage (`s3://...`), which is how replicas share
 from __future__ import annotations
 
 import logging
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa

@@ -33,7 +33,9 @@ def main() -> int:
         try:
             replies = send(url, sender, text)
         except (urllib.error.URLError, ConnectionError) as exc:
-            print(f"error: the bot is not reachable at {url} ({exc}); start it with `make run`", file=sys.stderr)
+            print(
+                f"error: the bot is not reachable at {url} ({exc}); start it with `make run`", file=sys.stderr
+            )
             return 1
         for reply in replies:
             if reply.get("text"):

@@ -86,14 +86,26 @@ def train_model(out: Path = DATA / "models", quiet: bool = False) -> Path:
     """Train only if the training data changed: Rasa's fingerprint makes this a no-op otherwise."""
     out.mkdir(parents=True, exist_ok=True)
     cmd = [
-        str(RASA_BIN / "rasa"), "train",
-        "--data", str(ROOT / "bot" / "data"),
-        "--config", str(ROOT / "bot" / "config.yml"),
-        "--domain", str(ROOT / "bot" / "domain.yml"),
-        "--out", str(out),
-        "--fixed-model-name", "nimbus",
+        str(RASA_BIN / "rasa"),
+        "train",
+        "--data",
+        str(ROOT / "bot" / "data"),
+        "--config",
+        str(ROOT / "bot" / "config.yml"),
+        "--domain",
+        str(ROOT / "bot" / "domain.yml"),
+        "--out",
+        str(out),
+        "--fixed-model-name",
+        "nimbus",
     ]
-    result = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE if quiet else None, stderr=subprocess.STDOUT if quiet else None, text=True)
+    result = subprocess.run(
+        cmd,
+        cwd=ROOT,
+        stdout=subprocess.PIPE if quiet else None,
+        stderr=subprocess.STDOUT if quiet else None,
+        text=True,
+    )
     if result.returncode != 0:
         tail = (result.stdout or "")[-2000:] if quiet else ""
         raise StackError(f"training the Rasa model failed (exit {result.returncode}). {tail}")
@@ -108,9 +120,18 @@ def ingest(articles: Path, kb_uri: str, quiet: bool = False) -> None:
     cmd = [str(ACTIONS_BIN / "python"), "-m", "knowledge.cli", "ingest", str(articles)]
     if quiet:
         cmd.append("--quiet")
-    result = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE if quiet else None, stderr=subprocess.STDOUT if quiet else None, text=True)
+    result = subprocess.run(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE if quiet else None,
+        stderr=subprocess.STDOUT if quiet else None,
+        text=True,
+    )
     if result.returncode != 0:
-        raise StackError(f"ingesting {articles} failed (exit {result.returncode}). {(result.stdout or '')[-2000:]}")
+        raise StackError(
+            f"ingesting {articles} failed (exit {result.returncode}). {(result.stdout or '')[-2000:]}"
+        )
 
 
 def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None, name: str = "server") -> None:
@@ -166,7 +187,11 @@ class Stack:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = open(self.log_dir / f"{name}.log", "ab")
         proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=self._env(), stdout=out, stderr=subprocess.STDOUT if out else None,
+            cmd,
+            cwd=ROOT,
+            env=self._env(),
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
             start_new_session=True,
         )
         self.processes[name] = proc
@@ -175,18 +200,32 @@ class Stack:
     def start_actions(self, timeout: float = 120) -> None:
         proc = self._spawn(
             "actions",
-            [str(ACTIONS_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.action_port)],
+            [
+                str(ACTIONS_BIN / "python"),
+                "-m",
+                "actions.server",
+                "--port",
+                str(self.action_port),
+                "--host",
+                self.interface,
+            ],
         )
         wait_http(f"{self.action_url}/health", timeout, proc, "action server")
 
     def start_rasa(self, timeout: float = 180) -> None:
         cmd = [
-            str(RASA_BIN / "rasa"), "run",
-            "--model", str(self.model),
-            "--credentials", str(self.credentials),
-            "--endpoints", str(self.endpoints),
-            "--port", str(self.rasa_port),
-            "--interface", self.interface,
+            str(RASA_BIN / "rasa"),
+            "run",
+            "--model",
+            str(self.model),
+            "--credentials",
+            str(self.credentials),
+            "--endpoints",
+            str(self.endpoints),
+            "--port",
+            str(self.rasa_port),
+            "--interface",
+            self.interface,
         ]
         if self.api_token:
             cmd += ["--enable-api", "--auth-token", self.api_token]
@@ -245,14 +284,16 @@ def run(argv: list[str] | None = None) -> int:
         model = train_model()
         credentials = DATA / "credentials.active.yml"
         skipped = write_active_credentials(ROOT / "credentials.yml", credentials)
-        stack = Stack(rasa_port, action_port, model, credentials, api_token=os.environ.get("RASA_API_TOKEN", ""))
+        stack = Stack(
+            rasa_port, action_port, model, credentials, api_token=os.environ.get("RASA_API_TOKEN", "")
+        )
         print(f"==> Starting the action server on port {action_port}", flush=True)
         stack.start_actions()
         print(f"==> Starting the Rasa server on port {rasa_port}", flush=True)
         stack.start_rasa()
         kept = yaml.safe_load(credentials.read_text()) or {}
         print("\nThe bot is running.")
-        print(f"  REST:  POST {stack.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"hi\"}}")
+        print(f'  REST:  POST {stack.rasa_url}/webhooks/rest/webhook  {{"sender": "me", "message": "hi"}}')
         for channel in kept:
             if channel != "rest":
                 print(f"  {channel}: {stack.rasa_url}/webhooks/{channel}/...")

@@ -3,9 +3,8 @@ channel without a renderer of its own."""
 
 from __future__ import annotations
 
-from knowledge.documents import Answer
-
 from actions.render.base import RenderedMessage
+from knowledge.documents import Answer
 
 
 def sources_markdown(answer: Answer) -> str:

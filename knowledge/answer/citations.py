@@ -8,8 +8,8 @@ first cites it. Markers that point at no passage are invented and are removed.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from knowledge.documents import Passage, Source
 

@@ -9,7 +9,7 @@ read in sequence.
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -20,6 +20,7 @@ MAX_SENTENCES = 3
 # A sentence much less similar than the best one is noise, not support.
 RELATIVE_FLOOR = 0.12
 REDUNDANT = 0.8
+PASSAGE_MARGIN = 0.05
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -43,7 +44,12 @@ def _clean(unit: str) -> str:
 def extract_answer(question: str, passages: Sequence[Passage], embedder) -> str:
     """Return text with `[n]` markers numbered by the passage order given."""
     candidates: list[tuple[int, int, str]] = []  # (passage index, position, sentence)
+    top_score = passages[0].score if passages else 0.0
     for p_index, passage in enumerate(passages):
+        # Quote only passages nearly as relevant as the best one: a sentence that happens
+        # to match the question from a weaker article would cite the wrong article.
+        if passage.score < top_score - PASSAGE_MARGIN:
+            continue
         for position, unit in enumerate(_units(passage.text)):
             cleaned = _clean(unit)
             if len(cleaned) >= 12:
@@ -57,7 +63,7 @@ def extract_answer(question: str, passages: Sequence[Passage], embedder) -> str:
         [len(q_words & set(_WORD.findall(c[2].lower()))) / (len(q_words) or 1) for c in candidates]
     )
     # Passages come ranked; prefer the top one when sentences tie.
-    rank_bonus = np.array([0.05 * (1.0 / (1 + c[0])) for c in candidates])
+    rank_bonus = np.array([0.1 * (1.0 / (1 + c[0])) for c in candidates])
     scores = similarity + 0.2 * overlap + rank_bonus
     best = float(scores.max())
     chosen: list[int] = []

@@ -10,9 +10,9 @@ and the untrusted text never blend.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import jinja2
 

@@ -33,7 +33,9 @@ def kb(tmp_path_factory):
 
 def tracker(text: str, channel: str = "rest", events: list | None = None, unanswered: float = 0) -> Tracker:
     message = {"text": text, "intent": {"name": "ask_knowledge"}, "metadata": {}}
-    events = (events or []) + [{"event": "user", "text": text, "input_channel": channel, "parse_data": message}]
+    events = (events or []) + [
+        {"event": "user", "text": text, "input_channel": channel, "parse_data": message}
+    ]
     return Tracker(
         "customer-1", {"unanswered_count": unanswered}, message, events, False, None, {}, "action_listen"
     )
@@ -84,6 +86,12 @@ def test_history_excludes_the_current_question():
 
 def _response(name: str) -> dict:
     return {
-        "text": None, "buttons": [], "elements": [], "custom": {}, "template": name, "response": name,
-        "image": None, "attachment": None,
+        "text": None,
+        "buttons": [],
+        "elements": [],
+        "custom": {},
+        "template": name,
+        "response": name,
+        "image": None,
+        "attachment": None,
     }

@@ -13,7 +13,9 @@ def article(title: str, body: str) -> str:
 def make_folder(tmp_path: Path) -> Path:
     root = tmp_path / "articles"
     root.mkdir()
-    (root / "returns.md").write_text(article("Returns", "## Window\nReturn within 30 days.\n## Label\nPrint it."))
+    (root / "returns.md").write_text(
+        article("Returns", "## Window\nReturn within 30 days.\n## Label\nPrint it.")
+    )
     (root / "shipping.md").write_text(article("Shipping", "## Cost\nStandard shipping is $6.95."))
     return root
 

@@ -40,7 +40,7 @@ class OpenAIStandIn:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
-    def start(self) -> "OpenAIStandIn":
+    def start(self) -> OpenAIStandIn:
         self._thread.start()
         return self
 
@@ -97,21 +97,32 @@ class OpenAIStandIn:
                     self._send(500, {"error": {"message": "boom", "type": "server_error"}})
                     return
                 if mode == "error429":
-                    self._send(429, {"error": {"message": "rate limited", "type": "rate_limit_error"}},
-                               {"Retry-After": "0"})
+                    self._send(
+                        429,
+                        {"error": {"message": "rate limited", "type": "rate_limit_error"}},
+                        {"Retry-After": "0"},
+                    )
                     return
                 if mode == "slow":
                     time.sleep(standin.slow_seconds)
                 content = standin.reply_for(body)
-                self._send(200, {
-                    "id": f"chatcmpl-{len(standin.requests)}",
-                    "object": "chat.completion",
-                    "created": int(time.time()),
-                    "model": body.get("model", "stand-in"),
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": content}}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                })
+                self._send(
+                    200,
+                    {
+                        "id": f"chatcmpl-{len(standin.requests)}",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": body.get("model", "stand-in"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": content},
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                    },
+                )
 
         return Handler
 
