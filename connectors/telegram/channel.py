@@ -169,9 +169,11 @@ class TelegramInput(InputChannel):
     ) -> None:
         """Process one update (webhook or polling); returns as soon as the turn is scheduled."""
         uid = update_id(update)
-        if "message" in update or "callback_query" in update:
-            await self.identity()
-        action = classify(update, self.bot_username, self.bot_id)
+        action = classify(update, self.bot_username, self.bot_id)  # validates before any API call
+        chat = (update.get("message") or {}).get("chat") if isinstance(update.get("message"), dict) else None
+        if self.bot_id is None and isinstance(chat, dict) and chat.get("type") != "private":
+            await self.identity()  # groups: mentions and replies can only be recognised knowing who we are
+            action = classify(update, self.bot_username, self.bot_id)
         if action.kind == "ignore":
             return
         if not await self.dedupe.first_seen(f"update:{uid}"):

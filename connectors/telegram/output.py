@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from rasa.core.channels.channel import OutputChannel
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
@@ -94,7 +94,7 @@ class TelegramOutput(OutputChannel):
             "chat_id": self.chat_id,
             "text": html,
             "parse_mode": ParseMode.HTML,
-            "disable_web_page_preview": True,
+            "link_preview_options": LinkPreviewOptions(is_disabled=True),
         }
         if self.thread_id:
             kwargs["message_thread_id"] = self.thread_id

@@ -260,3 +260,26 @@ def test_buttons_become_an_actions_block(slack_api):
     assert actions["type"] == "actions"
     assert [e["value"] for e in actions["elements"]] == [b["payload"] for b in buttons]
     assert json.dumps(post.params["blocks"])  # serialisable as sent
+
+
+def test_retried_event_reaches_rasa_once_with_eyes_reaction(slack_api):
+    received = []
+
+    async def on_new_message(message):
+        received.append(message)
+        await message.output_channel.send_text_message(message.sender_id, "answer")
+
+    async def scenario():
+        channel = SlackInput("xoxb-test-token", "secret", api_base_url=slack_api.base_url)
+        for _ in range(3):
+            await channel.handle_envelope(envelope(MENTION, "EvRetry"), on_new_message)
+        await channel.runner.drain(10)
+
+    asyncio.run(scenario())
+    assert len(received) == 1 and received[0].metadata["slack"]["event_id"] == "EvRetry"
+    (post,) = slack_api.posts()
+    assert post.params["thread_ts"] == "100.1"
+    (added,) = slack_api.calls("reactions.add")
+    (removed,) = slack_api.calls("reactions.remove")
+    assert added.params["name"] == removed.params["name"] == "eyes"
+    assert added.at <= post.at <= removed.at

@@ -106,3 +106,65 @@ def test_optouts_survive_a_restart(tmp_path):
     assert store.is_opted_out("+15551234567")
     store.opt_in("+15551234567")
     assert not OptOutStore(path).is_opted_out("+15551234567")
+
+
+def sms_channel(api, reply_within: float = 0.5) -> SmsInput:
+    return SmsInput.from_credentials(
+        {
+            "account_sid": SID,
+            "auth_token": TOKEN,
+            "phone_number": "+15550001111",
+            "api_base_url": api.url,
+            "reply_within": reply_within,
+            "optout_db": ":memory:",
+        }
+    )
+
+
+def sms(body: str, sid: str, sender: str = "+15551234567") -> dict[str, str]:
+    return {"MessageSid": sid, "From": sender, "To": "+15550001111", "Body": body, "NumMedia": "0"}
+
+
+def run_sms(api, turn_seconds: float, messages: list[dict[str, str]]) -> tuple[list[str], list]:
+    received = []
+
+    async def on_new_message(message):
+        received.append(message)
+        await asyncio.sleep(turn_seconds)
+        await message.output_channel.send_text_message(message.sender_id, f"answer to {message.text}")
+
+    async def scenario():
+        channel = sms_channel(api)
+        bodies = [(await channel.handle(m, on_new_message)).body.decode() for m in messages]
+        await channel.runner.drain(10)
+        return bodies
+
+    return asyncio.run(scenario()), received
+
+
+def test_quick_turn_replies_in_twiml(twilio_api):
+    (body,), received = run_sms(twilio_api, 0, [sms("hi", "SM1")])
+    assert "<Message>answer to hi</Message>" in body
+    assert twilio_api.calls("Messages") == [] and received[0].message_id == "SM1"
+
+
+def test_slow_turn_answers_empty_twiml_then_uses_the_api(twilio_api):
+    (body,), _ = run_sms(twilio_api, 1.0, [sms("hi", "SM2")])
+    assert "<Message>" not in body
+    (sent,) = twilio_api.calls("Messages")
+    assert sent.params["Body"] == "answer to hi" and sent.params["To"] == "+15551234567"
+
+
+def test_same_message_sid_is_one_turn(twilio_api):
+    bodies, received = run_sms(twilio_api, 0, [sms("hi", "SM3")] * 3)
+    assert len(received) == 1 and sum(b.count("<Message>") for b in bodies) == 1
+
+
+def test_stop_start_help_and_mms(twilio_api):
+    mms = {**sms("", "SM9"), "NumMedia": "1"}
+    bodies, received = run_sms(
+        twilio_api, 0, [sms("Stop", "SM4"), sms("hello", "SM5"), sms("START", "SM6"), sms("help", "SM7"), mms]
+    )
+    assert "unsubscribed" in bodies[0] and "<Message>" not in bodies[1]
+    assert "subscribed again" in bodies[2] and "Reply STOP" in bodies[3] and "only read text" in bodies[4]
+    assert received == []

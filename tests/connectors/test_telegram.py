@@ -213,3 +213,66 @@ def test_register_webhook_command(telegram_api, monkeypatch, capsys):
     assert call.params["secret_token"] == "s3cret-value"
     assert "callback_query" in call.params["allowed_updates"]
     assert TOKEN not in capsys.readouterr().out
+
+
+def run_channel(api: TelegramStandIn, updates: list[dict]) -> list:
+    """Feed updates through the channel's handler; return the UserMessages Rasa would get."""
+    received = []
+
+    async def on_new_message(message):
+        received.append(message)
+        await message.output_channel.send_text_message(message.sender_id, "ok")
+
+    async def scenario():
+        channel = TelegramInput(TOKEN, "secret", base_url=api.base_url)
+        for update in updates:
+            await channel.handle_update(update, on_new_message)
+        await channel.runner.drain(10)
+        await channel.bot.shutdown()
+
+    asyncio.run(scenario())
+    return received
+
+
+def test_repeated_update_id_reaches_rasa_once(telegram_api):
+    update = msg("hello")
+    received = run_channel(telegram_api, [update, update, update])
+    assert len(received) == 1 and received[0].input_channel == "telegram"
+    assert len(telegram_api.messages(42)) == 1
+    assert telegram_api.calls("sendChatAction")[0].params["action"] == "typing"
+
+
+def test_every_button_press_is_answered(telegram_api):
+    press = {
+        "update_id": 50,
+        "callback_query": {
+            "id": "cbq9",
+            "chat_instance": "c",
+            "data": "/thanks",
+            "from": {"id": 9, "is_bot": False, "first_name": "Ann"},
+            "message": {"message_id": 3, "date": 1, "chat": {"id": 42, "type": "private"}},
+        },
+    }
+    stale = {
+        "update_id": 51,
+        "callback_query": {
+            "id": "cbq10",
+            "chat_instance": "c",
+            "data": "k:" + "0" * 40,
+            "from": {"id": 9, "is_bot": False, "first_name": "Ann"},
+            "message": {"message_id": 3, "date": 1, "chat": {"id": 42, "type": "private"}},
+        },
+    }
+    received = run_channel(telegram_api, [press, stale])
+    assert [m.text for m in received] == ["/thanks"]
+    assert [c.params["callback_query_id"] for c in telegram_api.calls("answerCallbackQuery")] == [
+        "cbq9",
+        "cbq10",
+    ]
+
+
+def test_sticker_in_private_chat_gets_a_polite_note_and_no_turn(telegram_api):
+    received = run_channel(telegram_api, [msg(sticker={"file_id": "s"})])
+    assert received == []
+    (note,) = telegram_api.messages(42)
+    assert "only read text" in note.params["text"]

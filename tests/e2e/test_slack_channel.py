@@ -22,6 +22,8 @@ from tests.e2e.channels import (  # noqa: F401 - fixtures
     slack_api,
     slack_event,
     slack_signed_headers,
+    telegram_api,
+    twilio_api,
 )
 from tests.e2e.conftest import tracker
 from tests.standins.slack_api import BOT_ID, BOT_USER_ID
