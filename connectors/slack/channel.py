@@ -155,7 +155,10 @@ class SlackInput(InputChannel):
             return {"challenge": challenge}
         if kind != "event_callback":
             return {"ok": True}
-        inbound = from_event(envelope, self.granularity, self._bot_user_id)
+        try:
+            inbound = from_event(envelope, self.granularity, self._bot_user_id)
+        except (AttributeError, TypeError, ValueError, KeyError):
+            raise Rejected(400, "malformed event") from None  # a field of the wrong type
         if inbound is not None:
             await self._accept(inbound, on_new_message)
         return {"ok": True}
@@ -165,7 +168,10 @@ class SlackInput(InputChannel):
     ) -> None:
         if payload.get("type") != "block_actions":
             return
-        inbound = from_block_actions(payload, self.granularity)
+        try:
+            inbound = from_block_actions(payload, self.granularity)
+        except (AttributeError, TypeError, ValueError, KeyError):
+            raise Rejected(400, "malformed interaction payload") from None
         if inbound is not None:
             await self._accept(inbound, on_new_message)
 

@@ -25,5 +25,9 @@ class SlackVerifier:
             raise Rejected(401, "malformed X-Slack-Request-Timestamp") from None
         if abs(self._clock.now() - sent_at) > REPLAY_WINDOW:
             raise Rejected(401, "stale request timestamp")
-        if not self._verifier.is_valid(body, timestamp, signature):
+        try:
+            valid = self._verifier.is_valid(body, timestamp, signature)
+        except UnicodeDecodeError:
+            raise Rejected(400, "body is not valid UTF-8") from None  # Slack always sends UTF-8
+        if not valid:
             raise Rejected(401, "invalid signature")

@@ -169,11 +169,11 @@ class TelegramInput(InputChannel):
     ) -> None:
         """Process one update (webhook or polling); returns as soon as the turn is scheduled."""
         uid = update_id(update)
-        action = classify(update, self.bot_username, self.bot_id)  # validates before any API call
-        chat = (update.get("message") or {}).get("chat") if isinstance(update.get("message"), dict) else None
+        action = self._classify(update)  # validates before any API call
+        chat = update["message"].get("chat") if isinstance(update.get("message"), dict) else None
         if self.bot_id is None and isinstance(chat, dict) and chat.get("type") != "private":
             await self.identity()  # groups: mentions and replies can only be recognised knowing who we are
-            action = classify(update, self.bot_username, self.bot_id)
+            action = self._classify(update)
         if action.kind == "ignore":
             return
         if not await self.dedupe.first_seen(f"update:{uid}"):
@@ -187,6 +187,12 @@ class TelegramInput(InputChannel):
             self.runner.start(self.output_for(action).notice(NOTICES[action.text]), action.sender_id)
         else:
             self.runner.start(self._turn(action, on_new_message), action.sender_id)
+
+    def _classify(self, update: dict[str, Any]) -> Action:
+        try:
+            return classify(update, self.bot_username, self.bot_id)
+        except (AttributeError, TypeError, ValueError, KeyError):
+            raise Rejected(400, "malformed update") from None  # a field of the wrong type
 
     async def _callback(
         self, action: Action, on_new_message: Callable[[UserMessage], Awaitable[Any]]

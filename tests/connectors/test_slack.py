@@ -283,3 +283,28 @@ def test_retried_event_reaches_rasa_once_with_eyes_reaction(slack_api):
     (removed,) = slack_api.calls("reactions.remove")
     assert added.params["name"] == removed.params["name"] == "eyes"
     assert added.at <= post.at <= removed.at
+
+
+def test_body_that_is_not_utf8_is_a_400_not_a_crash():
+    with pytest.raises(Rejected) as info:
+        channel_at(float(DOC_TIMESTAMP)).verifier.check(b"\xff\xfe{}", DOC_TIMESTAMP, DOC_SIGNATURE)
+    assert info.value.status == 400
+
+
+def test_fields_of_the_wrong_type_are_a_400():
+    async def never(message):
+        raise AssertionError("reached Rasa")
+
+    channel = channel_at(0)
+    bad_event = {"type": "event_callback", "event_id": "E1", "event": {**MENTION, "channel": {"id": "C1"}}}
+    bad_press = {
+        "type": "block_actions",
+        "team": "T1",
+        "user": {"id": "U1"},
+        "channel": {"id": "C1"},
+        "actions": [{"value": "/thanks"}],
+    }
+    for scenario in (channel.handle_envelope(bad_event, never), channel.handle_interaction(bad_press, never)):
+        with pytest.raises(Rejected) as info:
+            asyncio.run(scenario)
+        assert info.value.status == 400

@@ -276,3 +276,37 @@ def test_sticker_in_private_chat_gets_a_polite_note_and_no_turn(telegram_api):
     assert received == []
     (note,) = telegram_api.messages(42)
     assert "only read text" in note.params["text"]
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"update_id": 1, "message": {"message_id": 1, "chat": "not-an-object", "text": "hi"}},
+        {
+            "update_id": 2,
+            "message": {
+                "message_id": 1,
+                "chat": {"id": 5, "type": "group"},
+                "text": "hi",
+                "reply_to_message": {"from": "nobody"},
+            },
+        },
+    ],
+)
+def test_fields_of_the_wrong_type_are_a_400(update):
+    from connectors.common.webhook import Rejected
+
+    async def scenario():
+        channel = TelegramInput(
+            TOKEN, "secret", base_url="http://127.0.0.1:9", bot_username="nimbus_help_bot"
+        )
+        channel.bot_id = BOT_ID
+
+        async def never(message):
+            raise AssertionError("reached Rasa")
+
+        await channel.handle_update(update, never)
+
+    with pytest.raises(Rejected) as info:
+        asyncio.run(scenario())
+    assert info.value.status == 400
