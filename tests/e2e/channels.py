@@ -1,8 +1,9 @@
 """One real bot with the Slack, Telegram and SMS channels loaded from a credentials file,
 each pointed at a local stand-in of its platform's API, shared by all channel e2e tests.
 
-Import the fixtures you need into a test module (`from tests.e2e.channels import ...`).
-The stack is session-scoped: Rasa and the action server start once for every channel test.
+The fixtures are registered once, in tests/e2e/conftest.py (a fixture imported into several
+test modules would be a separate session fixture in each, i.e. one stack per module); test
+modules import only the helpers. Rasa and the action server start once for all channel tests.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.conftest import make_stack
 from tests.standins.openai_server import OpenAIStandIn
 from tests.standins.slack_api import SlackStandIn
 from tests.standins.telegram_api import TelegramStandIn
@@ -119,6 +119,8 @@ def channel_credentials(tmp_path_factory, slack_api, telegram_api, twilio_api) -
 
 @pytest.fixture(scope="session")
 def channel_stack(tmp_path_factory, model, channel_credentials, kb_uri, openai_latency_standin):
+    from tests.e2e.conftest import make_stack  # here, not at import: conftest imports this module
+
     tmp = tmp_path_factory.mktemp("channels")
     stack = make_stack(
         tmp,

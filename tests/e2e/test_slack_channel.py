@@ -1,7 +1,6 @@
 """Slack end to end: signed Events API webhooks into the real Rasa server (channel loaded from
 a credentials file) and the real action server; replies observed at the Slack API stand-in."""
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.e2e.channels
 from __future__ import annotations
 
 import html
@@ -13,17 +12,11 @@ import urllib.parse
 
 import pytest
 
-from tests.e2e.channels import (  # noqa: F401 - fixtures
-    channel_credentials,
-    channel_stack,
-    openai_latency_standin,
+from tests.e2e.channels import (
     post,
     rasa_log,
-    slack_api,
     slack_event,
     slack_signed_headers,
-    telegram_api,
-    twilio_api,
 )
 from tests.e2e.conftest import tracker
 from tests.standins.slack_api import BOT_ID, BOT_USER_ID
@@ -257,6 +250,17 @@ def test_replayed_request_is_answered_once(channel_stack, slack_api):
         (b"hello", "text/plain", 415),
         (b"payload=%7Bnot", "application/x-www-form-urlencoded", 400),
         (b'{"type": "event_callback", "pad": "' + b"x" * 300_000 + b'"}', "application/json", 413),
+    ],
+    ids=[
+        "invalid-json",
+        "json-array",
+        "no-event",
+        "event-without-channel",
+        "lone-surrogate",
+        "not-utf8",
+        "text-plain",
+        "broken-form-payload",
+        "oversized",
     ],
 )
 def test_malformed_bodies_get_4xx_and_never_reach_rasa(

@@ -1,7 +1,6 @@
 """SMS end to end: Twilio-signed webhooks (against the configured public URL) into the real
 Rasa server and action server; TwiML replies, Messages API sends, and opt-outs."""
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.e2e.channels
 from __future__ import annotations
 
 import itertools
@@ -9,18 +8,12 @@ import time
 
 import pytest
 
-from tests.e2e.channels import (  # noqa: F401 - fixtures
+from tests.e2e.channels import (
     SMS_PUBLIC_URL,
     TWILIO_NUMBER,
-    channel_credentials,
-    channel_stack,
-    openai_latency_standin,
     post,
     rasa_log,
-    slack_api,
     sms_webhook,
-    telegram_api,
-    twilio_api,
     twilio_form,
 )
 from tests.e2e.conftest import tracker
@@ -134,6 +127,7 @@ def test_forged_requests_are_rejected(channel_stack, twilio_api, case):
         (None, None, b"Body=%FF%FE&MessageSid=SM1&From=%2B1", 400),
         (None, None, b"Body=" + b"x" * 100_000, 413),
     ],
+    ids=["no-sid", "json", "not-utf8", "oversized"],
 )
 def test_malformed_bodies_get_4xx(channel_stack, twilio_api, params, content_type, raw, expected):
     import urllib.parse

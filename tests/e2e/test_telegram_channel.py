@@ -1,7 +1,6 @@
 """Telegram end to end: webhook updates with the secret token into the real Rasa server and
 action server; what arrives at the Bot API stand-in (chat, HTML, typing, callbacks)."""
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.e2e.channels
 from __future__ import annotations
 
 import html
@@ -10,15 +9,9 @@ import time
 
 import pytest
 
-from tests.e2e.channels import (  # noqa: F401 - fixtures
-    channel_credentials,
-    channel_stack,
-    openai_latency_standin,
+from tests.e2e.channels import (
     rasa_log,
-    slack_api,
-    telegram_api,
     telegram_update,
-    twilio_api,
 )
 from tests.e2e.conftest import tracker
 from tests.standins.telegram_api import BOT_ID, BOT_USERNAME, markup
@@ -177,6 +170,16 @@ def test_slow_answer_is_acknowledged_at_once(channel_stack, telegram_api, openai
             400,
         ),
         ("ok", "application/json", b'{"update_id": 7, "pad": "' + b"x" * 300_000 + b'"}', 413),
+    ],
+    ids=[
+        "wrong-secret",
+        "no-secret",
+        "invalid-json",
+        "no-update-id",
+        "no-chat",
+        "text-plain",
+        "lone-surrogate",
+        "oversized",
     ],
 )
 def test_forged_and_malformed_updates_get_4xx(
