@@ -310,3 +310,29 @@ def test_fields_of_the_wrong_type_are_a_400(update):
     with pytest.raises(Rejected) as info:
         asyncio.run(scenario())
     assert info.value.status == 400
+
+
+def test_polling_mode_receives_updates_without_a_webhook(telegram_api):
+    telegram_api.pending_updates = [msg("hello from polling"), msg("hello from polling")]  # same update_id
+    received = []
+
+    async def on_new_message(message):
+        received.append(message.text)
+
+    async def scenario():
+        channel = TelegramInput(TOKEN, "", base_url=telegram_api.base_url, mode="polling")
+        poller = asyncio.get_running_loop().create_task(channel._poll(on_new_message))
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            if received:
+                break
+        await asyncio.sleep(0.5)
+        poller.cancel()
+        await channel.runner.drain(5)
+        await channel.bot.shutdown()
+
+    asyncio.run(scenario())
+    assert received == ["hello from polling"]
+    assert telegram_api.calls("deleteWebhook")
+    offsets = [int(c.params.get("offset") or 0) for c in telegram_api.calls("getUpdates")]
+    assert offsets[-1] == 2  # acknowledged past the update it handled

@@ -18,6 +18,7 @@ class TelegramStandIn(StandIn):
         super().__init__()
         self.token = token
         self.webhook: dict[str, Any] = {}
+        self.pending_updates: list[dict[str, Any]] = []  # served once by getUpdates (polling mode)
         self._message_ids = itertools.count(1000)
 
     @property
@@ -70,7 +71,11 @@ class TelegramStandIn(StandIn):
             self.webhook = dict(params)
             return 200, {"ok": True, "result": True, "description": "Webhook was set"}
         if method == "getUpdates":
-            return 200, {"ok": True, "result": []}
+            offset = int(params.get("offset") or 0)
+            ready = [u for u in self.pending_updates if u["update_id"] >= offset]
+            if not ready:
+                time.sleep(0.2)  # a (very) short long-poll
+            return 200, {"ok": True, "result": ready}
         return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
 
     @staticmethod
