@@ -217,6 +217,7 @@ class TelegramInput(InputChannel):
 
     async def _turn(self, action: Action, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         output = self.output_for(action)
+        await output.typing()  # before the turn, so "typing…" never shows after the answer
         typing = asyncio.get_running_loop().create_task(self._keep_typing(output))
         try:
             await on_new_message(
@@ -236,8 +237,8 @@ class TelegramInput(InputChannel):
     async def _keep_typing(output: TelegramOutput) -> None:
         # Telegram shows "typing…" for 5 s per call: repeat until the answer is sent.
         while True:
-            await output.typing()
             await asyncio.sleep(4.5)
+            await output.typing()
 
     async def _poll(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         """Development mode: long polling instead of a public webhook URL."""
