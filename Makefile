@@ -13,7 +13,7 @@ export HF_HUB_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: install run chat test test-actions test-rasa lint ingest train lock clean help
+.PHONY: telegram-webhook install run chat test test-actions test-rasa lint ingest train lock clean help
 
 help:
 	@echo "make run    - install what is missing, ingest, train, start the bot"
@@ -44,6 +44,10 @@ run: install
 
 chat:
 	@$(RASA_PY) scripts/chat.py
+
+# Tell Telegram where to deliver updates: make telegram-webhook URL=https://host/webhooks/telegram/webhook
+telegram-webhook: $(RASA_VENV)/.installed
+	@set -a; [ -f .env ] && . ./.env; set +a; $(RASA_PY) -m connectors.telegram.register $(URL)
 
 ingest: $(ACTIONS_VENV)/.installed
 	$(ACTIONS_PY) -m knowledge.cli ingest knowledge/articles

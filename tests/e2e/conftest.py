@@ -119,3 +119,15 @@ def tracker(stack: Stack, sender: str) -> dict:
     url = f"{stack.rasa_url}/conversations/{sender}/tracker?token={stack.api_token}"
     with urllib.request.urlopen(url, timeout=30) as response:
         return json.loads(response.read())
+
+
+# Channel e2e fixtures (one shared stack with Slack, Telegram and SMS), defined in channels.py
+# and registered here so each is a single session fixture for all test modules.
+from tests.e2e.channels import (  # noqa: E402, F401
+    channel_credentials,
+    channel_stack,
+    openai_latency_standin,
+    slack_api,
+    telegram_api,
+    twilio_api,
+)

@@ -1,0 +1,1 @@
+"""Building blocks shared by every channel; nothing here knows about a specific platform."""

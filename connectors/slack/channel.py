@@ -1,0 +1,266 @@
+"""Slack Events API input channel: verify, dedupe, acknowledge, then answer in the background.
+
+Routes (prefix /webhooks/slack): GET / (health), POST /events (Events API and, if the
+app's Interactivity URL points here too, button presses), POST /interactions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from slack_sdk.signature import Clock
+from slack_sdk.web.async_client import AsyncWebClient
+
+from connectors.common import logmask
+from connectors.common.credentials import ChannelConfigError, as_bool, read_settings
+from connectors.common.dedupe import DedupeStore, dedupe_from_settings
+from connectors.common.runner import TurnRunner
+from connectors.common.webhook import (
+    DEFAULT_MAX_BODY,
+    Rejected,
+    check_size,
+    decode_utf8,
+    media_type,
+    parse_json_object,
+    reject,
+)
+from connectors.slack.events import GRANULARITIES, Inbound, from_block_actions, from_event
+from connectors.slack.output import SlackOutput
+from connectors.slack.verify import SlackVerifier
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_API_BASE_URL = "https://slack.com/api/"
+
+REQUIRED = {"bot_token": "SLACK_BOT_TOKEN", "signing_secret": "SLACK_SIGNING_SECRET"}
+OPTIONAL: dict[str, Any] = {
+    "api_base_url": DEFAULT_API_BASE_URL,
+    "conversation_granularity": "thread",
+    "reaction": "eyes",
+    "socket_mode": False,
+    "app_token": "",
+    "dedupe_ttl": 24 * 3600,
+    "dedupe_redis_url": "",
+    "max_body_bytes": DEFAULT_MAX_BODY,
+    "send_attempts": 4,
+}
+
+
+class SlackInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "slack"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> SlackInput:
+        settings = read_settings("slack", credentials, REQUIRED, OPTIONAL)
+        if settings["conversation_granularity"] not in GRANULARITIES:
+            raise ChannelConfigError(
+                f"slack channel: 'conversation_granularity' must be one of {', '.join(GRANULARITIES)}"
+            )
+        socket_mode = as_bool(settings["socket_mode"])
+        if socket_mode and not str(settings["app_token"]).strip():
+            raise ChannelConfigError(
+                "slack channel: 'app_token' is missing or empty in credentials.yml "
+                "(set the environment variable SLACK_APP_TOKEN, needed for socket_mode)"
+            )
+        return cls(
+            bot_token=settings["bot_token"],
+            signing_secret=settings["signing_secret"],
+            api_base_url=str(settings["api_base_url"]),
+            granularity=settings["conversation_granularity"],
+            reaction=str(settings["reaction"] or ""),
+            dedupe=dedupe_from_settings(settings, "slack"),
+            socket_mode=socket_mode,
+            app_token=str(settings["app_token"] or ""),
+            max_body_bytes=int(settings["max_body_bytes"]),
+            send_attempts=int(settings["send_attempts"]),
+        )
+
+    def __init__(
+        self,
+        bot_token: str,
+        signing_secret: str,
+        api_base_url: str = DEFAULT_API_BASE_URL,
+        granularity: str = "thread",
+        reaction: str = "eyes",
+        dedupe: DedupeStore | None = None,
+        socket_mode: bool = False,
+        app_token: str = "",
+        max_body_bytes: int = DEFAULT_MAX_BODY,
+        send_attempts: int = 4,
+        clock: Clock | None = None,
+    ) -> None:
+        from connectors.common.dedupe import MemoryDedupe
+
+        logmask.install([bot_token, signing_secret, app_token])
+        self.bot_token = bot_token
+        self.api_base_url = api_base_url if api_base_url.endswith("/") else api_base_url + "/"
+        self.granularity = granularity
+        self.reaction = reaction
+        self.dedupe = dedupe or MemoryDedupe()
+        self.socket_mode = socket_mode
+        self.app_token = app_token
+        self.max_body_bytes = max_body_bytes
+        self.send_attempts = send_attempts
+        self.verifier = SlackVerifier(signing_secret, clock)
+        self.runner = TurnRunner("slack")
+        self._client: AsyncWebClient | None = None
+        self._bot_user_id: str | None = None
+        self._socket_client: Any = None
+
+    @property
+    def client(self) -> AsyncWebClient:
+        # Created lazily so its aiohttp session belongs to the server's event loop.
+        if self._client is None:
+            self._client = AsyncWebClient(
+                token=self.bot_token, base_url=self.api_base_url, timeout=15, retry_handlers=[]
+            )
+        return self._client
+
+    def output_for(self, inbound: Inbound) -> SlackOutput:
+        return SlackOutput(
+            self.client, inbound.channel, inbound.thread_ts, inbound.sender_id, self.send_attempts
+        )
+
+    def get_output_channel(self) -> SlackOutput | None:
+        return None  # a Slack reply needs a channel and thread, which only an inbound event gives
+
+    # --- request handling -------------------------------------------------------------
+
+    def _verify(self, request: Request) -> bytes:
+        body = check_size(request, self.max_body_bytes)
+        self.verifier.check(
+            body, request.headers.get("X-Slack-Request-Timestamp"), request.headers.get("X-Slack-Signature")
+        )
+        return body
+
+    async def handle_envelope(
+        self, envelope: dict[str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> dict[str, Any]:
+        """Process one verified Events API envelope (HTTP or Socket Mode); returns the ack body."""
+        kind = envelope.get("type")
+        if kind == "url_verification":
+            challenge = envelope.get("challenge")
+            if not isinstance(challenge, str):
+                raise Rejected(400, "url_verification without challenge")
+            return {"challenge": challenge}
+        if kind != "event_callback":
+            return {"ok": True}
+        try:
+            inbound = from_event(envelope, self.granularity, self._bot_user_id)
+        except (AttributeError, TypeError, ValueError, KeyError):
+            raise Rejected(400, "malformed event") from None  # a field of the wrong type
+        if inbound is not None:
+            await self._accept(inbound, on_new_message)
+        return {"ok": True}
+
+    async def handle_interaction(
+        self, payload: dict[str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
+        if payload.get("type") != "block_actions":
+            return
+        try:
+            inbound = from_block_actions(payload, self.granularity)
+        except (AttributeError, TypeError, ValueError, KeyError):
+            raise Rejected(400, "malformed interaction payload") from None
+        if inbound is not None:
+            await self._accept(inbound, on_new_message)
+
+    async def _accept(
+        self, inbound: Inbound, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
+        if not await self.dedupe.first_seen(inbound.dedupe_key):
+            logger.info(
+                "slack: duplicate %s dropped (conversation %s)", inbound.dedupe_key, inbound.sender_id
+            )
+            return
+        self.runner.start(self._turn(inbound, on_new_message), inbound.sender_id)
+
+    async def _turn(self, inbound: Inbound, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        output = self.output_for(inbound)
+        react = bool(self.reaction and inbound.react and inbound.ts)
+        if react:
+            await output.add_reaction(self.reaction, inbound.ts)
+        try:
+            await on_new_message(
+                UserMessage(
+                    inbound.text,
+                    output,
+                    inbound.sender_id,
+                    input_channel=self.name(),
+                    message_id=inbound.message_id,
+                    metadata=inbound.metadata,
+                )
+            )
+        finally:
+            if react:
+                await output.remove_reaction(self.reaction, inbound.ts)
+
+    def _interaction_payload(self, body: bytes) -> dict[str, Any]:
+        form = urllib.parse.parse_qs(decode_utf8(body), keep_blank_values=True)
+        raw = form.get("payload")
+        if not raw:
+            raise Rejected(400, "form body without payload")
+        try:
+            payload = json.loads(raw[0])
+        except json.JSONDecodeError:
+            raise Rejected(400, "payload is not valid JSON") from None
+        if not isinstance(payload, dict):
+            raise Rejected(400, "payload is not a JSON object")
+        return payload
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        bp = Blueprint("nimbus_slack", __name__)
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @bp.route("/events", methods=["POST"])
+        async def events(request: Request) -> HTTPResponse:
+            try:
+                body = self._verify(request)
+                kind = media_type(request)
+                if kind == "application/json":
+                    return response.json(await self.handle_envelope(parse_json_object(body), on_new_message))
+                if kind == "application/x-www-form-urlencoded":
+                    await self.handle_interaction(self._interaction_payload(body), on_new_message)
+                    return response.text("")
+                raise Rejected(415, "unsupported content type")
+            except Rejected as exc:
+                return reject("slack", exc, request)
+
+        @bp.route("/interactions", methods=["POST"])
+        async def interactions(request: Request) -> HTTPResponse:
+            try:
+                body = self._verify(request)
+                if media_type(request) != "application/x-www-form-urlencoded":
+                    raise Rejected(415, "unsupported content type")
+                await self.handle_interaction(self._interaction_payload(body), on_new_message)
+                return response.text("")
+            except Rejected as exc:
+                return reject("slack", exc, request)
+
+        @bp.listener("after_server_start")
+        async def start_socket_mode(app: Any, _loop: Any) -> None:
+            if self.socket_mode:
+                from connectors.slack.socket_mode import start_socket_mode as start
+
+                self._socket_client = await start(self, on_new_message)
+
+        @bp.listener("before_server_stop")
+        async def drain(app: Any, _loop: Any) -> None:
+            if self._socket_client is not None:
+                await self._socket_client.close()
+            await self.runner.drain()
+
+        return bp

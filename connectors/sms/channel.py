@@ -1,0 +1,224 @@
+"""Twilio SMS input channel: signature-checked webhook, answered in TwiML when the turn is
+quick and through the Messages API when it is not; STOP/START/HELP handled here.
+
+Routes (prefix /webhooks/sms): GET / (health), POST /webhook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from connectors.common import logmask
+from connectors.common.credentials import as_float, read_settings
+from connectors.common.dedupe import DedupeStore, MemoryDedupe, dedupe_from_settings
+from connectors.common.logmask import mask_phone
+from connectors.common.runner import TurnRunner
+from connectors.common.webhook import DEFAULT_MAX_BODY, Rejected, check_size, decode_utf8, media_type, reject
+from connectors.sms.optout import OptOutStore
+from connectors.sms.output import DEFAULT_API_BASE_URL, SmsOutput, make_client
+
+logger = logging.getLogger(__name__)
+
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
+START_WORDS = {"START", "UNSTOP", "YES"}
+HELP_WORDS = {"HELP", "INFO"}
+
+REQUIRED = {
+    "account_sid": "TWILIO_ACCOUNT_SID",
+    "auth_token": "TWILIO_AUTH_TOKEN",
+    "phone_number": "TWILIO_PHONE_NUMBER",
+}
+OPTIONAL: dict[str, Any] = {
+    "public_url": "",
+    "api_base_url": DEFAULT_API_BASE_URL,
+    "reply_within": 4.0,
+    "help_text": "Nimbus Home support: text your question and we'll answer from our help centre. "
+    "Reply STOP to opt out. Msg&data rates may apply.",
+    "stop_text": "You're unsubscribed from Nimbus Home support and won't get more messages. "
+    "Reply START to rejoin.",
+    "start_text": "You're subscribed again. Text your question any time.",
+    "media_text": "Sorry, I can only read text. Please type your question.",
+    "optout_db": ".data/sms_optout.sqlite",
+    "dedupe_ttl": 24 * 3600,
+    "dedupe_redis_url": "",
+    "max_body_bytes": 64 * 1024,
+    "send_attempts": 4,
+}
+
+
+def twiml(messages: list[str]) -> HTTPResponse:
+    reply = MessagingResponse()
+    for text in messages:
+        reply.message(text)
+    return response.text(str(reply), content_type="application/xml")
+
+
+class SmsInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "sms"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> SmsInput:
+        settings = read_settings("sms", credentials, REQUIRED, OPTIONAL)
+        return cls(settings, dedupe_from_settings(settings, "sms"))
+
+    def __init__(self, settings: dict[str, Any], dedupe: DedupeStore | None = None) -> None:
+        logmask.install([settings["auth_token"]], phones=True)
+        self.settings = settings
+        self.account_sid = settings["account_sid"]
+        self.phone_number = settings["phone_number"]
+        self.public_url = str(settings.get("public_url") or "")
+        self.reply_within = as_float("sms", "reply_within", settings.get("reply_within", 4.0))
+        self.max_body_bytes = int(settings.get("max_body_bytes") or DEFAULT_MAX_BODY)
+        self.validator = RequestValidator(settings["auth_token"])
+        self.dedupe = dedupe or MemoryDedupe()
+        self.optouts = OptOutStore(str(settings.get("optout_db") or ":memory:"))
+        self.runner = TurnRunner("sms")
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = make_client(
+                self.account_sid,
+                self.settings["auth_token"],
+                str(self.settings.get("api_base_url") or DEFAULT_API_BASE_URL),
+            )
+        return self._client
+
+    def get_output_channel(self) -> None:
+        return None
+
+    def _signed_url(self, request: Request) -> str:
+        """The URL Twilio signed: configured (behind a proxy) or as forwarded to us."""
+        query = f"?{request.query_string}" if request.query_string else ""
+        if self.public_url:
+            return self.public_url if "?" in self.public_url else self.public_url + query
+        proto = request.headers.get("X-Forwarded-Proto") or request.scheme
+        host = request.headers.get("X-Forwarded-Host") or request.host
+        return f"{proto}://{host}{request.path}{query}"
+
+    def _verify(self, request: Request) -> dict[str, str]:
+        body = check_size(request, self.max_body_bytes)
+        signature = request.headers.get("X-Twilio-Signature")
+        if not signature:
+            raise Rejected(401, "missing X-Twilio-Signature")
+        if media_type(request) != "application/x-www-form-urlencoded":
+            raise Rejected(415, "unsupported content type")
+        try:
+            pairs = urllib.parse.parse_qsl(decode_utf8(body), keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError:
+            raise Rejected(400, "form field is not valid UTF-8") from None
+        params = dict(pairs)
+        if not self.validator.validate(self._signed_url(request), params, signature):
+            raise Rejected(403, "invalid signature")
+        return params
+
+    async def handle(
+        self, params: dict[str, str], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> HTTPResponse:
+        sid, sender = params.get("MessageSid") or params.get("SmsSid"), params.get("From")
+        if not sid or not sender:
+            raise Rejected(400, "missing MessageSid or From")
+        body = (params.get("Body") or "").strip()
+        try:
+            body.encode("utf-8")
+            media = int(params.get("NumMedia") or 0)
+        except (UnicodeEncodeError, ValueError):
+            raise Rejected(400, "malformed Body or NumMedia") from None
+        if not await self.dedupe.first_seen(f"message:{sid}"):
+            logger.info("sms: duplicate %s dropped (conversation %s)", sid, mask_phone(sender))
+            return twiml([])
+        keyword = body.upper().strip(" .!")
+        if keyword in STOP_WORDS:
+            self.optouts.opt_out(sender)
+            logger.info("sms: %s opted out", mask_phone(sender))
+            return twiml([self.settings["stop_text"]])
+        if keyword in START_WORDS:
+            self.optouts.opt_in(sender)
+            return twiml([self.settings["start_text"]])
+        if self.optouts.is_opted_out(sender):
+            return twiml([])  # they asked us to stop: no reply of any kind
+        if keyword in HELP_WORDS:
+            return twiml([self.settings["help_text"]])
+        if not body:
+            return twiml([self.settings["media_text"]] if media else [])
+        return await self._turn(sid, sender, body, params, on_new_message)
+
+    async def _turn(
+        self,
+        sid: str,
+        sender: str,
+        body: str,
+        params: dict[str, str],
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    ) -> HTTPResponse:
+        to_number = params.get("To") or self.phone_number
+        output = SmsOutput(
+            self.client,
+            to_number,
+            sender,
+            self.optouts,
+            attempts=int(self.settings.get("send_attempts") or 4),
+        )
+        metadata = {
+            "sms": {
+                "to": to_number,
+                "from_country": params.get("FromCountry"),
+                "num_media": params.get("NumMedia"),
+                "message_sid": sid,
+            }
+        }
+        task = self.runner.start(
+            on_new_message(
+                UserMessage(
+                    body,
+                    output,
+                    sender,
+                    input_channel=self.name(),
+                    message_id=sid,
+                    metadata=metadata,
+                )
+            ),
+            mask_phone(sender),
+        )
+        done, _ = await asyncio.wait({task}, timeout=self.reply_within)
+        if done:
+            messages, output.buffer = output.buffer, []
+            output.collecting = False
+            return twiml(messages)
+        # Too slow for Twilio's webhook: answer empty now, send the reply when it is ready.
+        self.runner.start(output.release(), mask_phone(sender))
+        return twiml([])
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        bp = Blueprint("nimbus_sms", __name__)
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @bp.route("/webhook", methods=["POST"])
+        async def webhook(request: Request) -> HTTPResponse:
+            try:
+                return await self.handle(self._verify(request), on_new_message)
+            except Rejected as exc:
+                return reject("sms", exc, request)
+
+        @bp.listener("before_server_stop")
+        async def drain(app: Any, _loop: Any) -> None:
+            await self.runner.drain()
+
+        return bp

@@ -1,0 +1,191 @@
+"""Send Rasa's bot messages to one Telegram chat, as HTML, within Telegram's limits."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import OrderedDict
+from datetime import timedelta
+from typing import Any
+
+from rasa.core.channels.channel import OutputChannel
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+
+from connectors.common.delivery import TransientError, send_with_retry, split_text
+from connectors.common.payload import channel_part, fallback_text
+from connectors.telegram.format import (
+    CALLBACK_DATA_LIMIT,
+    MESSAGE_LIMIT,
+    button_rows,
+    escape,
+    split_html,
+    strip_tags,
+    visible_length,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class CallbackData:
+    """Keeps callback_data within Telegram's 64 bytes: longer values travel as a short key."""
+
+    def __init__(self, max_entries: int = 20_000) -> None:
+        self._values: OrderedDict[str, str] = OrderedDict()
+        self.max_entries = max_entries
+
+    def pack(self, value: str) -> str:
+        if len(value.encode("utf-8")) <= CALLBACK_DATA_LIMIT:
+            return value
+        key = "k:" + hashlib.sha256(value.encode("utf-8")).hexdigest()[:40]
+        self._values[key] = value
+        self._values.move_to_end(key)
+        while len(self._values) > self.max_entries:
+            self._values.popitem(last=False)
+        return key
+
+    def unpack(self, data: str) -> str | None:
+        if data.startswith("k:") and len(data) == 42:
+            return self._values.get(data)
+        return data
+
+
+async def call_telegram(call):
+    try:
+        return await call()
+    except RetryAfter as exc:
+        wait = exc.retry_after
+        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+        raise TransientError("Telegram 429 Too Many Requests", seconds) from None
+    except TimedOut:
+        raise TransientError("Telegram API timed out") from None
+    except BadRequest:
+        raise
+    except NetworkError as exc:  # includes 5xx answers ("Bad Gateway") and connection errors
+        raise TransientError(f"Telegram network error: {exc}") from None
+
+
+class TelegramOutput(OutputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "telegram"
+
+    def __init__(
+        self,
+        bot: Bot,
+        chat_id: int,
+        conversation: str,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+        callbacks: CallbackData | None = None,
+        attempts: int = 4,
+    ) -> None:
+        self.bot = bot
+        self.chat_id = chat_id
+        self.conversation = conversation
+        self.reply_to = reply_to
+        self.thread_id = thread_id
+        self.callbacks = callbacks or CallbackData()
+        self.attempts = attempts
+
+    async def _send_html(self, html: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        kwargs: dict[str, Any] = {
+            "chat_id": self.chat_id,
+            "text": html,
+            "parse_mode": ParseMode.HTML,
+            "link_preview_options": LinkPreviewOptions(is_disabled=True),
+        }
+        if self.thread_id:
+            kwargs["message_thread_id"] = self.thread_id
+        if self.reply_to:
+            kwargs["reply_parameters"] = ReplyParameters(self.reply_to, allow_sending_without_reply=True)
+        if markup is not None:
+            kwargs["reply_markup"] = markup
+
+        async def send() -> Any:
+            try:
+                return await call_telegram(lambda: self.bot.send_message(**kwargs))
+            except BadRequest as exc:
+                if "parse entities" not in str(exc).lower():
+                    raise
+                # Broken markup from upstream: the words still matter more than the formatting.
+                logger.warning(
+                    "telegram: HTML rejected (%s); sending as plain text (conversation %s)",
+                    exc,
+                    self.conversation,
+                )
+                plain = {**kwargs, "text": strip_tags(html)[:MESSAGE_LIMIT]}
+                plain.pop("parse_mode")
+                return await call_telegram(lambda: self.bot.send_message(**plain))
+
+        await send_with_retry(
+            send, what="telegram sendMessage", conversation=self.conversation, attempts=self.attempts
+        )
+
+    async def send_html_parts(self, html: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        parts = split_html(html, MESSAGE_LIMIT)
+        for index, part in enumerate(parts):
+            await self._send_html(part, markup if index == len(parts) - 1 else None)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        parts = split_text(text, MESSAGE_LIMIT, length=visible_length)
+        for part in parts:
+            await self._send_html(escape(part))
+
+    def _markup(self, rows: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
+        keyboard = []
+        for row in rows:
+            buttons = []
+            for button in row:
+                if button.get("url"):
+                    buttons.append(InlineKeyboardButton(button["text"][:64], url=button["url"]))
+                else:
+                    data = str(button.get("callback_data") or button["text"])
+                    buttons.append(
+                        InlineKeyboardButton(button["text"][:64], callback_data=self.callbacks.pack(data))
+                    )
+            keyboard.append(buttons)
+        return InlineKeyboardMarkup(keyboard) if keyboard else None
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        rows = [
+            [{"text": str(b.get("title", "")), "callback_data": str(b.get("payload", ""))}] for b in buttons
+        ]
+        await self.send_html_parts(escape(text), self._markup(rows))
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await self._send_html(escape(image))
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        part = channel_part(json_message, "telegram")
+        if part is None:
+            text = fallback_text(json_message)
+            if text:
+                await self.send_text_message(recipient_id, text)
+            else:
+                logger.debug(
+                    "telegram: custom payload without a telegram part ignored (keys %s)", sorted(json_message)
+                )
+            return
+        html = part.get("html") if isinstance(part.get("html"), str) else ""
+        if not html.strip() and isinstance(part.get("text"), str):
+            html = escape(part["text"])
+        if not html.strip():
+            return
+        await self.send_html_parts(html, self._markup(button_rows(part.get("buttons"))))
+
+    async def typing(self) -> None:
+        try:
+            await self.bot.send_chat_action(self.chat_id, ChatAction.TYPING, message_thread_id=self.thread_id)
+        except Exception as exc:  # noqa: BLE001 - a courtesy, never worth failing the turn for
+            logger.debug(
+                "telegram: sendChatAction failed (%s) in conversation %s",
+                type(exc).__name__,
+                self.conversation,
+            )
+
+    async def notice(self, text: str) -> None:
+        await self._send_html(escape(text))

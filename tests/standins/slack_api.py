@@ -1,0 +1,62 @@
+"""A local stand-in for the Slack Web API (https://slack.com/api/<method>)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from tests.standins.http_standin import Recorded, StandIn
+
+BOT_USER_ID = "UBOTNIMBUS"
+BOT_ID = "BNIMBUS"
+TEAM_ID = "TNIMBUS"
+
+
+class SlackStandIn(StandIn):
+    def __init__(self, token: str = "xoxb-test-token") -> None:
+        super().__init__()
+        self.token = token
+        self._ts = itertools.count(1)
+
+    @property
+    def base_url(self) -> str:
+        return self.url + "/api/"
+
+    def route(self, path: str) -> str | None:
+        return path[len("/api/") :] if path.startswith("/api/") else None
+
+    def answer(self, record: Recorded) -> tuple[int, dict[str, Any]]:
+        if (
+            record.headers.get("authorization") != f"Bearer {self.token}"
+            and record.params.get("token") != self.token
+        ):
+            return 200, {"ok": False, "error": "invalid_auth"}
+        method, params = record.method, record.params
+        if method == "auth.test":
+            return 200, {
+                "ok": True,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "team_id": TEAM_ID,
+                "user": "nimbus",
+            }
+        if method == "chat.postMessage":
+            if not params.get("channel"):
+                return 200, {"ok": False, "error": "channel_not_found"}
+            if not params.get("text") and not params.get("blocks"):
+                return 200, {"ok": False, "error": "no_text"}
+            ts = f"1700000000.{next(self._ts):06d}"
+            return 200, {
+                "ok": True,
+                "channel": params["channel"],
+                "ts": ts,
+                "message": {"text": params.get("text"), "bot_id": BOT_ID, "ts": ts},
+            }
+        if method in ("reactions.add", "reactions.remove"):
+            if not params.get("channel") or not params.get("timestamp") or not params.get("name"):
+                return 200, {"ok": False, "error": "invalid_arguments"}
+            return 200, {"ok": True}
+        return 200, {"ok": False, "error": "unknown_method"}
+
+    def posts(self, channel: str | None = None) -> list[Recorded]:
+        return self.calls("chat.postMessage", lambda r: channel is None or r.params.get("channel") == channel)
