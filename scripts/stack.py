@@ -29,6 +29,14 @@ DATA = ROOT / ".data"
 _ENV_REF = re.compile(r"\$\{([^}]+)\}")
 
 
+# Where each of our channels listens, for the start-up banner.
+WEBHOOKS = {
+    "connectors.slack.SlackInput": ("Slack", "slack/events"),
+    "connectors.telegram.TelegramInput": ("Telegram", "telegram/webhook"),
+    "connectors.sms.SmsInput": ("SMS", "sms/webhook"),
+}
+
+
 class StackError(RuntimeError):
     """A problem the user can fix; printed as one sentence, never a traceback."""
 
@@ -297,8 +305,9 @@ def run(argv: list[str] | None = None) -> int:
         print("\nThe bot is running.")
         print(f'  REST:  POST {stack.rasa_url}/webhooks/rest/webhook  {{"sender": "me", "message": "hi"}}')
         for channel in kept:
-            if channel != "rest":
-                print(f"  {channel}: {stack.rasa_url}/webhooks/{channel}/...")
+            if channel in WEBHOOKS:
+                name, path = WEBHOOKS[channel]
+                print(f"  {name}: {stack.rasa_url}/webhooks/{path}  (register it via your public URL)")
         for item in skipped:
             print(f"  not started: {item}")
         print("  Chat in a terminal: make chat    Stop: Ctrl-C\n", flush=True)
