@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -25,9 +26,18 @@ log = logging.getLogger(__name__)
 UNANSWERED_SLOT = "unanswered_count"
 
 
+_build_lock = threading.Lock()
+
+
 @lru_cache(maxsize=1)
-def knowledge_base() -> KnowledgeBase:
+def _build_knowledge_base() -> KnowledgeBase:
     return KnowledgeBase()
+
+
+def knowledge_base() -> KnowledgeBase:
+    # The warm-up thread and the first request may both get here; build only once.
+    with _build_lock:
+        return _build_knowledge_base()
 
 
 def conversation_turns(tracker: Tracker, limit: int = 6) -> tuple[list[str], list[Turn]]:
@@ -102,4 +112,6 @@ def warm_up() -> None:
 
 
 if os.environ.get("ACTIONS_WARM_UP", "1") != "0":
-    warm_up()
+    # In the background: Sanic kills a worker that has not reported ready within 30 s,
+    # and loading the model takes longer than that on a busy machine.
+    threading.Thread(target=warm_up, name="knowledge-warm-up", daemon=True).start()
