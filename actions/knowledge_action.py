@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
@@ -23,10 +24,20 @@ from knowledge.service import KnowledgeBase, KnowledgeBaseMissing
 
 log = logging.getLogger(__name__)
 
+# One torch thread per query embedding: measured 120 ms instead of 500 ms per question on
+# a busy 2-core machine, and the second core stays free for Rasa (README, "Benchmarks").
+os.environ.setdefault("KB_TORCH_THREADS", "1")
+
 UNANSWERED_SLOT = "unanswered_count"
 
 
 _build_lock = threading.Lock()
+
+# Most of a question's time is spent waiting for the model API, not computing: asyncio's
+# default pool (cores + 4 threads, 6 here) would cap the server at 6 questions in flight,
+# 4 answers/s with a 1.5 s model. Embedding stays serialised by the embedder's own lock.
+_pool = ThreadPoolExecutor(max_workers=int(os.environ.get("ACTIONS_THREADS", "64") or 64),
+                           thread_name_prefix="knowledge")
 
 
 @lru_cache(maxsize=1)
@@ -81,7 +92,7 @@ class ActionSearchKnowledge(Action):
         loop = asyncio.get_running_loop()
         try:
             answer = await loop.run_in_executor(
-                None,
+                _pool,
                 lambda: knowledge_base().ask(
                     question,
                     history=history,
