@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
@@ -24,14 +26,33 @@ from knowledge.service import KnowledgeBase, KnowledgeBaseMissing
 
 log = logging.getLogger(__name__)
 
+# One torch thread per query embedding: measured 120 ms instead of 500 ms per question on
+# a busy 2-core machine, and the second core stays free for Rasa (README, "Benchmarks").
+os.environ.setdefault("KB_TORCH_THREADS", "1")
+
 UNANSWERED_SLOT = "unanswered_count"
 # Questions in a row the articles could not answer before a person takes over.
 HANDOFF_AFTER_MISSES = int(os.environ.get("HANDOFF_AFTER_MISSES", "2"))
 
 
+_build_lock = threading.Lock()
+
+# Most of a question's time is spent waiting for the model API, not computing: asyncio's
+# default pool (cores + 4 threads, 6 here) would cap the server at 6 questions in flight,
+# 4 answers/s with a 1.5 s model. Embedding stays serialised by the embedder's own lock.
+_pool = ThreadPoolExecutor(max_workers=int(os.environ.get("ACTIONS_THREADS", "64") or 64),
+                           thread_name_prefix="knowledge")
+
+
 @lru_cache(maxsize=1)
-def knowledge_base() -> KnowledgeBase:
+def _build_knowledge_base() -> KnowledgeBase:
     return KnowledgeBase()
+
+
+def knowledge_base() -> KnowledgeBase:
+    # The warm-up thread and the first request may both get here; build only once.
+    with _build_lock:
+        return _build_knowledge_base()
 
 
 def conversation_turns(tracker: Tracker, limit: int = 6) -> tuple[list[str], list[Turn]]:
@@ -79,7 +100,7 @@ class ActionSearchKnowledge(Action):
         loop = asyncio.get_running_loop()
         try:
             answer = await loop.run_in_executor(
-                None,
+                _pool,
                 lambda: knowledge_base().ask(
                     question,
                     history=history,
@@ -120,4 +141,6 @@ def warm_up() -> None:
 
 
 if os.environ.get("ACTIONS_WARM_UP", "1") != "0":
-    warm_up()
+    # In the background: Sanic kills a worker that has not reported ready within 30 s,
+    # and loading the model takes longer than that on a busy machine.
+    threading.Thread(target=warm_up, name="knowledge-warm-up", daemon=True).start()

@@ -71,6 +71,8 @@ class LLMSettings:
     model: str = "gpt-4o-mini"
     timeout: float = 20.0
     max_retries: int = 2
+    # Whole call, retries and waits included; below the Rasa side's ACTION_TIMEOUT (35 s).
+    total_timeout: float = 25.0
     temperature: float = 0.1
     max_tokens: int = 400
     prompt_template: str = ""
@@ -88,6 +90,7 @@ class LLMSettings:
             model=_env("OPENAI_MODEL", cls.model),
             timeout=_env_float("OPENAI_TIMEOUT", cls.timeout),
             max_retries=_env_int("OPENAI_MAX_RETRIES", cls.max_retries),
+            total_timeout=_env_float("OPENAI_TOTAL_TIMEOUT", cls.total_timeout),
             temperature=_env_float("OPENAI_TEMPERATURE", cls.temperature),
             max_tokens=_env_int("OPENAI_MAX_TOKENS", cls.max_tokens),
             prompt_template=_env("KB_PROMPT_TEMPLATE", ""),

@@ -37,7 +37,10 @@ class Embedder:
         import torch
         from sentence_transformers import SentenceTransformer
 
-        torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+        # KB_TORCH_THREADS=1 for servers: one short query gains nothing from intra-op
+        # threads, and their spin-waiting starves the other processes (bench/channels.py).
+        threads = int(os.environ.get("KB_TORCH_THREADS", "").strip() or min(2, os.cpu_count() or 1))
+        torch.set_num_threads(max(1, threads))
         # tqdm (used inside `encode`) would otherwise create a multiprocessing lock, which
         # fixes the process's start method as a side effect; Sanic (the action server)
         # refuses to start once that has happened.

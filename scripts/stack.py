@@ -223,8 +223,12 @@ class Stack:
         wait_http(f"{self.action_url}/health", timeout, proc, "action server")
 
     def start_rasa(self, timeout: float = 180) -> None:
+        # `python -m rasa_ext run` is `rasa run` plus an apology when the action server fails
+        # and a readiness route (`rasa_ext/`); the arguments are Rasa's own.
         cmd = [
-            str(RASA_BIN / "rasa"),
+            str(RASA_BIN / "python"),
+            "-m",
+            "rasa_ext",
             "run",
             "--model",
             str(self.model),

@@ -1,0 +1,7 @@
+"""Additions to the Rasa 3.6 server that it has no extension point for.
+
+`python -m rasa_ext run ...` is `rasa run ...` with them installed (scripts/stack.py
+starts Rasa this way): an apology instead of silence when the action server is down or
+slow (`action_fallback`) or the conversation stores are unreachable (`store_outage`), and
+a readiness route for load balancers (`health`).
+"""

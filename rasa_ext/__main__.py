@@ -1,0 +1,18 @@
+"""`python -m rasa_ext run ...`: Rasa's own command line with this package's additions."""
+
+from __future__ import annotations
+
+from rasa_ext import action_fallback, health, store_outage
+
+
+def main() -> None:
+    action_fallback.install()
+    health.install()
+    store_outage.install()
+    from rasa.__main__ import main as rasa_main
+
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
