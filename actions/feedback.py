@@ -104,8 +104,12 @@ class ActionRecordFeedback(Action):
 
 
 def format_record(record: AnswerRecord) -> str:
-    cited = ", ".join(f"[{c['number']}] {c['title']}" + (f" <{c['url']}>" if c["url"] else "")
-                      for c in record.citations) or "(no citation)"
+    cited = (
+        ", ".join(
+            f"[{c['number']}] {c['title']}" + (f" <{c['url']}>" if c["url"] else "") for c in record.citations
+        )
+        or "(no citation)"
+    )
     return (
         f"{record.verdict_at}  {record.verdict.upper()}  via {record.verdict_channel}  ref {record.ref}\n"
         f"  Q: {record.question}\n"

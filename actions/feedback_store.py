@@ -91,8 +91,16 @@ class FeedbackStore:
             db.execute(
                 "INSERT INTO answers (ref, conversation_id, channel, question, answer, method, citations,"
                 " answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (ref, conversation_id, channel, question, answer.text, answer.method, json.dumps(citations),
-                 _now()),
+                (
+                    ref,
+                    conversation_id,
+                    channel,
+                    question,
+                    answer.text,
+                    answer.method,
+                    json.dumps(citations),
+                    _now(),
+                ),
             )
         return ref
 

@@ -40,8 +40,9 @@ _build_lock = threading.Lock()
 # Most of a question's time is spent waiting for the model API, not computing: asyncio's
 # default pool (cores + 4 threads, 6 here) would cap the server at 6 questions in flight,
 # 4 answers/s with a 1.5 s model. Embedding stays serialised by the embedder's own lock.
-_pool = ThreadPoolExecutor(max_workers=int(os.environ.get("ACTIONS_THREADS", "64") or 64),
-                           thread_name_prefix="knowledge")
+_pool = ThreadPoolExecutor(
+    max_workers=int(os.environ.get("ACTIONS_THREADS", "64") or 64), thread_name_prefix="knowledge"
+)
 
 
 @lru_cache(maxsize=1)

@@ -46,7 +46,10 @@ from tests.standins.openai_server import OpenAIStandIn  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 TARGETS = {
-    "ack_p99_ms": 100, "overhead_p50_ms_at_32": 100, "overhead_p99_ms_at_32": 400, "min_msgs_per_s": 30,
+    "ack_p99_ms": 100,
+    "overhead_p50_ms_at_32": 100,
+    "overhead_p99_ms_at_32": 400,
+    "min_msgs_per_s": 30,
 }
 
 
@@ -100,8 +103,15 @@ class RestDriver:
         error = "" if texts else "empty reply"
         # A duplicate: the same answer text delivered twice for one message.
         duplicate = len(texts) != len(set(texts))
-        return Turn(conversation, elapsed, elapsed, len(replies), error=error, duplicate=duplicate,
-                    model_used="llm" in methods)
+        return Turn(
+            conversation,
+            elapsed,
+            elapsed,
+            len(replies),
+            error=error,
+            duplicate=duplicate,
+            model_used="llm" in methods,
+        )
 
 
 # TODO(connectors): SlackDriver / TelegramDriver / SmsDriver. Each starts its platform
@@ -263,8 +273,14 @@ def start_stack(args, model: OpenAIStandIn, workdir: Path, drivers: list) -> tup
         env.update(redis.env())
         endpoints = ROOT / "endpoints.redis.yml"
     stack = Stack(
-        rasa_port=free_port(), action_port=free_port(), model=model_path, credentials=credentials,
-        endpoints=endpoints, env=env, log_dir=workdir / "logs", interface="127.0.0.1",
+        rasa_port=free_port(),
+        action_port=free_port(),
+        model=model_path,
+        credentials=credentials,
+        endpoints=endpoints,
+        env=env,
+        log_dir=workdir / "logs",
+        interface="127.0.0.1",
     )
     say(f"==> starting the action server and Rasa (logs in {workdir / 'logs'})")
     stack.start_actions()
@@ -342,8 +358,14 @@ def main(argv: list[str] | None = None) -> int:
     machine = f"{platform.machine()}, {os.cpu_count()} cores, {store}"
     print(f"\nChannel benchmark ({machine})\n\n{markdown(rows, memory, args.latency)}")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = {"machine": machine, "latency_s": args.latency, "turns": args.turns, "rows": rows,
-           "peak_memory_mb": memory, "targets": TARGETS}
+    out = {
+        "machine": machine,
+        "latency_s": args.latency,
+        "turns": args.turns,
+        "rows": rows,
+        "peak_memory_mb": memory,
+        "targets": TARGETS,
+    }
     name = f"channels-{args.tag}.json" if args.tag else "channels.json"
     (RESULTS / name).write_text(json.dumps(out, indent=2), encoding="utf-8")
     return 0

@@ -77,7 +77,9 @@ class ResilientRemoteAction(rasa_action.RemoteAction):
         except Exception as exc:  # noqa: BLE001 - every other failure means "no answer"
             log.error(
                 "custom action %s failed for conversation %s: %s; replied with an apology",
-                self.name(), conversation_ref(tracker.sender_id), describe(exc),
+                self.name(),
+                conversation_ref(tracker.sender_id),
+                describe(exc),
             )
             return await apology_events(nlg, tracker, output_channel, domain)
 

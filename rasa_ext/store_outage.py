@@ -51,7 +51,9 @@ def install() -> None:
             reason = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else type(exc).__name__
             log.error(
                 "conversation store unavailable (%s) for conversation %s: %s; replied with an apology",
-                store, conversation_ref(message.sender_id), reason,
+                store,
+                conversation_ref(message.sender_id),
+                reason,
             )
             channel = getattr(message, "output_channel", None)
             if channel is not None:

@@ -56,12 +56,18 @@ class ChatModel:
                 if delay is None or attempt >= self.settings.max_retries or delay >= left - 0.1:
                     log.warning(
                         "model call failed for conversation %s after %d attempt(s) in %.1f s: %s",
-                        conversation_id or "-", attempt + 1, time.monotonic() - started, _describe(exc),
+                        conversation_id or "-",
+                        attempt + 1,
+                        time.monotonic() - started,
+                        _describe(exc),
                     )
                     raise ModelUnavailable(type(exc).__name__) from exc
                 log.warning(
                     "model call attempt %d for conversation %s failed (%s); retrying in %.2f s",
-                    attempt + 1, conversation_id or "-", _describe(exc), delay,
+                    attempt + 1,
+                    conversation_id or "-",
+                    _describe(exc),
+                    delay,
                 )
                 time.sleep(delay)
                 attempt += 1

@@ -217,7 +217,7 @@ def test_sms_stays_within_three_segments_and_1600_characters(case):
 def test_sms_smart_punctuation_is_normalised_to_gsm7():
     text = sms_text("sms_smart_punctuation")
     assert encoding(text) == "GSM-7"
-    assert text.startswith("You'll get a \"refund\" in 5-7 days - usually sooner... [1]")
+    assert text.startswith('You\'ll get a "refund" in 5-7 days - usually sooner... [1]')
     assert "[1] help.nimbushome.example/articles/returns-and-refunds" in text
 
 

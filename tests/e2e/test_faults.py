@@ -109,8 +109,11 @@ def test_health_says_every_part_is_usable(bot):
 
 @pytest.mark.parametrize(
     "mode,error",
-    [("error500", "InternalServerError (HTTP 500)"), ("error429", "RateLimitError (HTTP 429)"),
-     ("slow", "APITimeoutError")],
+    [
+        ("error500", "InternalServerError (HTTP 500)"),
+        ("error429", "RateLimitError (HTTP 429)"),
+        ("slow", "APITimeoutError"),
+    ],
 )
 def test_model_api_failure_gives_a_cited_extractive_answer_in_bounded_time(bot, model_api, mode, error):
     (stack,) = bot.stacks

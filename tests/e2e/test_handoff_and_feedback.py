@@ -45,7 +45,11 @@ def stack(tmp_path_factory, model, rest_credentials, kb_uri, team_webhook):
 def actions_cli(*args: str) -> str:
     """The team's commands, run the way the README documents them."""
     result = subprocess.run(
-        [str(ACTIONS_BIN / "python"), "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [str(ACTIONS_BIN / "python"), "-m", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0, result.stderr

@@ -137,8 +137,8 @@ def test_simultaneous_turns_of_one_conversation_are_processed_one_after_another(
 
     # The model was asked the second question only after the first was answered, and with
     # the first turn in its context: the replicas did not work on the conversation at once.
-    (t1, _), = slow_model.requests.for_question(history[0][0]["text"])
-    (t2, body2), = slow_model.requests.for_question(history[1][0]["text"])
+    ((t1, _),) = slow_model.requests.for_question(history[0][0]["text"])
+    ((t2, body2),) = slow_model.requests.for_question(history[1][0]["text"])
     assert t2 - t1 >= MODEL_LATENCY, (t1, t2)
     assert f"customer: {history[0][0]['text']}" in body2["messages"][0]["content"]
 
@@ -149,8 +149,8 @@ def test_different_conversations_on_two_replicas_do_run_at_the_same_time(replica
     q1, q2 = "can I ship my order to the UK?", "when will my refund reach my bank account?"
     replies = send_together([(a, "customer-one", q1), (b, "customer-two", q2)])
     assert all("[1]" in texts(r) for r in replies), replies
-    (t1, _), = slow_model.requests.for_question(q1)
-    (t2, _), = slow_model.requests.for_question(q2)
+    ((t1, _),) = slow_model.requests.for_question(q1)
+    ((t2, _),) = slow_model.requests.for_question(q2)
     assert abs(t2 - t1) < MODEL_LATENCY, (t1, t2)
 
 

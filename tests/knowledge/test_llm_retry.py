@@ -43,8 +43,15 @@ def standin():
 
 
 def model(standin: OpenAIStandIn, **overrides) -> ChatModel:
-    settings = {"api_key": "sk-test", "base_url": standin.base_url, "model": "m", "timeout": 2.0,
-                "max_retries": 2, "total_timeout": 10.0, **overrides}
+    settings = {
+        "api_key": "sk-test",
+        "base_url": standin.base_url,
+        "model": "m",
+        "timeout": 2.0,
+        "max_retries": 2,
+        "total_timeout": 10.0,
+        **overrides,
+    }
     return ChatModel(LLMSettings(**settings))
 
 
@@ -110,8 +117,16 @@ def test_a_retry_after_longer_than_the_budget_is_not_waited_for():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _AlwaysRateLimited)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        client = ChatModel(LLMSettings(api_key="k", base_url=f"http://127.0.0.1:{server.server_address[1]}/v1",
-                                       model="m", timeout=2, max_retries=3, total_timeout=10))
+        client = ChatModel(
+            LLMSettings(
+                api_key="k",
+                base_url=f"http://127.0.0.1:{server.server_address[1]}/v1",
+                model="m",
+                timeout=2,
+                max_retries=3,
+                total_timeout=10,
+            )
+        )
         started = time.monotonic()
         with pytest.raises(ModelUnavailable):
             client.complete(MESSAGES)
@@ -127,11 +142,15 @@ def _status_error(status: int) -> Exception:
 
     # The installed openai SDK vendors its HTTP client under this name.
     httpx = pytest.importorskip("httpx2")
-    response = httpx.Response(status, request=httpx.Request("POST", "http://model.invalid/v1/chat/completions"))
+    response = httpx.Response(
+        status, request=httpx.Request("POST", "http://model.invalid/v1/chat/completions")
+    )
     return openai.APIStatusError("failed", response=response, body=None)
 
 
-@pytest.mark.parametrize("status,retried", [(400, False), (401, False), (404, False), (408, True),
-                                            (429, True), (500, True), (503, True)])
+@pytest.mark.parametrize(
+    "status,retried",
+    [(400, False), (401, False), (404, False), (408, True), (429, True), (500, True), (503, True)],
+)
 def test_only_failures_that_may_pass_are_retried(status, retried):
     assert (delay_before_retry(_status_error(status), 0) is not None) is retried
