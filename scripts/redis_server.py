@@ -31,8 +31,13 @@ class RedisServer:
         return f"redis://{self.host}:{self.port}"
 
     def env(self) -> dict[str, str]:
-        """The variables `endpoints.redis.yml` reads."""
-        return {"REDIS_HOST": self.host, "REDIS_PORT": str(self.port), "REDIS_PASSWORD": ""}
+        """The variables `endpoints.redis.yml` and the connectors' dedupe store read."""
+        return {
+            "REDIS_HOST": self.host,
+            "REDIS_PORT": str(self.port),
+            "REDIS_PASSWORD": "",
+            "REDIS_URL": f"redis://{self.host}:{self.port}/1",
+        }
 
     def start(self, timeout: float = 10) -> RedisServer:
         binary = shutil.which("redis-server")

@@ -13,7 +13,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import yaml
 
+from tests.e2e.channels import TELEGRAM_SECRET, TELEGRAM_TOKEN, telegram_update
 from tests.e2e.conftest import say, texts, tracker
 from tests.e2e.redis_stack import require_redis, start_replicas
 from tests.standins.openai_server import OpenAIStandIn
@@ -49,7 +51,23 @@ def slow_model():
 
 
 @pytest.fixture(scope="module")
-def replicas(tmp_path_factory, model, rest_credentials, kb_uri, slow_model):
+def replica_credentials(tmp_path_factory, telegram_api):
+    """REST plus our Telegram channel; its dedupe store is the replicas' Redis (REDIS_URL)."""
+    path = tmp_path_factory.mktemp("scale-creds") / "credentials.yml"
+    config = {
+        "rest": None,
+        "connectors.telegram.TelegramInput": {
+            "token": TELEGRAM_TOKEN,
+            "webhook_secret": TELEGRAM_SECRET,
+            "base_url": telegram_api.base_url,
+        },
+    }
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def replicas(tmp_path_factory, model, replica_credentials, kb_uri, slow_model):
     env = {
         "OPENAI_API_KEY": "sk-test-standin",
         "OPENAI_BASE_URL": slow_model.base_url,
@@ -57,7 +75,7 @@ def replicas(tmp_path_factory, model, rest_credentials, kb_uri, slow_model):
         "OPENAI_TIMEOUT": "10",
         "OPENAI_MAX_RETRIES": "0",
     }
-    group = start_replicas(tmp_path_factory.mktemp("scale"), model, rest_credentials, kb_uri, env)
+    group = start_replicas(tmp_path_factory.mktemp("scale"), model, replica_credentials, kb_uri, env)
     yield group
     group.stop()
 
@@ -154,9 +172,26 @@ def test_different_conversations_on_two_replicas_do_run_at_the_same_time(replica
     assert abs(t2 - t1) < MODEL_LATENCY, (t1, t2)
 
 
-# TODO(lead, issue 6): "a platform retry delivered to the other replica is not answered
-# twice" needs the connectors' Redis dedupe store, which is not on main yet. Once it is:
-# start the replicas with the Slack (or Telegram) connector configured to use
-# REDIS_HOST/REDIS_PORT for dedupe, post the same signed event (same event_id, with
-# `X-Slack-Retry-Num: 1` on the second) to replica a and then to replica b, and assert the
-# Slack stand-in received exactly one chat.postMessage and the tracker one user message.
+def test_platform_retry_to_the_other_replica_is_answered_once(replicas, telegram_api):
+    """Telegram resends an update it thinks was lost; the load balancer picks the other
+    replica. The shared Redis dedupe store makes the second delivery a no-op."""
+    a, b = replicas.stacks
+    chat = 880000 + int(time.time()) % 1000
+    update = {
+        "update_id": chat,
+        "message": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "chat": {"id": chat, "type": "private"},
+            "from": {"id": 9, "is_bot": False, "first_name": "Ann"},
+            "text": "hello",
+        },
+    }
+    statuses = [telegram_update(stack, update).status for stack in (a, b, a, b)]
+    assert statuses == [200, 200, 200, 200]
+    telegram_api.wait_for("sendMessage", where=lambda r: int(r.params["chat_id"]) == chat)
+    time.sleep(3)
+    sent = telegram_api.calls("sendMessage", lambda r: int(r.params["chat_id"]) == chat)
+    assert len(sent) == 1
+    said = [e for e in tracker(a, f"telegram:{chat}")["events"] if e["event"] == "user"]
+    assert len(said) == 1
