@@ -230,7 +230,8 @@ def test_sms_answer_is_plain_text_with_numbered_compact_sources(channel_stack, t
     assert numbers, text
     compact = ARTICLE.removeprefix("https://")
     assert f"[{numbers[0]}] {compact}" in text  # the compact source list, one per cited number
-    assert not re.search(r"[<>*_`]|https://", text)  # plain text: no markup, no long URLs
+    # Plain text: the model's Markdown (**bold**, `code`, links) is gone, URLs are compact.
+    assert not re.search(r"\*\*|`|</?[a-z]|\]\(|https?://", text), text
     assert text.endswith("Helpful? Reply YES or NO.")
     assert len(text) <= 3 * 153  # the default budget of three GSM-7 segments
 
