@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,7 +20,7 @@ from sanic.response import HTTPResponse
 from slack_sdk.signature import Clock
 from slack_sdk.web.async_client import AsyncWebClient
 
-from connectors.common import logmask
+from connectors.common import handoff, logmask
 from connectors.common.credentials import ChannelConfigError, as_bool, read_settings
 from connectors.common.dedupe import DedupeStore, dedupe_from_settings
 from connectors.common.runner import TurnRunner
@@ -34,11 +35,21 @@ from connectors.common.webhook import (
 )
 from connectors.slack.events import GRANULARITIES, Inbound, from_block_actions, from_event
 from connectors.slack.output import SlackOutput
+from connectors.slack.team import SlackTeamNotifier
 from connectors.slack.verify import SlackVerifier
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_BASE_URL = "https://slack.com/api/"
+# slack_sdk logs every request body at DEBUG: answers, handoff transcripts and, for SMS
+# handoffs, the customer's number. Its own logger is kept at INFO, whatever Rasa's level.
+_quiet = logging.getLogger("connectors.slack.web_api")
+_quiet.setLevel(logging.INFO)
+
+
+def web_client(token: str, base_url: str) -> AsyncWebClient:
+    return AsyncWebClient(token=token, base_url=base_url, timeout=15, retry_handlers=[], logger=_quiet)
+
 
 REQUIRED = {"bot_token": "SLACK_BOT_TOKEN", "signing_secret": "SLACK_SIGNING_SECRET"}
 OPTIONAL: dict[str, Any] = {
@@ -51,6 +62,7 @@ OPTIONAL: dict[str, Any] = {
     "dedupe_redis_url": "",
     "max_body_bytes": DEFAULT_MAX_BODY,
     "send_attempts": 4,
+    "handoff_channel": "",  # team channel for handoff notices; default $SLACK_HANDOFF_CHANNEL
 }
 
 
@@ -83,6 +95,7 @@ class SlackInput(InputChannel):
             app_token=str(settings["app_token"] or ""),
             max_body_bytes=int(settings["max_body_bytes"]),
             send_attempts=int(settings["send_attempts"]),
+            handoff_channel=str(settings["handoff_channel"] or os.environ.get("SLACK_HANDOFF_CHANNEL", "")),
         )
 
     def __init__(
@@ -98,6 +111,7 @@ class SlackInput(InputChannel):
         max_body_bytes: int = DEFAULT_MAX_BODY,
         send_attempts: int = 4,
         clock: Clock | None = None,
+        handoff_channel: str = "",
     ) -> None:
         from connectors.common.dedupe import MemoryDedupe
 
@@ -116,14 +130,16 @@ class SlackInput(InputChannel):
         self._client: AsyncWebClient | None = None
         self._bot_user_id: str | None = None
         self._socket_client: Any = None
+        self.handoff_channel = handoff_channel.strip()
+        if self.handoff_channel:
+            # Handoffs from every channel (Telegram, SMS too) are announced through this client.
+            handoff.register(SlackTeamNotifier(lambda: self.client, self.handoff_channel, send_attempts))
 
     @property
     def client(self) -> AsyncWebClient:
         # Created lazily so its aiohttp session belongs to the server's event loop.
         if self._client is None:
-            self._client = AsyncWebClient(
-                token=self.bot_token, base_url=self.api_base_url, timeout=15, retry_handlers=[]
-            )
+            self._client = web_client(self.bot_token, self.api_base_url)
         return self._client
 
     def output_for(self, inbound: Inbound) -> SlackOutput:

@@ -12,6 +12,7 @@ from rasa.core.channels.channel import OutputChannel
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from connectors.common import handoff
 from connectors.common.delivery import TransientError, parse_retry_after, send_with_retry, split_text
 from connectors.common.payload import channel_part, fallback_text
 from connectors.slack.format import MAX_BLOCKS, TEXT_LIMIT, escape_mrkdwn
@@ -96,6 +97,12 @@ class SlackOutput(OutputChannel):
         await self._post(image, [{"type": "image", "image_url": image, "alt_text": "image"}])
 
     async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        if handoff.is_handoff(json_message):
+            await handoff.forward(json_message, self.conversation, "slack")  # for the team, not the customer
+            if channel_part(json_message, "slack") is None:
+                return  # nothing else in it for the customer
+        if "feedback_ack" in json_message and channel_part(json_message, "slack") is None:
+            return  # a press needs no chat message; Slack already shows the click
         part = channel_part(json_message, "slack")
         if part is None:
             text = fallback_text(json_message)

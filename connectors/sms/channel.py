@@ -22,9 +22,9 @@ from twilio.twiml.messaging_response import MessagingResponse
 from connectors.common import logmask
 from connectors.common.credentials import as_float, read_settings
 from connectors.common.dedupe import DedupeStore, MemoryDedupe, dedupe_from_settings
-from connectors.common.logmask import mask_phone
 from connectors.common.runner import TurnRunner
 from connectors.common.webhook import DEFAULT_MAX_BODY, Rejected, check_size, decode_utf8, media_type, reject
+from connectors.sms.identity import conversation_id
 from connectors.sms.optout import OptOutStore
 from connectors.sms.output import DEFAULT_API_BASE_URL, SmsOutput, make_client
 
@@ -54,6 +54,9 @@ OPTIONAL: dict[str, Any] = {
     "dedupe_redis_url": "",
     "max_body_bytes": 64 * 1024,
     "send_attempts": 4,
+    # Key for the pseudonymous conversation ids (default: the auth token). Changing it
+    # starts new conversations for every number.
+    "conversation_key": "",
 }
 
 
@@ -84,6 +87,7 @@ class SmsInput(InputChannel):
         self.max_body_bytes = int(settings.get("max_body_bytes") or DEFAULT_MAX_BODY)
         self.validator = RequestValidator(settings["auth_token"])
         self.dedupe = dedupe or MemoryDedupe()
+        self.conversation_key = str(settings.get("conversation_key") or settings["auth_token"])
         self.optouts = OptOutStore(str(settings.get("optout_db") or ":memory:"))
         self.runner = TurnRunner("sms")
         self._client: Any = None
@@ -138,13 +142,14 @@ class SmsInput(InputChannel):
             media = int(params.get("NumMedia") or 0)
         except (UnicodeEncodeError, ValueError):
             raise Rejected(400, "malformed Body or NumMedia") from None
+        conversation = conversation_id(sender, self.conversation_key)
         if not await self.dedupe.first_seen(f"message:{sid}"):
-            logger.info("sms: duplicate %s dropped (conversation %s)", sid, mask_phone(sender))
+            logger.info("sms: duplicate %s dropped (conversation %s)", sid, conversation)
             return twiml([])
         keyword = body.upper().strip(" .!")
         if keyword in STOP_WORDS:
             self.optouts.opt_out(sender)
-            logger.info("sms: %s opted out", mask_phone(sender))
+            logger.info("sms: customer opted out (conversation %s)", conversation)
             return twiml([self.settings["stop_text"]])
         if keyword in START_WORDS:
             self.optouts.opt_in(sender)
@@ -155,12 +160,13 @@ class SmsInput(InputChannel):
             return twiml([self.settings["help_text"]])
         if not body:
             return twiml([self.settings["media_text"]] if media else [])
-        return await self._turn(sid, sender, body, params, on_new_message)
+        return await self._turn(sid, sender, conversation, body, params, on_new_message)
 
     async def _turn(
         self,
         sid: str,
         sender: str,
+        conversation: str,
         body: str,
         params: dict[str, str],
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
@@ -172,6 +178,7 @@ class SmsInput(InputChannel):
             sender,
             self.optouts,
             attempts=int(self.settings.get("send_attempts") or 4),
+            conversation=conversation,
         )
         metadata = {
             "sms": {
@@ -186,13 +193,13 @@ class SmsInput(InputChannel):
                 UserMessage(
                     body,
                     output,
-                    sender,
+                    conversation,  # never the number: it is logged and stored everywhere
                     input_channel=self.name(),
                     message_id=sid,
                     metadata=metadata,
                 )
             ),
-            mask_phone(sender),
+            conversation,
         )
         done, _ = await asyncio.wait({task}, timeout=self.reply_within)
         if done:
@@ -200,7 +207,7 @@ class SmsInput(InputChannel):
             output.collecting = False
             return twiml(messages)
         # Too slow for Twilio's webhook: answer empty now, send the reply when it is ready.
-        self.runner.start(output.release(), mask_phone(sender))
+        self.runner.start(output.release(), conversation)
         return twiml([])
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

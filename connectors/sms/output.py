@@ -14,6 +14,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from connectors.common import handoff
 from connectors.common.delivery import TransientError, parse_retry_after, send_with_retry, split_text
 from connectors.common.logmask import mask_phone
 from connectors.common.payload import channel_part, fallback_text
@@ -67,6 +68,7 @@ class SmsOutput(OutputChannel):
         optouts: OptOutStore,
         collecting: bool = True,
         attempts: int = 4,
+        conversation: str = "",
     ) -> None:
         self.client = client
         self.sender = sender
@@ -74,6 +76,7 @@ class SmsOutput(OutputChannel):
         self.optouts = optouts
         self.collecting = collecting
         self.attempts = attempts
+        self.conversation = conversation or mask_phone(to)
         self.buffer: list[str] = []
 
     async def release(self) -> None:
@@ -91,7 +94,7 @@ class SmsOutput(OutputChannel):
 
     async def _api_send(self, body: str) -> None:
         if self.optouts.is_opted_out(self.to):
-            logger.info("sms: reply suppressed, %s opted out", mask_phone(self.to))
+            logger.info("sms: reply suppressed, customer opted out (conversation %s)", self.conversation)
             return
 
         async def create() -> Any:
@@ -105,7 +108,7 @@ class SmsOutput(OutputChannel):
                 raise RuntimeError(f"Twilio HTTP {exc.status} error {exc.code}") from None
 
         await send_with_retry(
-            create, what="twilio Messages.create", conversation=mask_phone(self.to), attempts=self.attempts
+            create, what="twilio Messages.create", conversation=self.conversation, attempts=self.attempts
         )
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
@@ -121,6 +124,13 @@ class SmsOutput(OutputChannel):
         await self._emit(image)
 
     async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        if handoff.is_handoff(json_message):
+            # The agent answers by SMS, so the team (not the logs) gets the number.
+            await handoff.forward(json_message, self.conversation, "sms", contact={"phone": self.to})
+            if channel_part(json_message, "sms") is None:
+                return  # nothing else in it for the customer
+        if "feedback_ack" in json_message and channel_part(json_message, "sms") is None:
+            return  # acknowledgements are for button presses, which SMS does not have
         part = channel_part(json_message, "sms")
         text = part.get("text") if part and isinstance(part.get("text"), str) else fallback_text(json_message)
         if text:

@@ -36,6 +36,9 @@ from connectors.telegram.updates import Action, classify, update_id
 logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.telegram.org"
+# A pressed button spins until answered: wait this long for the bot's own acknowledgement
+# (the feedback "thanks" toast), then answer it plainly and let the turn finish.
+CALLBACK_ANSWER_WITHIN = 2.5
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 NOTICES = {
     "non_text": "Sorry, I can only read text messages. Please type your question.",
@@ -155,6 +158,7 @@ class TelegramInput(InputChannel):
             action.thread_id,
             self.callbacks,
             self.send_attempts,
+            callback_id=action.callback_id or None,
         )
 
     def _check_secret(self, request: Request) -> None:
@@ -198,25 +202,35 @@ class TelegramInput(InputChannel):
         self, action: Action, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> None:
         # Every press is answered, or the user's button spins until Telegram gives up.
-        try:
-            await self.bot.answer_callback_query(action.callback_id)
-        except Exception as exc:  # noqa: BLE001
-            logger.warning(
-                "telegram: answerCallbackQuery failed (%s) in conversation %s",
-                type(exc).__name__,
-                action.sender_id or "-",
-            )
-        if action.chat_id is None or not action.text:
-            return
-        text = self.callbacks.unpack(action.text)
+        text = self.callbacks.unpack(action.text) if action.chat_id is not None and action.text else None
         if text is None:
-            logger.info("telegram: expired button pressed (conversation %s)", action.sender_id)
+            if action.text:
+                logger.info("telegram: expired button pressed (conversation %s)", action.sender_id or "-")
+            try:
+                await self.bot.answer_callback_query(action.callback_id)
+            except Exception as exc:  # noqa: BLE001
+                logger.warning(
+                    "telegram: answerCallbackQuery failed (%s) in conversation %s",
+                    type(exc).__name__,
+                    action.sender_id or "-",
+                )
             return
         action.text = text
-        await self._turn(action, on_new_message)
-
-    async def _turn(self, action: Action, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         output = self.output_for(action)
+        turn = asyncio.ensure_future(self._turn(action, on_new_message, output))
+        try:
+            await asyncio.wait({turn}, timeout=CALLBACK_ANSWER_WITHIN)
+        finally:
+            await output.answer_callback()  # no-op if the turn already answered it
+        await turn
+
+    async def _turn(
+        self,
+        action: Action,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        output: TelegramOutput | None = None,
+    ) -> None:
+        output = output or self.output_for(action)
         await output.typing()  # before the turn, so "typing…" never shows after the answer
         typing = asyncio.get_running_loop().create_task(self._keep_typing(output))
         try:

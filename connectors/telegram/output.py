@@ -13,6 +13,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPrevie
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
+from connectors.common import handoff
 from connectors.common.delivery import TransientError, send_with_retry, split_text
 from connectors.common.payload import channel_part, fallback_text
 from connectors.telegram.format import (
@@ -80,6 +81,7 @@ class TelegramOutput(OutputChannel):
         thread_id: int | None = None,
         callbacks: CallbackData | None = None,
         attempts: int = 4,
+        callback_id: str | None = None,
     ) -> None:
         self.bot = bot
         self.chat_id = chat_id
@@ -88,6 +90,23 @@ class TelegramOutput(OutputChannel):
         self.thread_id = thread_id
         self.callbacks = callbacks or CallbackData()
         self.attempts = attempts
+        self.callback_id = callback_id  # the button press this turn answers, if any
+        self._callback_answered = not callback_id
+
+    async def answer_callback(self, text: str | None = None) -> None:
+        """Answer the pressed button once: with the bot's acknowledgement while it is
+        still pending, otherwise quietly (Telegram keeps the button spinning until then)."""
+        if self._callback_answered:
+            return
+        self._callback_answered = True
+        try:
+            await self.bot.answer_callback_query(self.callback_id, text=(text or None) and text[:200])
+        except Exception as exc:  # noqa: BLE001 - a courtesy; the turn goes on
+            logger.warning(
+                "telegram: answerCallbackQuery failed (%s) in conversation %s",
+                type(exc).__name__,
+                self.conversation,
+            )
 
     async def _send_html(self, html: str, markup: InlineKeyboardMarkup | None = None) -> None:
         kwargs: dict[str, Any] = {
@@ -160,6 +179,16 @@ class TelegramOutput(OutputChannel):
         await self._send_html(escape(image))
 
     async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        if handoff.is_handoff(json_message):
+            await handoff.forward(json_message, self.conversation, "telegram")  # for the team only
+            if channel_part(json_message, "telegram") is None:
+                return  # nothing else in it for the customer
+        ack = json_message.get("feedback_ack")
+        if isinstance(ack, dict):
+            # Shown as the button's toast if the press is still unanswered; never as a message.
+            await self.answer_callback(ack.get("text") if isinstance(ack.get("text"), str) else None)
+            if channel_part(json_message, "telegram") is None:
+                return
         part = channel_part(json_message, "telegram")
         if part is None:
             text = fallback_text(json_message)

@@ -265,9 +265,10 @@ def test_every_button_press_is_answered(telegram_api):
     }
     received = run_channel(telegram_api, [press, stale])
     assert [m.text for m in received] == ["/thanks"]
-    assert [c.params["callback_query_id"] for c in telegram_api.calls("answerCallbackQuery")] == [
-        "cbq9",
+    # Both answered once; the live press after its turn (which may answer it with a toast).
+    assert sorted(c.params["callback_query_id"] for c in telegram_api.calls("answerCallbackQuery")) == [
         "cbq10",
+        "cbq9",
     ]
 
 

@@ -34,6 +34,7 @@ TWILIO_SID = "AC" + "e2e0" * 8
 TWILIO_TOKEN = "e2e-twilio-auth-token"
 TWILIO_NUMBER = "+15550001111"
 SMS_PUBLIC_URL = "https://bot.example.com/webhooks/sms/webhook"
+SLACK_TEAM_CHANNEL = "C0SUPPORTTEAM"  # where handoffs from every channel are announced
 
 
 @dataclass
@@ -97,6 +98,7 @@ def channel_credentials(tmp_path_factory, slack_api, telegram_api, twilio_api) -
             "bot_token": SLACK_TOKEN,
             "signing_secret": SLACK_SECRET,
             "api_base_url": slack_api.base_url,
+            "handoff_channel": SLACK_TEAM_CHANNEL,
         },
         "connectors.telegram.TelegramInput": {
             "token": TELEGRAM_TOKEN,
@@ -141,6 +143,22 @@ def channel_stack(tmp_path_factory, model, channel_credentials, kb_uri, openai_l
         yield stack
     finally:
         stack.stop()
+
+
+def user_events(stack, conversation: str, count: int = 1, timeout: float = 15) -> list[dict]:
+    """The conversation's user events, once Rasa has stored at least `count` of them.
+
+    Rasa saves the tracker after the whole turn, so a reply seen at a platform stand-in can
+    arrive a moment before the turn that sent it is in the tracker store.
+    """
+    from tests.e2e.conftest import tracker
+
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [e for e in tracker(stack, conversation)["events"] if e["event"] == "user"]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
 
 
 def rasa_log(stack) -> str:
@@ -203,6 +221,13 @@ def twilio_form(
     body = urllib.parse.urlencode(params).encode()
     signature = RequestValidator(token).compute_signature(url, params)
     return body, {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
+
+
+def sms_conversation(number: str) -> str:
+    """The conversation id the SMS channel gives a phone number (a keyed hash, not the number)."""
+    from connectors.sms.identity import conversation_id
+
+    return conversation_id(number, TWILIO_TOKEN)
 
 
 def sms_webhook(stack, params: dict[str, str], **kw) -> Reply:

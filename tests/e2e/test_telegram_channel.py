@@ -12,8 +12,8 @@ import pytest
 from tests.e2e.channels import (
     rasa_log,
     telegram_update,
+    user_events,
 )
-from tests.e2e.conftest import tracker
 from tests.standins.telegram_api import BOT_ID, BOT_USERNAME, markup
 
 _ids = itertools.count(int(time.time()) % 100000 * 1000)
@@ -48,7 +48,7 @@ def test_private_message_gets_an_html_reply_with_typing(channel_stack, telegram_
     assert "Nimbus Home support assistant" in html.unescape(answer.params["text"])
     typing = telegram_api.calls("sendChatAction", lambda r: int(r.params["chat_id"]) == chat)
     assert typing and typing[0].params["action"] == "typing" and typing[0].at <= answer.at
-    user = [e for e in tracker(channel_stack, f"telegram:{chat}")["events"] if e["event"] == "user"][-1]
+    user = user_events(channel_stack, f"telegram:{chat}")[-1]
     assert (
         user["input_channel"] == "telegram"
         and user["message_id"] == f"{chat}:{update['message']['message_id']}"
@@ -137,8 +137,7 @@ def test_button_press_is_answered_and_forwarded(channel_stack, telegram_api):
     assert len(answered) == 1
     replies = telegram_api.wait_for("sendMessage", 2, where=lambda r: int(r.params["chat_id"]) == chat)
     assert "welcome" in replies[1].params["text"].lower()
-    events = tracker(channel_stack, f"telegram:{chat}")["events"]
-    assert [e["text"] for e in events if e["event"] == "user"][-1] == "/thanks"
+    assert [e["text"] for e in user_events(channel_stack, f"telegram:{chat}", 2)][-1] == "/thanks"
 
 
 def test_slow_answer_is_acknowledged_at_once(channel_stack, telegram_api, openai_latency_standin):
