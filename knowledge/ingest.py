@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from knowledge.chunking import chunk_article
 from knowledge.documents import Article
@@ -52,13 +52,16 @@ def _progress(total: int, enabled: bool):
 def ingest_folder(
     root: Path,
     store: ChunkStore,
-    embed: Callable[[list[str]], "object"],
+    embed: Callable[[list[str]], object],
     show_progress: bool = False,
 ) -> IngestReport:
     root = root.resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"articles folder not found: {root}")
     report = IngestReport()
+    if store.needs_rebuild():
+        log.warning("index at %s was written by an older version; rebuilding it", store.uri)
+        store.drop()
     known = store.article_hashes()
     seen: set[str] = set()
     files = find_article_files(root)
@@ -85,8 +88,9 @@ def ingest_folder(
             report.unchanged.append(article.article_id)
         else:
             chunks = chunk_article(article)
-            vectors = embed([c.search_text for c in chunks])
-            store.replace_article(article.article_id, rows_for(chunks, vectors))
+            vectors = embed([c.search_text for c in chunks] + [article.title])
+            rows = rows_for(chunks, vectors[:-1], {article.article_id: vectors[-1]})
+            store.replace_article(article.article_id, rows)
             report.chunks_written += len(chunks)
             (report.updated if previous else report.added).append(article.article_id)
         if bar:
