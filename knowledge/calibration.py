@@ -3,8 +3,8 @@
 A single cosine bar cannot tell "the best article is a weak match" from "two articles are
 equally plausible"; the decision therefore looks at the retrieval signals together
 (fused score, best cosine, lead over the runner-up) through a logistic model. `kb eval
---calibrate` fits the model on the project's own labelled questions (answerable vs.
-unanswerable) and writes it to `knowledge/calibration.json`, which the engine reads at
+--calibrate` fits the model on the project's own labelled questions (top article right
+vs. wrong or no article answers) and writes it to `knowledge/calibration.json`, which the engine reads at
 start-up. The threshold is the one that best separates the two groups on that set
 (Youden's J), so refusing and answering errors weigh the same.
 """
@@ -34,7 +34,7 @@ class Calibration:
     unanswerable: int = 0
 
     def confidence(self, signals: Mapping[str, float]) -> float:
-        """Estimated probability that the knowledge base holds the answer."""
+        """Estimated probability that the top-ranked article answers the question."""
         z = self.bias + sum(w * float(signals[f]) for f, w in zip(self.features, self.weights, strict=True))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 

@@ -186,15 +186,20 @@ def run_methods(
             started = time.perf_counter()
             vectors[query.text] = embedder.embed_one(query.text)
             embed_ms = (time.perf_counter() - started) * 1000
-        for method in METHODS:
-            started = time.perf_counter()
-            result = retriever.rank(query.text, vectors[query.text], limit=4 * DEPTH, mode=method)
-            search_ms = (time.perf_counter() - started) * 1000
-            run = runs[method]
-            run.rankings.append(result.article_ids()[:DEPTH])
-            run.signals.append(result.signals.as_dict())
-            if embed_ms is not None:
-                run.latencies_ms.append(search_ms + (embed_ms if method != "fts" else 0.0))
+        if embed_ms is None:
+            results = retriever.rank_all(query.text, vectors[query.text], limit=4 * DEPTH)
+        else:
+            results = {}
+            for method in METHODS:
+                started = time.perf_counter()
+                results[method] = retriever.rank(
+                    query.text, vectors[query.text], limit=4 * DEPTH, mode=method
+                )
+                search_ms = (time.perf_counter() - started) * 1000
+                runs[method].latencies_ms.append(search_ms + (embed_ms if method != "fts" else 0.0))
+        for method, result in results.items():
+            runs[method].rankings.append(result.article_ids()[:DEPTH])
+            runs[method].signals.append(result.signals.as_dict())
         if n % 250 == 0:
             print(f"  {n}/{len(queries)} queries", file=sys.stderr, flush=True)
     return runs
@@ -337,21 +342,35 @@ def evaluate_stackfaq(path: Path, embedder, workdir: Path) -> Report:
     )
 
 
+def _split_for_fit(own: Report, method: str) -> tuple[list[dict], list[dict]]:
+    """Positives: questions whose top-ranked article is the right one; negatives: the rest.
+
+    The decision's job is "answer only when the top article answers the question", so a
+    question ranked to the wrong article counts against answering just like one that no
+    article answers.
+    """
+    run = own.abstention[method]
+    pos, neg = [], []
+    for ranking, signals, query in zip(run.rankings, run.signals, own.abstention_queries, strict=True):
+        right = query.gold is not None and bool(ranking) and ranking[0] == query.gold
+        (pos if right else neg).append(signals)
+    return pos, neg
+
+
 def fit_vector_bar(own: Report) -> float:
     """The vector-only baseline gets a cosine bar fitted the same way, on the same questions."""
-    run = own.abstention["vector"]
-    pos = [
-        s["cosine"] for s, q in zip(run.signals, own.abstention_queries, strict=True) if q.gold is not None
-    ]
-    neg = [s["cosine"] for s, q in zip(run.signals, own.abstention_queries, strict=True) if q.gold is None]
-    return best_threshold(pos, neg)
+    pos, neg = _split_for_fit(own, "vector")
+    return best_threshold([s["cosine"] for s in pos], [s["cosine"] for s in neg])
 
 
 def calibrate(own: Report) -> Calibration:
-    run = own.abstention["hybrid"]
-    pos = [s for s, q in zip(run.signals, own.abstention_queries, strict=True) if q.gold is not None]
-    neg = [s for s, q in zip(run.signals, own.abstention_queries, strict=True) if q.gold is None]
-    return fit(pos, neg, fitted_on="knowledge/eval/questions.yml (fused ranking on the sample articles)")
+    pos, neg = _split_for_fit(own, "hybrid")
+    return fit(
+        pos,
+        neg,
+        fitted_on="knowledge/eval/questions.yml (fused ranking on the sample articles; "
+        "positive = top article is the labelled one)",
+    )
 
 
 def main(stackfaq: Path | None, do_calibrate: bool, calibration_path: Path, out=print) -> int:

@@ -117,21 +117,43 @@ class Retriever:
         """Rank with an already embedded query (the benchmark embeds once for all modes)."""
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}; expected one of {MODES}")
+        return self._score(query, vector, self._fetch(query, vector, mode), limit, mode)
+
+    def rank_all(self, query: str, vector: np.ndarray, limit: int) -> dict[str, SearchResult]:
+        """All three rankings from one vector and one full-text query (for `kb eval`).
+
+        Each mode sees exactly the candidates its own `rank` call would fetch, so the
+        results are the same; only the second and third round trips are saved.
+        """
+        rows = self._fetch(query, vector, "hybrid")
+        return {
+            "hybrid": self._score(query, vector, rows, limit, "hybrid"),
+            "vector": self._score(query, vector, [r for r in rows if r.get("_from_vector")], limit, "vector"),
+            "fts": self._score(query, vector, [r for r in rows if r.get("_fts") is not None], limit, "fts"),
+        }
+
+    def _fetch(self, query: str, vector: np.ndarray | None, mode: str) -> list[dict]:
         rows: dict[str, dict] = {}
         if mode in ("hybrid", "vector"):
             for row in self.store.vector_search(vector, CANDIDATES):
                 row["_similarity"] = 1.0 - float(row["_distance"])
+                row["_from_vector"] = True
                 rows[row["chunk_id"]] = row
         if mode in ("hybrid", "fts"):
             for row in self.store.text_search(_fts_query(query), CANDIDATES):
                 existing = rows.setdefault(row["chunk_id"], row)
                 existing["_fts"] = float(row.get("_score", 0.0))
-        if not rows:
-            return SearchResult(query=query, passages=[])
         for row in rows.values():
             if row.get("_similarity") is None and vector is not None:
                 row["_similarity"] = _dot(row.get("vector"), vector)
+        return list(rows.values())
 
+    def _score(
+        self, query: str, vector: np.ndarray | None, candidates: list[dict], limit: int, mode: str
+    ) -> SearchResult:
+        if not candidates:
+            return SearchResult(query=query, passages=[])
+        rows = {r["chunk_id"]: r for r in candidates}
         articles: dict[str, list[dict]] = {}
         for row in rows.values():
             articles.setdefault(row["article_id"], []).append(row)
