@@ -47,6 +47,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = ChunkStore(str(Path(tmp) / "kb"))
         ingest_folder(SAMPLE_ARTICLES, store, embedder.embed)
+        chunks = store.count()
         retriever = Retriever(store, embedder, RetrievalSettings())
         for q in questions[:5]:  # warm-up: model, tokenizer, table handle, FTS reader
             retriever.rank(q, embedder.embed_one(q), 5, "hybrid")
@@ -77,7 +78,7 @@ def main() -> None:
                 ):
                     times[key].append(value)
     print(
-        f"sample KB: {store.count()} chunks; {len(questions)} questions x {args.rounds} rounds; "
+        f"sample KB: {chunks} chunks; {len(questions)} questions x {args.rounds} rounds; "
         f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}"
     )
     print(f"{'':40}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}")

@@ -273,6 +273,27 @@ def format_report(report: Report, calibration: Calibration, vector_bar: float) -
             f"{bar:>15.3f}{rates.answered_right:>19.1%}{rates.answered_wrong:>19.1%}"
             f"{rates.refused_unanswerable:>23.1%}{mark}"
         )
+    lines += [
+        "",
+        "for comparison, a plain cosine bar on the best chunk "
+        f"(vector-only baseline bar fitted on own questions: {vector_bar:.3f})",
+        f"{'cosine bar':>15}{'vector: right':>16}{'refused unans.':>16}"
+        f"{'fused: right':>16}{'refused unans.':>16}",
+    ]
+    cos_bars = sorted({*np.round(np.arange(0.3, 0.81, 0.05), 2).tolist(), round(vector_bar, 3)})
+    curves = []
+    for method in ("vector", "hybrid"):
+        run = report.abstention[method]
+        right_m = [
+            bool(r) and r[0] == q.gold for r, q in zip(run.rankings, report.abstention_queries, strict=True)
+        ]
+        cosine = [s["cosine"] if r else 0.0 for r, s in zip(run.rankings, run.signals, strict=True)]
+        curves.append(tradeoff_curve(cosine, right_m, answerable, cos_bars))
+    for (bar, vec), (_, fused) in zip(*curves, strict=True):
+        lines.append(
+            f"{bar:>15.3f}{vec.answered_right:>16.1%}{vec.refused_unanswerable:>16.1%}"
+            f"{fused.answered_right:>16.1%}{fused.refused_unanswerable:>16.1%}"
+        )
     return "\n".join(lines)
 
 
