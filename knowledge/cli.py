@@ -50,8 +50,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 2
     verdict = "answer" if kb.is_answerable(result) else "abstain (I don't know)"
     print(
-        f"query: {result.query!r}\nrelevance {result.relevance:.3f} "
-        f"(bar {kb.settings.retrieval.min_relevance:.3f}): {verdict}\n"
+        f"query: {result.query!r}\nconfidence {kb.confidence(result):.3f} "
+        f"(bar {kb.decision_bar():.3f}; cosine {result.signals.cosine:.3f}, "
+        f"margin {result.signals.margin:.3f}): {verdict}\n"
     )
     for rank, p in enumerate(result.passages[: args.limit], start=1):
         fts = f"{p.fts_score:.2f}" if p.fts_score is not None else "-"
@@ -74,6 +75,17 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from knowledge.calibration import DEFAULT_PATH
+    from knowledge.evaluation import main as run_eval
+
+    stackfaq = Path(args.stackfaq) if args.stackfaq else None
+    if stackfaq is not None and not stackfaq.exists():
+        print(f"kb eval: StackFAQ not found at {stackfaq}", file=sys.stderr)
+        return 2
+    return run_eval(stackfaq, args.calibrate, Path(args.calibration or DEFAULT_PATH))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kb", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -90,6 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer a question as the bot would")
     ask.add_argument("question")
     ask.set_defaults(func=cmd_ask)
+    ev = sub.add_parser("eval", help="measure retrieval and answer/abstain quality, side by side")
+    ev.add_argument("--stackfaq", help="path to the StackFAQ folder (e.g. ../shared/datasets/stackfaq)")
+    ev.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="fit the answer/abstain decision on the own labelled questions and write it first",
+    )
+    ev.add_argument("--calibration", help="calibration file (default: knowledge/calibration.json)")
+    ev.set_defaults(func=cmd_eval)
     return parser
 
 

@@ -22,7 +22,7 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
-def _env_float(name: str, default: float) -> float:
+def _env_float(name: str, default):
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -47,8 +47,11 @@ class RetrievalSettings:
     context_passages: int = 4
     # Turns of conversation searched together with a follow-up question.
     max_messages_in_query: int = 2
-    # Calibrated on the project's own labelled questions (`kb eval`); see README.
-    min_relevance: float = 0.5
+    # The answer/abstain decision is fitted by `kb eval --calibrate` and read from this
+    # file (default: knowledge/calibration.json, committed). KB_MIN_RELEVANCE replaces it
+    # with a plain cosine bar, for operators who want a single number to turn.
+    calibration: str = ""
+    min_relevance: float | None = None
 
     @classmethod
     def from_env(cls) -> RetrievalSettings:
@@ -58,7 +61,8 @@ class RetrievalSettings:
             top_k=_env_int("KB_TOP_K", 5),
             context_passages=_env_int("KB_CONTEXT_PASSAGES", 4),
             max_messages_in_query=_env_int("KB_MAX_MESSAGES_IN_QUERY", 2),
-            min_relevance=_env_float("KB_MIN_RELEVANCE", cls.min_relevance),
+            calibration=_env("KB_CALIBRATION", ""),
+            min_relevance=_env_float("KB_MIN_RELEVANCE", None),
         )
 
 

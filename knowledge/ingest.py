@@ -59,6 +59,9 @@ def ingest_folder(
     if not root.is_dir():
         raise FileNotFoundError(f"articles folder not found: {root}")
     report = IngestReport()
+    if store.needs_rebuild():
+        log.warning("index at %s was written by an older version; rebuilding it", store.uri)
+        store.drop()
     known = store.article_hashes()
     seen: set[str] = set()
     files = find_article_files(root)
@@ -85,8 +88,9 @@ def ingest_folder(
             report.unchanged.append(article.article_id)
         else:
             chunks = chunk_article(article)
-            vectors = embed([c.search_text for c in chunks])
-            store.replace_article(article.article_id, rows_for(chunks, vectors))
+            vectors = embed([c.search_text for c in chunks] + [article.title])
+            rows = rows_for(chunks, vectors[:-1], {article.article_id: vectors[-1]})
+            store.replace_article(article.article_id, rows)
             report.chunks_written += len(chunks)
             (report.updated if previous else report.added).append(article.article_id)
         if bar:

@@ -14,6 +14,7 @@ from knowledge.answer.citations import apply_citations
 from knowledge.answer.extractive import extract_answer
 from knowledge.answer.llm import ChatModel, ModelUnavailable
 from knowledge.answer.prompt import NO_ANSWER, Turn, build_messages, load_template
+from knowledge.calibration import DEFAULT_PATH, Calibration
 from knowledge.config import Settings
 from knowledge.documents import Answer, Passage
 from knowledge.embedding import default_embedder
@@ -21,6 +22,9 @@ from knowledge.retrieval import Retriever, SearchResult
 from knowledge.store import ChunkStore, KnowledgeBaseMissing
 
 log = logging.getLogger(__name__)
+
+# Used only when neither a calibration file nor KB_MIN_RELEVANCE is available.
+FALLBACK_MIN_COSINE = 0.5
 
 
 class KnowledgeBase:
@@ -31,13 +35,27 @@ class KnowledgeBase:
         self.retriever = Retriever(self.store, self.embedder, self.settings.retrieval)
         self.model = ChatModel(self.settings.llm) if self.settings.llm.enabled else None
         self.template = load_template(self.settings.llm.prompt_template or None)
+        self.calibration = Calibration.load(self.settings.retrieval.calibration or DEFAULT_PATH)
 
     def search(self, question: str, history: Sequence[str] = ()) -> SearchResult:
         self.store.refresh()
         return self.retriever.search(question, history)
 
+    def confidence(self, result: SearchResult) -> float:
+        """How sure the engine is that the articles answer the question, in [0, 1]."""
+        if not result.passages:
+            return 0.0
+        if self.settings.retrieval.min_relevance is None and self.calibration is not None:
+            return self.calibration.confidence(result.signals.as_dict())
+        return result.relevance
+
+    def decision_bar(self) -> float:
+        if self.settings.retrieval.min_relevance is not None:
+            return self.settings.retrieval.min_relevance
+        return self.calibration.threshold if self.calibration is not None else FALLBACK_MIN_COSINE
+
     def is_answerable(self, result: SearchResult) -> bool:
-        return bool(result.passages) and result.relevance >= self.settings.retrieval.min_relevance
+        return bool(result.passages) and self.confidence(result) >= self.decision_bar()
 
     def ask(
         self,
@@ -52,10 +70,10 @@ class KnowledgeBase:
         result = self.search(question, history)
         if not self.is_answerable(result):
             log.info(
-                "abstained for conversation %s (relevance %.3f < %.3f)",
+                "abstained for conversation %s (confidence %.3f < %.3f)",
                 conversation_id or "-",
-                result.relevance,
-                self.settings.retrieval.min_relevance,
+                self.confidence(result),
+                self.decision_bar(),
             )
             return Answer(text="", grounded=False, method="abstain", passages=result.passages)
         passages = result.passages[: self.settings.retrieval.context_passages]

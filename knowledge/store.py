@@ -8,7 +8,7 @@ be a local directory or object storage (`s3://...`), which is how replicas share
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -30,6 +30,9 @@ SCHEMA = pa.schema(
         pa.field("page", pa.int32()),
         pa.field("content_hash", pa.string()),
         pa.field("vector", pa.list_(pa.float32(), DIMENSION)),
+        # The article title embedded alone, repeated on each of its chunks: a question
+        # that paraphrases a title is strong evidence for the whole article (see retrieval).
+        pa.field("title_vector", pa.list_(pa.float32(), DIMENSION)),
     ]
 )
 
@@ -44,7 +47,11 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def rows_for(chunks: Sequence[Chunk], vectors: np.ndarray) -> pa.Table:
+def rows_for(
+    chunks: Sequence[Chunk], vectors: np.ndarray, title_vectors: Mapping[str, np.ndarray] | None = None
+) -> pa.Table:
+    """Rows for the table; `title_vectors` maps article id to its embedded title."""
+    title_vectors = title_vectors or {}
     return pa.Table.from_pylist(
         [
             {
@@ -58,6 +65,9 @@ def rows_for(chunks: Sequence[Chunk], vectors: np.ndarray) -> pa.Table:
                 "page": c.page,
                 "content_hash": c.content_hash,
                 "vector": vectors[i].tolist(),
+                "title_vector": (
+                    title_vectors[c.article_id].tolist() if c.article_id in title_vectors else None
+                ),
             }
             for i, c in enumerate(chunks)
         ],
@@ -105,6 +115,21 @@ class ChunkStore:
                 self._table.checkout_latest()
             except Exception:  # noqa: BLE001 - reopen instead
                 self._table = None
+
+    def needs_rebuild(self) -> bool:
+        """A table written by an older version lacks columns retrieval now relies on."""
+        if not self.exists():
+            return False
+        return set(SCHEMA.names) - set(self.table.schema.names) != set()
+
+    def drop(self) -> None:
+        if self.exists():
+            self._db.drop_table(self.table_name)
+        self._table = None
+
+    def add_rows(self, rows: pa.Table) -> None:
+        """Bulk load for a fresh table (benchmarks); ingestion uses `replace_article`."""
+        self._ensure_table(rows).add(rows)
 
     def count(self) -> int:
         return self.table.count_rows() if self.exists() else 0

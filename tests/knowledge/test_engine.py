@@ -1,0 +1,138 @@
+"""The engine end to end on a real LanceDB index of the sample help centre."""
+
+import pytest
+
+from knowledge.config import SAMPLE_ARTICLES, RetrievalSettings, Settings
+from knowledge.ingest import ingest_folder
+from knowledge.loaders import load_article
+from knowledge.service import KnowledgeBase
+from knowledge.store import ChunkStore
+
+
+@pytest.fixture(scope="module")
+def sample_kb(tmp_path_factory, embedder):
+    uri = str(tmp_path_factory.mktemp("kb") / "kb")
+    ingest_folder(SAMPLE_ARTICLES, ChunkStore(uri), embedder.embed)
+    return uri
+
+
+def kb_for(uri: str, embedder, **retrieval) -> KnowledgeBase:
+    settings = Settings(retrieval=RetrievalSettings(uri=uri, **retrieval))
+    return KnowledgeBase(settings, embedder=embedder)
+
+
+def test_answerable_question_gets_a_cited_answer_from_the_right_article(sample_kb, embedder):
+    answer = kb_for(sample_kb, embedder).ask("how long is the password reset link good for")
+    assert answer.method == "extractive" and answer.grounded
+    assert answer.sources and answer.sources[0].article_id == "reset-your-password"
+    assert "[1]" in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["what's the weather going to be in paris tomorrow", "can you recommend a good pizza place near me"],
+)
+def test_question_no_article_answers_is_refused(sample_kb, embedder, question):
+    kb = kb_for(sample_kb, embedder)
+    answer = kb.ask(question)
+    assert answer.method == "abstain" and not answer.grounded and answer.text == ""
+    assert kb.confidence(kb.search(question)) < kb.decision_bar()
+
+
+def test_operator_cosine_bar_overrides_the_calibration(sample_kb, embedder):
+    question = "how long is the password reset link good for"
+    assert kb_for(sample_kb, embedder, min_relevance=0.99).ask(question).method == "abstain"
+    assert kb_for(sample_kb, embedder, min_relevance=0.1).ask(question).method != "abstain"
+
+
+def test_follow_up_is_searched_with_recent_turns_and_the_window_is_configurable(sample_kb, embedder):
+    history = ["i got locked out after typing my password wrong too many times"]
+    follow_up = "how long does that last?"
+    kb = kb_for(sample_kb, embedder, max_messages_in_query=2)
+    result = kb.search(follow_up, history)
+    assert history[0] in result.query
+    assert result.article_ids()[0] == "unlock-your-account"
+    alone = kb_for(sample_kb, embedder, max_messages_in_query=0).search(follow_up, history)
+    assert alone.query == follow_up
+
+
+def test_max_messages_in_query_is_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("KB_MAX_MESSAGES_IN_QUERY", "5")
+    assert RetrievalSettings.from_env().max_messages_in_query == 5
+
+
+def test_ranking_lists_each_article_best_passage_first(sample_kb, embedder):
+    kb = kb_for(sample_kb, embedder, top_k=10)
+    result = kb.search("my card was declined when the plan renewed")
+    scores = [p.score for p in result.passages]
+    assert scores == sorted(scores, reverse=True)
+    assert len(result.article_ids()) > 1
+    assert result.signals.margin >= 0 and result.signals.cosine > 0
+
+
+def _pdf(pages: list[str], title: str = "Installer guide") -> bytes:
+    """A minimal valid PDF with one line of Helvetica text per page."""
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>", ""]
+    kids = []
+    for text in pages:
+        stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+        content_no = len(objects) + 2
+        kids.append(len(objects) + 1)
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content_no} 0 R "
+            "/Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>"
+        )
+        objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream.decode()}\nendstream")
+    objects[1] = f"<< /Type /Pages /Kids [{' '.join(f'{k} 0 R' for k in kids)}] /Count {len(kids)} >>"
+    objects.append(f"<< /Title ({title}) >>")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {len(objects)} 0 R >>\n".encode()
+    out += f"startxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def test_pdf_pages_are_kept_for_citations(tmp_path, embedder):
+    root = tmp_path / "articles"
+    root.mkdir()
+    (root / "guide.pdf").write_bytes(
+        _pdf(
+            ["Unpack the thermostat and switch off the breaker.", "The C-wire powers the display constantly."]
+        )
+    )
+    article = load_article(root / "guide.pdf", root)
+    assert article.title == "Installer guide"
+    assert [(s.page, "C-wire" in s.text) for s in article.sections] == [(1, False), (2, True)]
+
+    uri = str(tmp_path / "kb")
+    report = ingest_folder(root, ChunkStore(uri), embedder.embed)
+    assert report.added == ["guide"] and not report.failed
+    kb = kb_for(uri, embedder, min_relevance=0.0)
+    answer = kb.ask("what does the C-wire do")
+    assert answer.grounded and answer.sources[0].page == 2
+    assert answer.passages[0].page == 2
+
+
+def test_index_from_an_older_schema_is_rebuilt(tmp_path, embedder):
+    import lancedb
+    import pyarrow as pa
+
+    from knowledge.store import SCHEMA
+
+    uri = str(tmp_path / "kb")
+    old = pa.schema([f for f in SCHEMA if f.name != "title_vector"])
+    lancedb.connect(uri).create_table("chunks", schema=old)
+    root = tmp_path / "a"
+    root.mkdir()
+    (root / "x.md").write_text("---\ntitle: Shipping\n---\nStandard shipping is $6.95.")
+    store = ChunkStore(uri)
+    assert store.needs_rebuild()
+    report = ingest_folder(root, store, embedder.embed)
+    assert report.added == ["x"] and not ChunkStore(uri).needs_rebuild()
+    assert ChunkStore(uri).table.to_arrow().column("title_vector").null_count == 0
