@@ -15,12 +15,17 @@ import os
 
 from rasa_sdk.endpoint import create_app
 from rasa_sdk.executor import ActionExecutor
+from rasa_sdk.plugin import plugin_manager
 
 
 def build_app(package: str = "actions"):
     executor = ActionExecutor()
     executor.register_package(package)
-    return create_app(executor)
+    app = create_app(executor)
+    # rasa-sdk attaches plugin routes only on its own multi-process path; do the same
+    # here so `/health/ready` (rasa_sdk_plugins -> actions/health.py) is served.
+    plugin_manager().hook.attach_sanic_app_extensions(app=app)
+    return app
 
 
 def main(argv: list[str] | None = None) -> None:
