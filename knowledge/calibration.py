@@ -32,6 +32,10 @@ class Calibration:
     fitted_on: str = ""
     answerable: int = 0
     unanswerable: int = 0
+    # A passage this close to the question answers it even when several articles compete
+    # for it (a small margin is what pulls "How long does shipping take?" under the bar).
+    cosine_floor: float | None = None
+    threshold_note: str = ""
 
     def confidence(self, signals: Mapping[str, float]) -> float:
         """Estimated probability that the top-ranked article answers the question."""
@@ -39,6 +43,8 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def answers(self, signals: Mapping[str, float]) -> bool:
+        if self.cosine_floor is not None and float(signals["cosine"]) >= self.cosine_floor:
+            return True
         return self.confidence(signals) >= self.threshold
 
     def save(self, path: Path = DEFAULT_PATH) -> None:
@@ -64,6 +70,8 @@ class Calibration:
             fitted_on=str(data.get("fitted_on", "")),
             answerable=int(data.get("answerable", 0)),
             unanswerable=int(data.get("unanswerable", 0)),
+            cosine_floor=float(data["cosine_floor"]) if data.get("cosine_floor") is not None else None,
+            threshold_note=str(data.get("threshold_note", "")),
         )
 
 

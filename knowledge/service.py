@@ -55,7 +55,11 @@ class KnowledgeBase:
         return self.calibration.threshold if self.calibration is not None else FALLBACK_MIN_COSINE
 
     def is_answerable(self, result: SearchResult) -> bool:
-        return bool(result.passages) and self.confidence(result) >= self.decision_bar()
+        if not result.passages:
+            return False
+        if self.settings.retrieval.min_relevance is None and self.calibration is not None:
+            return self.calibration.answers(result.signals.as_dict())
+        return self.confidence(result) >= self.decision_bar()
 
     def ask(
         self,
