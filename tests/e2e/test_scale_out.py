@@ -87,18 +87,18 @@ def user_texts(events: list[dict]) -> list[str]:
 def test_turns_alternating_between_replicas_keep_the_conversation(replicas, slow_model):
     a, b = replicas.stacks
     sender = "alternating-customer"
-    first = say(a, sender, "how do I return my thermostat?")
+    first = say(a, sender, "do you ship to canada?")
     assert "[1]" in texts(first)
     # The next turn lands on the other replica: it must know what was said on the first.
-    second = say(b, sender, "how long does the refund take after that?")
+    second = say(b, sender, "how long does that take?")
     assert "[1]" in texts(second)
-    asked = slow_model.requests.for_question("how long does the refund take")
+    asked = slow_model.requests.for_question("how long does that take")
     prompt = asked[-1][1]["messages"][0]["content"]
-    assert "customer: how do I return my thermostat?" in prompt, prompt
+    assert "customer: do you ship to canada?" in prompt, prompt
     third = say(a, sender, "thanks!")
     assert texts(third)
 
-    expected = ["how do I return my thermostat?", "how long does the refund take after that?", "thanks!"]
+    expected = ["do you ship to canada?", "how long does that take?", "thanks!"]
     seen_by_a = tracker(a, sender)["events"]
     seen_by_b = tracker(b, sender)["events"]
     assert user_texts(seen_by_a) == expected
