@@ -139,7 +139,7 @@ def send_together(pairs: list[tuple[object, str, str]]) -> list[list[dict]]:
 def test_simultaneous_turns_of_one_conversation_are_processed_one_after_another(replicas, slow_model):
     a, b = replicas.stacks
     sender = "fast-typist"
-    q1, q2 = "do you ship to canada?", "how many days until my refund shows up on my card?"
+    q1, q2 = "hey do you guys ship to the UK?", "how many days until my refund shows up on my card?"
     replies = send_together([(a, sender, q1), (b, sender, q2)])
     # Both questions are answered, each with its own cited answer.
     assert all("[1]" in texts(r) for r in replies), replies
