@@ -339,6 +339,51 @@ def parse(text: str) -> Document:
 # --- helpers shared by renderers -----------------------------------------------------
 
 
+class InlineWriter:
+    """Walks inline pieces once for every channel; a renderer supplies only its syntax.
+
+    Keeping the walk here means a new inline piece (or a fix to how nesting is handled)
+    reaches every channel at once, while escaping and link syntax stay per channel.
+    """
+
+    def __init__(self, sources: dict) -> None:
+        self.sources = sources
+
+    def write(self, pieces: tuple) -> str:
+        out: list[str] = []
+        for piece in pieces:
+            if isinstance(piece, Text):
+                out.append(self.text(piece.text))
+            elif isinstance(piece, CodeSpan):
+                out.append(self.code(piece.text))
+            elif isinstance(piece, Cite):
+                source = self.sources.get(piece.number)
+                label = f"[{piece.number}]"
+                out.append(self.link_text(source.url, label) if source and source.url else self.text(label))
+            elif isinstance(piece, Link):
+                out.append(self.link(piece.url, piece.children))
+            elif isinstance(piece, (Strong, Em, Strike)):
+                out.append(self.wrap(type(piece).__name__.lower(), self.write(piece.children)))
+        return "".join(out)
+
+    def text(self, text: str) -> str:
+        return text
+
+    def code(self, text: str) -> str:
+        return text
+
+    def link_text(self, url: str, label: str) -> str:
+        """A link whose label is plain text (citations)."""
+        return f"{label} ({url})"
+
+    def link(self, url: str, children: tuple) -> str:
+        return self.link_text(url, plain(children))
+
+    def wrap(self, kind: str, inner: str) -> str:
+        """`kind` is "strong", "em" or "strike"; `inner` is already written."""
+        return inner
+
+
 def plain(inlines: tuple, cite=lambda n: f"[{n}]", show_url=lambda url: url) -> str:
     """Inline pieces as unformatted text (notification fallbacks, SMS)."""
     parts: list[str] = []

@@ -47,30 +47,28 @@ def _wrap(marker: str, inner: str) -> str:
     return f"{lead}{marker}{stripped}{marker}{trail}"
 
 
+_MARKERS = {"strong": "*", "em": "_", "strike": "~"}
+
+
+class _MrkdwnWriter(md.InlineWriter):
+    def text(self, text: str) -> str:
+        return escape(text)
+
+    def code(self, text: str) -> str:
+        return f"`{escape(text.replace('`', 'ʼ'))}`"
+
+    def link_text(self, url: str, label: str) -> str:
+        return link(url, label)
+
+    def wrap(self, kind: str, inner: str) -> str:
+        return _wrap(_MARKERS[kind], inner)
+
+
 class SlackRenderer:
     def render(self, answer: Answer, feedback_ref: str | None = None) -> list[RenderedMessage]:
         sources = sources_by_number(answer)
 
-        def inline(pieces: tuple) -> str:
-            out: list[str] = []
-            for piece in pieces:
-                if isinstance(piece, md.Text):
-                    out.append(escape(piece.text))
-                elif isinstance(piece, md.CodeSpan):
-                    out.append(f"`{escape(piece.text.replace('`', 'ʼ'))}`")
-                elif isinstance(piece, md.Cite):
-                    source = sources.get(piece.number)
-                    label = f"[{piece.number}]"
-                    out.append(link(source.url, label) if source and source.url else label)
-                elif isinstance(piece, md.Link):
-                    out.append(link(piece.url, md.plain(piece.children)))
-                elif isinstance(piece, md.Strong):
-                    out.append(_wrap("*", inline(piece.children)))
-                elif isinstance(piece, md.Em):
-                    out.append(_wrap("_", inline(piece.children)))
-                elif isinstance(piece, md.Strike):
-                    out.append(_wrap("~", inline(piece.children)))
-            return "".join(out)
+        inline = _MrkdwnWriter(sources).write
 
         def prefix(block) -> str:
             if isinstance(block, md.ListItem):

@@ -37,6 +37,27 @@ def anchor(url: str, label_html: str) -> str:
     return f'<a href="{html.escape(url, quote=True)}">{label_html}</a>'
 
 
+_TAGS = {"strong": "b", "em": "i", "strike": "s"}
+
+
+class _HtmlWriter(md.InlineWriter):
+    def text(self, text: str) -> str:
+        return escape(text)
+
+    def code(self, text: str) -> str:
+        return f"<code>{escape(text)}</code>"
+
+    def link_text(self, url: str, label: str) -> str:
+        return anchor(url, escape(label))
+
+    def link(self, url: str, children: tuple) -> str:
+        return anchor(url, self.write(children))
+
+    def wrap(self, kind: str, inner: str) -> str:
+        tag = _TAGS[kind]
+        return f"<{tag}>{inner}</{tag}>"
+
+
 class TelegramRenderer:
     def __init__(self, limit: int = MESSAGE_LIMIT) -> None:
         self.limit = limit
@@ -44,26 +65,7 @@ class TelegramRenderer:
     def render(self, answer: Answer, feedback_ref: str | None = None) -> list[RenderedMessage]:
         sources = sources_by_number(answer)
 
-        def inline(pieces: tuple) -> str:
-            out: list[str] = []
-            for piece in pieces:
-                if isinstance(piece, md.Text):
-                    out.append(escape(piece.text))
-                elif isinstance(piece, md.CodeSpan):
-                    out.append(f"<code>{escape(piece.text)}</code>")
-                elif isinstance(piece, md.Cite):
-                    source = sources.get(piece.number)
-                    label = f"[{piece.number}]"
-                    out.append(anchor(source.url, label) if source and source.url else label)
-                elif isinstance(piece, md.Link):
-                    out.append(anchor(piece.url, inline(piece.children)))
-                elif isinstance(piece, md.Strong):
-                    out.append(f"<b>{inline(piece.children)}</b>")
-                elif isinstance(piece, md.Em):
-                    out.append(f"<i>{inline(piece.children)}</i>")
-                elif isinstance(piece, md.Strike):
-                    out.append(f"<s>{inline(piece.children)}</s>")
-            return "".join(out)
+        inline = _HtmlWriter(sources).write
 
         def block_html(block) -> list[str]:
             if isinstance(block, md.CodeBlock):
