@@ -37,7 +37,9 @@ def test_two_replicas_asking_at_once_get_different_tickets(redis_server):
     for trial in range(150):
         start = threading.Barrier(2)
 
-        def issue(store: AtomicRedisLockStore, conversation: str = f"race-{trial}") -> int:
+        def issue(
+            store: AtomicRedisLockStore, start: threading.Barrier = start, conversation: str = f"race-{trial}"
+        ) -> int:
             start.wait()
             return store.issue_ticket(conversation)
 
