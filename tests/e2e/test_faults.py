@@ -8,8 +8,10 @@ parts down for good.
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import shutil
 import signal
 import time
@@ -103,7 +105,7 @@ def test_health_says_every_part_is_usable(bot):
     status, body = get_json(f"{stack.rasa_url}/health/ready")
     assert status == 200 and body["status"] == "ok", body
     assert body["tracker_store"]["type"] == "RedisTrackerStore"
-    assert body["lock_store"]["type"] == "RedisLockStore"
+    assert body["lock_store"]["type"] == "AtomicRedisLockStore"
     assert body["action_server"]["knowledge_base"]["chunks"] == actions["knowledge_base"]["chunks"]
 
 
@@ -145,6 +147,57 @@ def test_model_api_failure_gives_a_cited_extractive_answer_in_bounded_time(bot, 
     assert f"model call attempt 1 for conversation {sender} failed ({error}); retrying in" in log
     assert f"model call failed for conversation {sender} after" in log and error in log
     assert f"falling back to the extractive answer for conversation {sender}" in log
+
+
+def test_platform_api_429_and_5xx_replies_are_retried_then_logged(channel_stack, telegram_api):
+    """The Telegram Bot API (stand-in) rate-limits one reply, then is down for another
+    conversation's. Runs on the shared channel stack, not the Redis replica above."""
+    from tests.e2e.channels import TELEGRAM_SECRET, TELEGRAM_TOKEN, telegram_update
+    from tests.e2e.test_telegram_channel import _chats, message, sent_to
+    from tests.standins.http_standin import Failure
+    from tests.standins.telegram_api import TelegramStandIn
+
+    retry_after = 2
+    limited, down = next(_chats), next(_chats)
+
+    # 429 with retry_after: the reply goes out once the platform's wait is over.
+    telegram_api.fail("sendMessage", TelegramStandIn.too_many_requests(retry_after))
+    assert telegram_update(channel_stack, message("hello", limited)).status == 200
+    refused, delivered = telegram_api.wait_for(
+        "sendMessage", 2, timeout=30, where=lambda r: int(r.params["chat_id"]) == limited
+    )
+    assert delivered.at - refused.at >= retry_after - 0.05, delivered.at - refused.at
+    assert "Nimbus Home support assistant" in html.unescape(delivered.params["text"])
+
+    # 5xx for as long as the bot keeps trying: a bounded number of attempts, then a log line.
+    bad_gateway = Failure(502, {}, {"ok": False, "error_code": 502, "description": "Bad Gateway"})
+    telegram_api.fail("sendMessage", *[bad_gateway] * 10)
+    try:
+        assert telegram_update(channel_stack, message("hello", down)).status == 200
+        log = wait_for_log(
+            channel_stack,
+            "rasa",
+            f"telegram sendMessage failed after 4 attempts (conversation telegram:{down})",
+        )
+        time.sleep(1)  # a fifth attempt would come within the backoff's longest wait
+        assert len(sent_to(telegram_api, down)) == 4
+    finally:
+        telegram_api.failures.pop("sendMessage", None)  # what the bot did not use up
+    assert f"telegram sendMessage failed after 4 attempts (conversation telegram:{down}): " in log
+    assert f"retry 1/3 in {retry_after:.1f} s (conversation telegram:{limited})" in log
+    retries = (
+        r"telegram sendMessage: Telegram network error: [^\n]*; "
+        rf"retry (\d)/3 in [\d.]+ s \(conversation telegram:{down}\)"
+    )
+    assert [int(n) for n in re.findall(retries, log)] == [1, 2, 3], log[-2000:]
+    assert TELEGRAM_TOKEN not in log and TELEGRAM_SECRET not in log
+
+    # The lost reply does not wedge the conversation: the next message is answered.
+    assert telegram_update(channel_stack, message("hello", down)).status == 200
+    answered = telegram_api.wait_for(
+        "sendMessage", 5, timeout=30, where=lambda r: int(r.params["chat_id"]) == down
+    )
+    assert "Nimbus Home support assistant" in html.unescape(answered[-1].params["text"])
 
 
 def test_missing_or_empty_knowledge_base_gets_a_clear_reply_and_log_line(bot, kb_dir):
@@ -205,7 +258,7 @@ def test_redis_outage_gets_an_apology_and_the_bot_recovers_when_redis_returns(bo
         replies = say(stack, "redis-customer", "hello")
         assert texts(replies) == APOLOGY
         log = wait_for_log(stack, "rasa", "conversation store unavailable")
-        assert "conversation store unavailable (RedisLockStore) for conversation redis-customer" in log
+        assert "conversation store unavailable (AtomicRedisLockStore) for conversation redis-customer" in log
         status, body = get_json(f"{stack.rasa_url}/health/ready")
         assert status == 503 and body["status"] == "unavailable", body
         assert not body["tracker_store"]["ok"] and not body["lock_store"]["ok"]

@@ -136,12 +136,6 @@ def send_together(pairs: list[tuple[object, str, str]]) -> list[list[dict]]:
         return list(pool.map(send, pairs))
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open bug (issue 6): passed in earlier runs, but the last run saw the two replicas' "
-    "model calls for one conversation overlap (35 ms apart); Redis lock-store serialisation "
-    "across replicas is under investigation",
-)
 def test_simultaneous_turns_of_one_conversation_are_processed_one_after_another(replicas, slow_model):
     a, b = replicas.stacks
     sender = "fast-typist"
