@@ -34,7 +34,7 @@ def model_path() -> str:
 class Embedder:
     """Thread-safe wrapper: the action server answers several conversations at once."""
 
-    def __init__(self, path: str | None = None) -> None:
+    def __init__(self, path: str | None = None, trace: bool = True) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -60,7 +60,9 @@ class Embedder:
         self._fast = [type(m).__name__ for m in self._model] == ["Transformer", "Pooling", "Normalize"] and (
             getattr(self._model[1], "pooling_mode", "mean") == "mean"
         )
-        self._traced = None  # the transformer as a TorchScript graph, built by the first `embed_one`
+        # The transformer as a TorchScript graph, built by the first `embed_one` (None), or
+        # eager PyTorch (False: `trace=False`, for the latency benchmark's baseline).
+        self._traced = None if trace else False
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         if not texts:
