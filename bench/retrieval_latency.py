@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -49,6 +50,9 @@ def timed(fn) -> tuple[float, object]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3, help="passes over the 107 questions")
+    parser.add_argument(
+        "--concurrency", type=int, default=4, help="simultaneous questions for the second table (0: skip)"
+    )
     args = parser.parse_args()
     embedder = default_embedder()
     eager = Embedder(trace=False)
@@ -106,6 +110,11 @@ def main() -> None:
                     times, (t_encode, t_eager, t_traced, *parts, t_base, t_ship), strict=True
                 ):
                     times[key].append(value)
+        crowd: dict[str, tuple[list[float], float]] = {"baseline": ([], 0.0), "shipped": ([], 0.0)}
+        for _ in range(args.rounds if args.concurrency > 1 else 0):
+            for name, fn in (("baseline", search_baseline), ("shipped", search_shipped)):
+                latencies, seconds = under_concurrency(fn, questions, args.concurrency)
+                crowd[name] = (crowd[name][0] + latencies, crowd[name][1] + seconds)
     print(
         f"sample KB: {chunks} chunks; {len(questions)} questions x {args.rounds} rounds; "
         f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}"
@@ -118,6 +127,23 @@ def main() -> None:
         )
     total = len(questions) * args.rounds
     print(f"identical ranked article ids, shipped vs baseline: {identical}/{total}")
+    if args.concurrency > 1:
+        print(f"\n{args.concurrency} questions at a time (embed + fused search, as KnowledgeBase.search):")
+        print(f"{'':42}{'p50 ms':>9}{'p95 ms':>9}{'q/s':>9}")
+        for name, (values, seconds) in crowd.items():
+            print(
+                f"{'total [' + name + ']':42}{np.percentile(values, 50):>9.1f}"
+                f"{np.percentile(values, 95):>9.1f}{len(values) / seconds:>9.1f}"
+            )
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+
+
+def under_concurrency(fn, questions: list[str], workers: int) -> tuple[list[float], float]:
+    """Per-question latency and wall time with `workers` questions in flight."""
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        latencies = [ms for ms, _ in pool.map(lambda q: timed(lambda: fn(q)), questions)]
+    return latencies, time.perf_counter() - started
 
 
 if __name__ == "__main__":
