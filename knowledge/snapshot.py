@@ -5,11 +5,13 @@ record and its full-text index still ranks the lexical candidates, but a small t
 also held in memory and searched by brute force:
 
 * Up to `MEMORY_MAX_ROWS` chunks, the vectors, the title vectors and the columns a
-  passage shows are copied out of the table. Vector search is then one matrix product
+  passage shows are copied out of the table. Vector search is then a matrix product
   and an exact top-k. On the sample help centre (222 chunks) LanceDB's vector search
-  spent about 10 ms planning the query and converting rows for work numpy does in a few
-  microseconds, and an exact search returns what LanceDB's flat search returned (a table
-  this small has no ANN index). Memory is about 1.6 KB per chunk plus its text.
+  spent about 10 ms planning the query and converting rows for work numpy does in about
+  0.05 ms, and an exact search returns what LanceDB's flat search returned (a table this
+  small has no ANN index). At the threshold, 20,000 chunks, the scan takes about 3 ms and
+  30 MB plus the chunk texts; LanceDB took 31 ms flat and 10 ms with an IVF index at
+  10,000 rows (README, "Benchmarks: Knowledge-base size").
 * Above the threshold nothing is copied; retrieval asks LanceDB as before, so a large
   help centre keeps its ANN index and bounded memory.
 * The copy is tied to a table version. Every search first moves to the latest version,
@@ -36,6 +38,7 @@ from knowledge.embedding import DIMENSION
 log = logging.getLogger(__name__)
 
 MEMORY_MAX_ROWS = 20_000
+BLOCK_ROWS = 1024
 PASSAGE_COLUMNS = ("chunk_id", "article_id", "title", "url", "section", "text", "page")
 
 _loop: asyncio.AbstractEventLoop | None = None
@@ -66,7 +69,13 @@ class Snapshot:
         """Row positions and cosine similarities of the `limit` closest chunks, closest first."""
         if not self.rows or limit <= 0:
             return []
-        similarity = self.vectors @ np.asarray(vector, dtype=np.float32)
+        vector = np.asarray(vector, dtype=np.float32)
+        # In small blocks: a product over more rows makes OpenBLAS fan out to all cores,
+        # which on a busy 2-core machine waits on the other jobs. Measured at 20,000 rows,
+        # load ~5, p50 / p90: one product 8.0 / 12.0 ms, 4096-row blocks 9.6 / 40.7 ms,
+        # 1024-row blocks 2.9 / 3.3 ms.
+        blocks = range(0, len(self.rows), BLOCK_ROWS)
+        similarity = np.concatenate([self.vectors[start : start + BLOCK_ROWS] @ vector for start in blocks])
         limit = min(limit, len(self.rows))
         top = np.argpartition(-similarity, limit - 1)[:limit]
         top = top[np.argsort(-similarity[top], kind="stable")]
