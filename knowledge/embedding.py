@@ -133,13 +133,21 @@ def _trace(torch, bert, tokenizer, max_length: int):
 
 class _TracedStates:
     def __init__(self, torch, bert, example) -> None:
+        import logging
         import warnings
 
-        with warnings.catch_warnings():
-            # Tracing warns about Python booleans in the mask code, which is not used
-            # without an attention mask; the equality check above is the real guard.
-            warnings.simplefilter("ignore")
-            self._graph = torch.jit.trace(bert, (example,), strict=False, check_trace=False)
+        # Tracing warns about Python booleans in the mask code, which is not used without
+        # an attention mask (the equality check in `_trace` is the real guard), and walking
+        # the model's attributes makes transformers log about a training loss it never uses.
+        quiet = logging.getLogger("transformers.modeling_utils")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._graph = torch.jit.trace(bert, (example,), strict=False, check_trace=False)
+        finally:
+            quiet.setLevel(level)
 
     def __call__(self, input_ids):
         out = self._graph(input_ids)
