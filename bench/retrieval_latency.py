@@ -93,6 +93,7 @@ def main() -> None:
             )
         }
         identical = 0
+        load_at_start = os.getloadavg()[0]
         for _ in range(args.rounds):
             for q in questions:
                 t_encode, _ = timed(lambda q=q: embedder.embed([q])[0])
@@ -117,7 +118,7 @@ def main() -> None:
                 crowd[name] = (crowd[name][0] + latencies, crowd[name][1] + seconds)
     print(
         f"sample KB: {chunks} chunks; {len(questions)} questions x {args.rounds} rounds; "
-        f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}"
+        f"{os.cpu_count()} CPUs; load average {load_at_start:.1f} at the start"
     )
     print(f"{'':42}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}")
     for key, values in times.items():
