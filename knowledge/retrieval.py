@@ -17,15 +17,20 @@ on the project's own labelled questions (`knowledge/eval/questions.yml`, see REA
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from knowledge.config import RetrievalSettings
 from knowledge.documents import Passage
+from knowledge.snapshot import MEMORY_MAX_ROWS, Snapshot, TableReader
 from knowledge.store import ChunkStore
+
+log = logging.getLogger(__name__)
 
 TITLE_WEIGHT = 0.2
 FTS_WEIGHT = 0.1
@@ -96,10 +101,25 @@ def _dot(values, vector: np.ndarray) -> float | None:
 
 
 class Retriever:
-    def __init__(self, store: ChunkStore, embedder, settings: RetrievalSettings) -> None:
+    """Ranks articles for a question; `memory_max_rows=0` turns the in-memory copy off.
+
+    Candidates come from an in-memory copy of a small table (see `knowledge.snapshot`
+    for that decision) or from LanceDB; either way they are the same 20 nearest chunks
+    plus the same 20 best full-text chunks, so the ranking does not depend on the path.
+    """
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        embedder,
+        settings: RetrievalSettings,
+        memory_max_rows: int = MEMORY_MAX_ROWS,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
+        self.reader = TableReader(store.uri, store.table_name, memory_max_rows) if memory_max_rows else None
+        self._reader_warned = False
 
     def search(
         self,
@@ -108,16 +128,21 @@ class Retriever:
         limit: int | None = None,
         mode: str = "hybrid",
     ) -> SearchResult:
+        """Embed and search; the full-text query runs while the question is embedded."""
         limit = limit or self.settings.top_k
         query = build_query(question, history, self.settings.max_messages_in_query)
+        if mode not in MODES:
+            raise ValueError(f"unknown search mode {mode!r}; expected one of {MODES}")
+        pending = self._start(query, mode)
         vector = self.embedder.embed_one(query) if mode != "fts" else None
-        return self.rank(query, vector, limit, mode)
+        return self._score(query, vector, self._fetch(query, vector, mode, pending), limit, mode)
 
     def rank(self, query: str, vector: np.ndarray | None, limit: int, mode: str = "hybrid") -> SearchResult:
         """Rank with an already embedded query (the benchmark embeds once for all modes)."""
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}; expected one of {MODES}")
-        return self._score(query, vector, self._fetch(query, vector, mode), limit, mode)
+        rows = self._fetch(query, vector, mode, self._start(query, mode))
+        return self._score(query, vector, rows, limit, mode)
 
     def rank_all(self, query: str, vector: np.ndarray, limit: int) -> dict[str, SearchResult]:
         """All three rankings from one vector and one full-text query (for `kb eval`).
@@ -125,14 +150,68 @@ class Retriever:
         Each mode sees exactly the candidates its own `rank` call would fetch, so the
         results are the same; only the second and third round trips are saved.
         """
-        rows = self._fetch(query, vector, "hybrid")
+        rows = self._fetch(query, vector, "hybrid", self._start(query, "hybrid"))
         return {
             "hybrid": self._score(query, vector, rows, limit, "hybrid"),
             "vector": self._score(query, vector, [r for r in rows if r.get("_from_vector")], limit, "vector"),
             "fts": self._score(query, vector, [r for r in rows if r.get("_fts") is not None], limit, "fts"),
         }
 
-    def _fetch(self, query: str, vector: np.ndarray | None, mode: str) -> list[dict]:
+    def _start(self, query: str, mode: str) -> Future | None:
+        """Start the version check and full-text query on the reader, if it is in use.
+
+        A table known to be above the copy threshold gets only the version check: its
+        search runs through LanceDB, full-text query included.
+        """
+        if self.reader is None:
+            return None
+        skip_fts = mode == "vector" or self.reader.too_large()
+        return self.reader.start(None if skip_fts else _fts_query(query), CANDIDATES)
+
+    def _fetch(self, query: str, vector: np.ndarray | None, mode: str, pending: Future | None) -> list[dict]:
+        if pending is not None:
+            try:
+                version, hits = pending.result()
+                snapshot = self.reader.snapshot(version)
+                if snapshot is not None and hits is None and mode != "vector":
+                    hits = self.reader.start(_fts_query(query), CANDIDATES).result()[1]  # shrank below
+            except Exception as exc:  # noqa: BLE001 - LanceDB's own path below still answers
+                # No table at all ends up as KnowledgeBaseMissing from the store below.
+                if self.store.exists() and not self._reader_warned:
+                    log.warning("in-memory search unavailable (%s); searching LanceDB directly", exc)
+                    self._reader_warned = True
+                snapshot = None
+            if snapshot is not None:
+                return self._fetch_memory(snapshot, hits or [], vector, mode)
+        return self._fetch_lancedb(query, vector, mode)
+
+    def _fetch_memory(
+        self, snapshot: Snapshot, hits: list[tuple[str, float]], vector: np.ndarray | None, mode: str
+    ) -> list[dict]:
+        """The candidates `_fetch_lancedb` finds, from the copy and the full-text hits."""
+        rows: dict[str, dict] = {}
+        if mode in ("hybrid", "vector"):
+            for position, similarity in snapshot.nearest(vector, CANDIDATES):
+                row = snapshot.row(position)
+                row["_similarity"] = similarity
+                row["_from_vector"] = True
+                rows[row["chunk_id"]] = row
+        if mode in ("hybrid", "fts"):
+            for chunk_id, score in hits:
+                existing = rows.get(chunk_id)
+                if existing is None:
+                    position = snapshot.positions.get(chunk_id)
+                    if position is None:  # written after the copy was taken; the next search has it
+                        continue
+                    existing = rows[chunk_id] = snapshot.row(position)
+                existing["_fts"] = float(score or 0.0)
+        for row in rows.values():
+            if row.get("_similarity") is None and vector is not None:
+                row["_similarity"] = _dot(row.get("vector"), vector)
+        return list(rows.values())
+
+    def _fetch_lancedb(self, query: str, vector: np.ndarray | None, mode: str) -> list[dict]:
+        """LanceDB's vector search (or ANN index) and full-text search, one after the other."""
         rows: dict[str, dict] = {}
         if mode in ("hybrid", "vector"):
             for row in self.store.vector_search(vector, CANDIDATES):

@@ -83,6 +83,7 @@ class ChunkStore:
         self.table_name = table
         self._db = lancedb.connect(uri)
         self._table = None
+        self._stale = False
 
     # -- reading -----------------------------------------------------------------------
     def exists(self) -> bool:
@@ -106,15 +107,24 @@ class ChunkStore:
                     f"no knowledge base table {self.table_name!r} at {self.uri}; run `kb ingest`"
                 )
             self._table = self._db.open_table(self.table_name)
-        return self._table
-
-    def refresh(self) -> None:
-        """Pick up versions written by another process (an ingestion run)."""
-        if self._table is not None:
+            self._stale = False
+        elif self._stale:
+            self._stale = False
             try:
                 self._table.checkout_latest()
             except Exception:  # noqa: BLE001 - reopen instead
                 self._table = None
+                return self.table
+        return self._table
+
+    def refresh(self) -> None:
+        """Pick up versions written by another process (an ingestion run).
+
+        Deferred to the next use of `table`: the search hot path reads through
+        `knowledge.snapshot`, which checks the version itself, so most questions never
+        pay for this check.
+        """
+        self._stale = True
 
     def needs_rebuild(self) -> bool:
         """A table written by an older version lacks columns retrieval now relies on."""
