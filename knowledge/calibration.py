@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "calibration.json"
-FEATURES = ("score", "cosine", "margin")
+FEATURES = ("score", "margin", "title", "cosine_gap")
 
 
 @dataclass(frozen=True)
