@@ -7,8 +7,8 @@ cosine) through a logistic model. `kb eval --calibrate` fits the model on the pr
 own labelled questions (top article right vs. wrong or no article answers) and writes it
 to `knowledge/calibration.json`, which the engine reads at start-up. The threshold is the
 one that best separates the two groups on that set (Youden's J), so refusing and
-answering errors weigh the same. The signal set was chosen by leave-one-out on the same
-questions; StackFAQ (see README) is only measured, never fitted.
+answering errors weigh the same. The signal set is one of the two best in leave-one-out
+on the same questions; StackFAQ (see README) is measured, never fitted.
 """
 
 from __future__ import annotations
