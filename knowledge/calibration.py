@@ -2,11 +2,13 @@
 
 A single cosine bar cannot tell "the best article is a weak match" from "two articles are
 equally plausible"; the decision therefore looks at the retrieval signals together
-(fused score, best cosine, lead over the runner-up) through a logistic model. `kb eval
---calibrate` fits the model on the project's own labelled questions (top article right
-vs. wrong or no article answers) and writes it to `knowledge/calibration.json`, which the engine reads at
-start-up. The threshold is the one that best separates the two groups on that set
-(Youden's J), so refusing and answering errors weigh the same.
+(fused score, lead over the runner-up, question-to-title cosine, lead in best-chunk
+cosine) through a logistic model. `kb eval --calibrate` fits the model on the project's
+own labelled questions (top article right vs. wrong or no article answers) and writes it
+to `knowledge/calibration.json`, which the engine reads at start-up. The threshold is the
+one that best separates the two groups on that set (Youden's J), so refusing and
+answering errors weigh the same. The signal set is one of the two best in leave-one-out
+on the same questions; StackFAQ (see README) is measured, never fitted.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "calibration.json"
-FEATURES = ("score", "cosine", "margin")
+FEATURES = ("score", "margin", "title", "cosine_gap")
 
 
 @dataclass(frozen=True)

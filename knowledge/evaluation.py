@@ -22,13 +22,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from knowledge.calibration import Calibration, best_threshold, fit
+from knowledge.calibration import FEATURES, Calibration, best_threshold, fit
 from knowledge.chunking import chunk_article
 from knowledge.config import SAMPLE_ARTICLES, RetrievalSettings
 from knowledge.documents import Article, Section
@@ -214,6 +214,17 @@ class Report:
     abstention: dict[str, Run]
     abstention_queries: list[Query]
     extra_rows: list[tuple[str, float, float, float]] = field(default_factory=list)
+    decision_notes: list[str] = field(default_factory=list)
+
+
+def describe(calibration: Calibration) -> str:
+    rule = (
+        f"logistic over {', '.join(calibration.features)}; answer when confidence >= "
+        f"{calibration.threshold:.3f}"
+    )
+    if calibration.cosine_floor is not None:
+        rule += f" or best cosine >= {calibration.cosine_floor:.2f}"
+    return rule
 
 
 def decisions_for(method: str, run: Run, calibration: Calibration, vector_bar: float) -> list[bool]:
@@ -260,18 +271,26 @@ def format_report(report: Report, calibration: Calibration, vector_bar: float) -
     confidence = [
         calibration.confidence(s) if r else 0.0 for r, s in zip(hybrid.rankings, hybrid.signals, strict=True)
     ]
+    shipped = abstain_rates(decisions_for("hybrid", hybrid, calibration, vector_bar), right, answerable)
     lines += [
+        "",
+        f"shipped decision ({describe(calibration)}):",
+        f"  answerable: {shipped.answered_right:.1%} answered with the right article, "
+        f"{shipped.answered_wrong:.1%} with a wrong one, {shipped.refused_answerable:.1%} refused; "
+        f"unanswerable: {shipped.refused_unanswerable:.1%} refused",
+        *report.decision_notes,
         "",
         f"answer/abstain trade-off, fused ranking (shipped bar: confidence >= {calibration.threshold:.3f})",
         f"{'confidence bar':>15}{'answerable: right':>19}{'answerable: wrong':>19}"
-        f"{'unanswerable: refused':>23}",
+        f"{'unanswerable: refused':>23}{'worse of the two':>18}",
     ]
     bars = sorted({*np.round(np.arange(0.05, 1.0, 0.05), 2).tolist(), round(calibration.threshold, 3)})
     for bar, rates in tradeoff_curve(confidence, right, answerable, bars):
         mark = "  <- shipped" if bar == round(calibration.threshold, 3) else ""
         lines.append(
             f"{bar:>15.3f}{rates.answered_right:>19.1%}{rates.answered_wrong:>19.1%}"
-            f"{rates.refused_unanswerable:>23.1%}{mark}"
+            f"{rates.refused_unanswerable:>23.1%}"
+            f"{min(rates.answered_right, rates.refused_unanswerable):>18.1%}{mark}"
         )
     lines += [
         "",
@@ -311,7 +330,8 @@ def evaluate_own(embedder, workdir: Path, vectors: dict) -> Report:
             f"{len(queries)} questions: {len(queries) - n_neg} answerable (retrieval metrics), "
             f"{n_neg} that no article answers; {store.count()} chunks from "
             f"{len(store.article_hashes())} articles.",
-            "The answer/abstain decision is fitted on these same questions (in-sample).",
+            "The answer/abstain decision is fitted on these same questions (in-sample; the "
+            "leave-one-out line below is the out-of-sample estimate).",
         ],
         retrieval=runs,
         retrieval_queries=queries,
@@ -384,14 +404,36 @@ def fit_vector_bar(own: Report) -> float:
     return best_threshold([s["cosine"] for s in pos], [s["cosine"] for s in neg])
 
 
-def calibrate(own: Report) -> Calibration:
+FITTED_ON = (
+    "knowledge/eval/questions.yml (fused ranking on the sample articles; positive = top article "
+    "is the labelled one, negative = a wrong top article or a question no article answers)"
+)
+THRESHOLD_NOTE = (
+    "threshold = best Youden's J on the same questions; no hand-set cosine floor; nothing "
+    "fitted on StackFAQ (see README, 'Knowledge quality')"
+)
+
+
+def calibrate(own: Report, features: Sequence[str] = FEATURES) -> Calibration:
     pos, neg = _split_for_fit(own, "hybrid")
-    return fit(
-        pos,
-        neg,
-        fitted_on="knowledge/eval/questions.yml (fused ranking on the sample articles; "
-        "positive = top article is the labelled one)",
-    )
+    fitted = fit(pos, neg, features=features, fitted_on=FITTED_ON)
+    return replace(fitted, threshold_note=THRESHOLD_NOTE)
+
+
+def cross_validated(own: Report, features: Sequence[str]) -> AbstainRates:
+    """Leave-one-out: each own question decided by a model (and bar) fitted without it.
+
+    The in-sample rates flatter a model fitted on the same questions; this is the
+    estimate of how the fitting procedure does on a question it has not seen.
+    """
+    run, queries = own.abstention["hybrid"], own.abstention_queries
+    right = [bool(r) and r[0] == q.gold for r, q in zip(run.rankings, queries, strict=True)]
+    decisions = []
+    for i in range(len(queries)):
+        pos = [s for j, (s, ok) in enumerate(zip(run.signals, right, strict=True)) if ok and j != i]
+        neg = [s for j, (s, ok) in enumerate(zip(run.signals, right, strict=True)) if not ok and j != i]
+        decisions.append(bool(run.rankings[i]) and fit(pos, neg, features=features).answers(run.signals[i]))
+    return abstain_rates(decisions, right, [q.gold is not None for q in queries])
 
 
 def main(stackfaq: Path | None, do_calibrate: bool, calibration_path: Path, out=print) -> int:
@@ -412,6 +454,12 @@ def main(stackfaq: Path | None, do_calibrate: bool, calibration_path: Path, out=
                 out(f"no calibration at {calibration_path}; run `kb eval --calibrate` first")
                 return 2
         vector_bar = fit_vector_bar(own)
+        loo = cross_validated(own, calibration.features)
+        own.decision_notes.append(
+            f"  leave-one-out (refit without each question, same features): {loo.answered_right:.1%} "
+            f"answered right, {loo.refused_answerable:.1%} of answerable refused, "
+            f"{loo.refused_unanswerable:.1%} of unanswerable refused"
+        )
         out(
             f"decision: {calibration.features} weights {tuple(round(w, 3) for w in calibration.weights)} "
             f"bias {calibration.bias:.3f}, answer when confidence >= {calibration.threshold:.3f}; "

@@ -51,9 +51,21 @@ class Signals:
     score: float = 0.0  # the best article's score in the ranking's own scale
     cosine: float = 0.0  # the best article's best chunk cosine similarity
     margin: float = 0.0  # how far the best article is ahead of the runner-up
+    # cosine(question, best article's title): a question that paraphrases the title is
+    # strong evidence, and it is on the same scale for every knowledge base
+    title: float = 0.0
+    # best article's best-chunk cosine minus the best cosine any other article reaches:
+    # a lead in meaning, free of the full-text bonus that `margin` includes
+    cosine_gap: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
-        return {"score": self.score, "cosine": self.cosine, "margin": self.margin}
+        return {
+            "score": self.score,
+            "cosine": self.cosine,
+            "margin": self.margin,
+            "title": self.title,
+            "cosine_gap": self.cosine_gap,
+        }
 
 
 @dataclass(frozen=True)
@@ -276,9 +288,12 @@ class Retriever:
         passages.sort(key=lambda p: p.score, reverse=True)
         ranked = sorted(article_score.values(), reverse=True)
         top = passages[0].article_id
+        others = [c for a, c in best_cos.items() if a != top]
         signals = Signals(
             score=ranked[0],
             cosine=best_cos[top],
             margin=ranked[0] - ranked[1] if len(ranked) > 1 else ranked[0],
+            title=(_dot(articles[top][0].get("title_vector"), vector) or 0.0) if vector is not None else 0.0,
+            cosine_gap=best_cos[top] - max(others) if others else best_cos[top],
         )
         return SearchResult(query=query, passages=passages[:limit], signals=signals)

@@ -39,6 +39,48 @@ def test_question_no_article_answers_is_refused(sample_kb, embedder, question):
     assert kb.confidence(kb.search(question)) < kb.decision_bar()
 
 
+@pytest.mark.parametrize(
+    "question,article",
+    [
+        ("How long does shipping take?", "shipping-options-and-costs"),
+        ("how do I reset my thermostat?", "factory-reset-your-thermostat"),
+        ("hey do you guys ship to the UK?", "international-shipping"),
+        ("how many days until my refund shows up on my card", "refund-timing"),
+    ],
+)
+def test_committed_calibration_answers_basic_questions(sample_kb, embedder, question, article):
+    """Basic questions whose articles compete (two shipping articles) must still be answered."""
+    answer = kb_for(sample_kb, embedder).ask(question)
+    assert answer.method == "extractive" and answer.sources[0].article_id == article
+
+
+@pytest.mark.parametrize(
+    "question",
+    # near misses about the product that no article answers (not in the calibration set)
+    ["is there a nimbus app for my smart tv", "do you sell smart light bulbs too"],
+)
+def test_committed_calibration_refuses_near_misses(sample_kb, embedder, question):
+    assert kb_for(sample_kb, embedder).ask(question).method == "abstain"
+
+
+def test_decision_signals_are_computed_from_the_ranking(sample_kb, embedder):
+    import numpy as np
+
+    question = "how long is the password reset link good for"
+    kb = kb_for(sample_kb, embedder, top_k=40)
+    result = kb.search(question)
+    top = result.article_ids()[0]
+    title = next(p.title for p in result.passages if p.article_id == top)
+    expected_title = float(np.dot(embedder.embed_one(question), embedder.embed_one(title)))
+    assert result.signals.title == pytest.approx(expected_title, abs=1e-4)
+    best = {}
+    for p in result.passages:
+        best[p.article_id] = max(best.get(p.article_id, -1.0), p.vector_similarity or 0.0)
+    runner_up = max(c for a, c in best.items() if a != top)
+    assert result.signals.cosine_gap == pytest.approx(best[top] - runner_up, abs=1e-6)
+    assert set(kb.calibration.features) <= set(result.signals.as_dict())
+
+
 def test_operator_cosine_bar_overrides_the_calibration(sample_kb, embedder):
     question = "how long is the password reset link good for"
     assert kb_for(sample_kb, embedder, min_relevance=0.99).ask(question).method == "abstain"
