@@ -2,7 +2,8 @@
 
 Each stand-in answers in its platform's real wire format; tests read `requests` to see
 exactly what the connector sent, and queue failures (429 with Retry-After, 5xx) to see
-how it copes.
+how it copes. Observers are told of every answered call as it happens, so a load
+generator can wake the one conversation a reply belongs to instead of polling.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ class StandIn:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.failures: dict[str, list[Failure]] = {}
+        # Called from the server's thread after each answer: (record, status, body).
+        self.observers: list[Callable[[Recorded, int, dict[str, Any]], None]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -120,6 +123,10 @@ class StandIn:
             f"expected {count} {method} call(s) within {timeout:.0f} s, got "
             f"{len(self.calls(method, where))}: {[r.method for r in self.requests]}"
         )
+
+    def _notify(self, record: Recorded, status: int, body: dict[str, Any]) -> None:
+        for observer in list(self.observers):
+            observer(record, status, body)
 
     # --- to implement -----------------------------------------------------------------
     def route(self, path: str) -> str | None:
@@ -170,9 +177,11 @@ class StandIn:
                     failure = queued.pop(0) if queued else None
                 if failure is not None:
                     self._reply(failure.status, failure.body, failure.headers)
+                    standin._notify(record, failure.status, failure.body)
                     return
                 status, body = standin.answer(record)
                 self._reply(status, body)
+                standin._notify(record, status, body)
 
             do_POST = _handle
             do_GET = _handle
