@@ -81,8 +81,15 @@ def say(message: str) -> None:
 
 
 def questions() -> list[str]:
+    """Help-centre questions the articles answer. Not the contact-support ones: asking for
+    a phone number or a person hands the conversation to the team, after which the bot
+    rightly stays silent, and the next turn would count as an error."""
     data = yaml.safe_load((ROOT / "knowledge" / "eval" / "questions.yml").read_text(encoding="utf-8"))
-    return [item["q"] for item in data["questions"] if item.get("article")]
+    return [
+        item["q"]
+        for item in data["questions"]
+        if item.get("article") and item["article"] not in ("contact-support",)
+    ]
 
 
 # --- process accounting ----------------------------------------------------------------
@@ -211,7 +218,21 @@ async def run_level(
         if hub is not None:
             for who, turn in last.items():
                 turn.replies.extend(d.drain(hub.queue(who)))
-    return summarise(driver, done, wall, level, model, before, cpu_before, cpu_after, load_before)
+    row = summarise(driver, done, wall, level, model, before, cpu_before, cpu_after, load_before)
+    row["error_samples"] = [
+        {
+            "conversation": t.conversation,
+            "error": t.error,
+            "sent_s": round(t.sent_at - started, 2),
+            "ack_ms": r1(t.ack_ms),
+            "ack_status": t.ack_status,
+            "reply_calls_seen": hub.seen.get(t.conversation, 0) if hub is not None else None,
+            "turns_in_conversation": sum(1 for x in done if x.conversation == t.conversation),
+        }
+        for t in done
+        if t.error
+    ][:10]
+    return row
 
 
 def summarise(driver, done, wall, level, model, before, cpu_before, cpu_after, load_before) -> dict:

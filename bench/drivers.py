@@ -98,10 +98,12 @@ class Replies:
         self._key, self._text, self._accepted = key, text, accepted
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queues: dict[str, asyncio.Queue[Reply]] = {}
+        self.seen: dict[str, int] = {}  # reply calls per conversation this level, for diagnosis
         standin.observers.append(self._observe)
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._queues = {}
+        self.seen = {}
         self._loop = loop
 
     def queue(self, key: str) -> asyncio.Queue[Reply]:
@@ -111,6 +113,7 @@ class Replies:
         key, loop = self._key(record), self._loop
         if key is None or loop is None or loop.is_closed():
             return
+        self.seen[key] = self.seen.get(key, 0) + 1
         ok, error = self._accepted(status, body)
         reply = Reply(record.at, self._text(record), ok, error)
         try:

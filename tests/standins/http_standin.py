@@ -68,6 +68,14 @@ def _multipart(content_type: str, raw: bytes) -> dict[str, Any]:
     return fields
 
 
+class LoopbackServer(ThreadingHTTPServer):
+    """A platform takes many connections at once; socketserver's default listen backlog
+    of 5 would drop SYNs under load and add TCP's 1 s / 3 s retransmit waits to a reply."""
+
+    daemon_threads = True
+    request_queue_size = 1024
+
+
 class StandIn:
     """Subclasses implement `route(path) -> method name or None` and `answer(record) -> (status, body)`."""
 
@@ -77,8 +85,7 @@ class StandIn:
         # Called from the server's thread after each answer: (record, status, body).
         self.observers: list[Callable[[Recorded, int, dict[str, Any]], None]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = LoopbackServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
