@@ -36,6 +36,7 @@ import os
 import platform
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -401,7 +402,8 @@ def py_spy() -> str | None:
     return None
 
 
-def start_profiles(processes: dict[str, subprocess.Popen], label: str, seconds: float, out: Path) -> list:
+def start_profiles(processes: dict[str, subprocess.Popen], label: str, out: Path) -> list:
+    """Sample each server until `stop_profiles` (py-spy writes its file on SIGINT)."""
     tool = py_spy()
     if tool is None:
         say("    (py-spy not found: no profile; CPU per message is still reported)")
@@ -414,8 +416,6 @@ def start_profiles(processes: dict[str, subprocess.Popen], label: str, seconds: 
             "record",
             "--pid",
             str(proc.pid),
-            "--duration",
-            str(int(seconds)),
             "--rate",
             "50",
             "--format",
@@ -426,6 +426,51 @@ def start_profiles(processes: dict[str, subprocess.Popen], label: str, seconds: 
         ]
         running.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     return running
+
+
+_PLUMBING = (
+    "runpy",
+    "sanic/",
+    "rasa/__main__",
+    "rasa_ext/__main__",
+    "rasa/api.py",
+    "rasa/cli/",
+    "rasa/core/run.py",
+    "threading.py",
+    "concurrent/futures",
+    "actions/server.py",
+)
+
+
+def profile_summary(path: Path, top: int = 20) -> list[str]:
+    """The functions most often on the stack (inclusive share of busy samples)."""
+    if not path.exists():
+        return []
+    total, counts = 0, {}
+    for line in path.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not n.isdigit():
+            continue
+        total += int(n)
+        for frame in set(stack.split(";")):
+            counts[frame] = counts.get(frame, 0) + int(n)
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    out = [
+        f"{n * 100 / total:5.1f}% {frame[:140]}"
+        for frame, n in ranked
+        if not any(k in frame for k in _PLUMBING)
+    ]
+    return [f"{path.name}: {total} samples at 50 Hz"] + out[:top]
+
+
+def stop_profiles(running: list) -> None:
+    for proc in running:
+        proc.send_signal(signal.SIGINT)
+    for proc in running:
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 # --- output ----------------------------------------------------------------------------
@@ -549,13 +594,15 @@ def main(argv: list[str] | None = None) -> int:
                 if args.profile == level:
                     RESULTS.mkdir(parents=True, exist_ok=True)
                     label = f"profile-{args.tag or 'run'}-{driver.name}-{level}"
-                    profiles = start_profiles(processes, label, 30, RESULTS)
+                    profiles = start_profiles(processes, label, RESULTS)
                 row = asyncio.run(
                     run_level(driver, list(hubs.values()), processes, model, level, args.turns, pool, 1.0)
                 )
-                for proc in profiles:
-                    proc.terminate()
-                    proc.wait()
+                stop_profiles(profiles)
+                if profiles:
+                    for name in processes:
+                        for line in profile_summary(RESULTS / f"{label}-{name}.txt"):
+                            say("    " + line)
                 say(
                     "    "
                     + json.dumps(

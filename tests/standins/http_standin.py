@@ -75,6 +75,13 @@ class LoopbackServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return  # the client gave up on a call (a cancelled typing indicator): not news
+        super().handle_error(request, client_address)
+
 
 class StandIn:
     """Subclasses implement `route(path) -> method name or None` and `answer(record) -> (status, body)`."""
