@@ -492,12 +492,13 @@ def markdown(rows: list[dict], memory: dict[str, float], latency: float) -> str:
     ]
     for r in rows:
         kinds = ", ".join(f"{k} x{v}" for k, v in r["error_kinds"].items())
+        non2xx = f"; webhook non-2xx x{r['webhook_non_2xx']}" if r["webhook_non_2xx"] else ""
         lines.append(
             f"| {r['channel']} | {r['concurrency']} | {r['messages']} "
             f"| {fmt(r['ack_p50_ms'])} / {fmt(r['ack_p99_ms'])} "
             f"| {fmt(r['e2e_p50_ms'])} / {fmt(r['e2e_p99_ms'])} "
             f"| {fmt(r['overhead_p50_ms'])} / {fmt(r['overhead_p99_ms'])} | {r['msgs_per_s']} "
-            f"| {r['errors']}{f' ({kinds})' if kinds else ''} | {r['duplicates']} | {r['load_1m']} "
+            f"| {r['errors']}{f' ({kinds})' if kinds else ''}{non2xx} | {r['duplicates']} | {r['load_1m']} "
             f"| {', '.join(f'{k} {v}' for k, v in r['cpu_ms_per_msg'].items())} |"
         )
     lines += ["", "Peak memory (VmHWM): " + ", ".join(f"{k} {v:.0f} MB" for k, v in memory.items())]
