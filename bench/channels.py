@@ -74,6 +74,7 @@ OUR_NOTES = {
     ],
     "slack": ["adds and removes an :eyes: reaction around each turn (2 extra API calls)"],
     "telegram": ["sends a typing action before each turn (1 extra API call)"],
+    "rest": ["Rasa's own REST channel: the reply is the HTTP response, so ack = end-to-end"],
 }
 
 
@@ -544,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
         "--baseline",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="also drive Rasa's built-in slack/telegram/twilio channels (default: on)",
+        help="also drive Rasa's built-in slack/telegram/twilio channels",
     )
     parser.add_argument("--settle", type=float, default=0.2, help="quiet time that ends a multi-part reply")
     parser.add_argument(
