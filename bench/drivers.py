@@ -137,7 +137,6 @@ class PlatformDriver:
     # Rasa's telegram and twilio channels answer the webhook only after the whole turn:
     # their replies are at the stand-in before the acknowledgement is.
     acks_after_turn = False
-    notes: list[str] = []
 
     def __init__(self, replies: Replies, url: str, timeout: float, settle: float) -> None:
         self.replies = replies

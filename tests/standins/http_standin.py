@@ -9,6 +9,7 @@ generator can wake the one conversation a reply belongs to instead of polling.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 import urllib.parse
@@ -76,8 +77,6 @@ class LoopbackServer(ThreadingHTTPServer):
     request_queue_size = 1024
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
         if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
             return  # the client gave up on a call (a cancelled typing indicator): not news
         super().handle_error(request, client_address)
