@@ -2,12 +2,14 @@
 
 Each stand-in answers in its platform's real wire format; tests read `requests` to see
 exactly what the connector sent, and queue failures (429 with Retry-After, 5xx) to see
-how it copes.
+how it copes. Observers are told of every answered call as it happens, so a load
+generator can wake the one conversation a reply belongs to instead of polling.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 import urllib.parse
@@ -67,15 +69,29 @@ def _multipart(content_type: str, raw: bytes) -> dict[str, Any]:
     return fields
 
 
+class LoopbackServer(ThreadingHTTPServer):
+    """A platform takes many connections at once; socketserver's default listen backlog
+    of 5 would drop SYNs under load and add TCP's 1 s / 3 s retransmit waits to a reply."""
+
+    daemon_threads = True
+    request_queue_size = 1024
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return  # the client gave up on a call (a cancelled typing indicator): not news
+        super().handle_error(request, client_address)
+
+
 class StandIn:
     """Subclasses implement `route(path) -> method name or None` and `answer(record) -> (status, body)`."""
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.failures: dict[str, list[Failure]] = {}
+        # Called from the server's thread after each answer: (record, status, body).
+        self.observers: list[Callable[[Recorded, int, dict[str, Any]], None]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = LoopbackServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -120,6 +136,10 @@ class StandIn:
             f"expected {count} {method} call(s) within {timeout:.0f} s, got "
             f"{len(self.calls(method, where))}: {[r.method for r in self.requests]}"
         )
+
+    def _notify(self, record: Recorded, status: int, body: dict[str, Any]) -> None:
+        for observer in list(self.observers):
+            observer(record, status, body)
 
     # --- to implement -----------------------------------------------------------------
     def route(self, path: str) -> str | None:
@@ -170,9 +190,11 @@ class StandIn:
                     failure = queued.pop(0) if queued else None
                 if failure is not None:
                     self._reply(failure.status, failure.body, failure.headers)
+                    standin._notify(record, failure.status, failure.body)
                     return
                 status, body = standin.answer(record)
                 self._reply(status, body)
+                standin._notify(record, status, body)
 
             do_POST = _handle
             do_GET = _handle
