@@ -38,8 +38,20 @@ class KnowledgeBase:
         self.calibration = Calibration.load(self.settings.retrieval.calibration or DEFAULT_PATH)
 
     def search(self, question: str, history: Sequence[str] = ()) -> SearchResult:
+        """Search a short question both with the recent turns and alone; keep the surer one.
+
+        A short question may be a follow-up ("and how long does that take?") or a new
+        topic ("do you ship to canada?"); words alone cannot tell. Folding the earlier
+        turns into a new topic diluted it until the bot refused a question it answers
+        when asked first, so the decision itself picks the reading it trusts more (ties go
+        to the follow-up reading).
+        """
         self.store.refresh()
-        return self.retriever.search(question, history)
+        with_context = self.retriever.search(question, history)
+        if with_context.query == question.strip():
+            return with_context
+        alone = self.retriever.search(question)
+        return alone if self.confidence(alone) > self.confidence(with_context) else with_context
 
     def confidence(self, result: SearchResult) -> float:
         """How sure the engine is that the articles answer the question, in [0, 1]."""

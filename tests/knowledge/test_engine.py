@@ -98,6 +98,14 @@ def test_follow_up_is_searched_with_recent_turns_and_the_window_is_configurable(
     assert alone.query == follow_up
 
 
+def test_a_short_new_question_after_another_topic_is_still_answered(sample_kb, embedder):
+    kb = kb_for(sample_kb, embedder, max_messages_in_query=2)
+    history = ["how do I reset my thermostat?"]
+    answer = kb.ask("do you ship to canada?", history)
+    assert answer.method != "abstain"
+    assert answer.sources[0].url.endswith("/international-shipping")
+
+
 def test_max_messages_in_query_is_read_from_the_environment(monkeypatch):
     monkeypatch.setenv("KB_MAX_MESSAGES_IN_QUERY", "5")
     assert RetrievalSettings.from_env().max_messages_in_query == 5
