@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from rasa_ext import action_fallback, action_validation, health, store_outage
+from rasa_ext import action_fallback, action_validation, health, lock_wait, store_outage
 
 
 def main() -> None:
     action_fallback.install()
     action_validation.install()
     health.install()
+    lock_wait.install()
     store_outage.install()
     from rasa.__main__ import main as rasa_main
 
