@@ -17,7 +17,10 @@ unique event_id; Telegram with the secret-token header and a unique update_id; T
 form posts signed with twilio's RequestValidator over the configured public URL, unique
 MessageSid) and take the reply where the platform would get it: at the stand-in API.
 Each conversation sends its turns one after another, waiting for the reply like a
-person; conversations run concurrently. Every turn is a help-centre question, so a turn
+person; conversations run concurrently, their first messages spread evenly over
+`--ramp` seconds (default: the model latency, as independent customers would arrive;
+`--ramp 0` sends them all in the same instant, a burst that keeps the conversations in
+lock-step waves). Every turn is a help-centre question, so a turn
 the model answered cost exactly one model call: overhead = end-to-end minus the model
 latency. Reports per channel and concurrency: acknowledgement and end-to-end p50/p99,
 overhead p50/p99, answered messages per second, errors, duplicate replies, CPU per
@@ -179,6 +182,7 @@ async def run_level(
     turns: int,
     pool: list[str],
     grace: float,
+    ramp: float = 0.0,
 ) -> dict:
     loop = asyncio.get_running_loop()
     for hub in hubs:
@@ -192,6 +196,9 @@ async def run_level(
 
         async def conversation(i: int) -> None:
             who = driver.conversation(run_id, i)
+            # Customers do not all press Enter in the same millisecond: with a ramp, the
+            # conversations start evenly spread over `ramp` seconds (0 = one burst).
+            await asyncio.sleep(ramp * i / level)
             prior = None
             for t in range(turns):
                 question = pool[(i * turns + t) % len(pool)]
@@ -481,8 +488,10 @@ def fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
-def markdown(rows: list[dict], memory: dict[str, float], latency: float) -> str:
+def markdown(rows: list[dict], memory: dict[str, float], latency: float, ramp: float = 0.0) -> str:
+    start = f"starting evenly over {ramp:.1f} s" if ramp else "all starting at once"
     lines = [
+        f"Conversations {start}, turns back to back. "
         f"Stand-in model latency {latency:.1f} s. Overhead = end-to-end minus that latency "
         "(turns the model answered). End-to-end = webhook posted -> first reply call at the "
         "platform API stand-in (accepted or not).",
@@ -547,6 +556,13 @@ def main(argv: list[str] | None = None) -> int:
         default=True,
         help="also drive Rasa's built-in slack/telegram/twilio channels",
     )
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=None,
+        help="seconds over which a level's conversations start, evenly spread "
+        "(default: the model latency, like customers arriving independently; 0 = all at once)",
+    )
     parser.add_argument("--settle", type=float, default=0.2, help="quiet time that ends a multi-part reply")
     parser.add_argument(
         "--timeout", type=float, default=30, help="seconds to wait for a reply beyond the latency"
@@ -561,6 +577,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--tag", default="", help="suffix for the results file, e.g. 'before'")
     args = parser.parse_args(argv)
+    if args.ramp is None:
+        args.ramp = args.latency
 
     model = OpenAIStandIn(latency=args.latency).start()
     standins = {
@@ -598,7 +616,9 @@ def main(argv: list[str] | None = None) -> int:
                     label = f"profile-{args.tag or 'run'}-{driver.name}-{level}"
                     profiles = start_profiles(processes, label, RESULTS)
                 row = asyncio.run(
-                    run_level(driver, list(hubs.values()), processes, model, level, args.turns, pool, 1.0)
+                    run_level(
+                        driver, list(hubs.values()), processes, model, level, args.turns, pool, 1.0, args.ramp
+                    )
                 )
                 stop_profiles(profiles)
                 if profiles:
@@ -643,7 +663,7 @@ def main(argv: list[str] | None = None) -> int:
         notes.update({BASELINE[n]: d.BUILTIN_NOTES[BASELINE[n]] for n in args.channels if n in BASELINE})
     missed = verdict(rows)
     print(f"\nChannel benchmark ({machine}), {time.monotonic() - started:.0f} s\n")
-    print(markdown(rows, memory, args.latency))
+    print(markdown(rows, memory, args.latency, args.ramp))
     print("\nTargets missed:\n" + ("\n".join(missed) if missed else "- none"))
     print("\nHow the channels differ:")
     for name, items in notes.items():
@@ -656,6 +676,7 @@ def main(argv: list[str] | None = None) -> int:
         "latency_s": args.latency,
         "turns": args.turns,
         "settle_s": args.settle,
+        "ramp_s": args.ramp,
         "rows": rows,
         "peak_memory_mb": memory,
         "targets": TARGETS,

@@ -13,6 +13,7 @@ import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -47,8 +48,30 @@ _quiet = logging.getLogger("connectors.slack.web_api")
 _quiet.setLevel(logging.INFO)
 
 
-def web_client(token: str, base_url: str) -> AsyncWebClient:
-    return AsyncWebClient(token=token, base_url=base_url, timeout=15, retry_handlers=[], logger=_quiet)
+API_TIMEOUT_SECONDS = 15
+
+
+def web_client(token: str, base_url: str, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url,
+        timeout=API_TIMEOUT_SECONDS,
+        retry_handlers=[],
+        logger=_quiet,
+        session=session,
+    )
+
+
+def api_session() -> aiohttp.ClientSession:
+    """One connection pool for all Web API calls of this server.
+
+    Without a session slack_sdk opens a new aiohttp session, and with it a new TCP (and
+    TLS) connection, for every call and closes it after: three per answered message
+    (reaction on, reply, reaction off). Reusing connections halved the client's CPU per
+    call against the loopback stand-in (about 2 -> 0.9 ms). slack_sdk applies its own
+    timeout only to sessions it creates, so the session carries it.
+    """
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT_SECONDS))
 
 
 REQUIRED = {"bot_token": "SLACK_BOT_TOKEN", "signing_secret": "SLACK_SIGNING_SECRET"}
@@ -128,6 +151,7 @@ class SlackInput(InputChannel):
         self.verifier = SlackVerifier(signing_secret, clock)
         self.runner = TurnRunner("slack")
         self._client: AsyncWebClient | None = None
+        self._session: aiohttp.ClientSession | None = None
         self._bot_user_id: str | None = None
         self._socket_client: Any = None
         self.handoff_channel = handoff_channel.strip()
@@ -139,7 +163,8 @@ class SlackInput(InputChannel):
     def client(self) -> AsyncWebClient:
         # Created lazily so its aiohttp session belongs to the server's event loop.
         if self._client is None:
-            self._client = web_client(self.bot_token, self.api_base_url)
+            self._session = api_session()
+            self._client = web_client(self.bot_token, self.api_base_url, self._session)
         return self._client
 
     def output_for(self, inbound: Inbound) -> SlackOutput:
@@ -278,5 +303,7 @@ class SlackInput(InputChannel):
             if self._socket_client is not None:
                 await self._socket_client.close()
             await self.runner.drain()
+            if self._session is not None:
+                await self._session.close()
 
         return bp

@@ -8,7 +8,7 @@ import time
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore as RasaSQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from rasa_ext.tracker_store import SQLTrackerStore
@@ -16,11 +16,11 @@ from rasa_ext.tracker_store import SQLTrackerStore
 DOMAIN = Domain.from_yaml("version: '3.1'\nintents: [ask_knowledge]\n")
 
 
-def turn(text: str) -> list:
+def turn(text: str, at: float | None = None) -> list:
     return [
-        ActionExecuted("action_listen"),
-        UserUttered(text, intent={"name": "ask_knowledge", "confidence": 0.9}),
-        BotUttered(f"answer to {text}"),
+        ActionExecuted("action_listen", timestamp=at),
+        UserUttered(text, intent={"name": "ask_knowledge", "confidence": 0.9}, timestamp=at),
+        BotUttered(f"answer to {text}", timestamp=at),
     ]
 
 
@@ -83,3 +83,34 @@ def test_in_memory_sqlite_still_works():
         return await store.retrieve("c3")
 
     assert asyncio.run(scenario()).latest_message.text == "hey"
+
+
+def test_sessions_are_read_and_appended_as_rasa_does(tmp_path):
+    db = str(tmp_path / "sessions.db")
+    ours = SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=db)
+    rasa = RasaSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=db)
+    first = [ActionExecuted("action_session_start", timestamp=1.0), SessionStarted(timestamp=1.0)]
+    first += turn("old question", at=2.0)
+    later = [ActionExecuted("action_session_start", timestamp=10.0), SessionStarted(timestamp=10.0)]
+
+    async def scenario() -> tuple:
+        tracker = DialogueStateTracker.from_events("c5", first)
+        await rasa.save(tracker)  # written by Rasa's own store, continued by ours
+        tracker = await ours.retrieve("c5")
+        for event in later + turn("new question", at=11.0):
+            tracker.update(event)
+        await ours.save(tracker)
+        return (
+            await ours.retrieve("c5"),
+            await rasa.retrieve("c5"),
+            await ours.retrieve_full_tracker("c5"),
+            await rasa.retrieve_full_tracker("c5"),
+        )
+
+    latest, rasa_latest, full, rasa_full = asyncio.run(scenario())
+    assert [e.as_dict() for e in latest.events] == [e.as_dict() for e in rasa_latest.events]
+    assert [e.as_dict() for e in full.events] == [e.as_dict() for e in rasa_full.events]
+    assert "old question" not in [getattr(e, "text", None) for e in latest.events]
+    assert "old question" in [getattr(e, "text", None) for e in full.events]
+    with sa.create_engine(f"sqlite:///{db}").connect() as conn:
+        assert conn.execute(sa.text("select count(*) from events")).scalar() == len(full.events)

@@ -156,6 +156,10 @@ class StandIn:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle's algorithm a client that
+            # keeps the connection alive would wait ~40 ms (delayed ACK) for each body,
+            # a stall that real platform APIs do not have.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass
