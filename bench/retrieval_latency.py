@@ -5,7 +5,7 @@ question, so a busy machine slows both alike:
 
 * baseline: `KnowledgeBase.search` as it was before the issue-3 latency work: eager
   PyTorch `embed_one`, then LanceDB's vector search and LanceDB's full-text search one
-  after the other (`Retriever(..., memory_max_rows=0)`, `Embedder(trace=False)`);
+  after the other (`Retriever(..., memory_max_rows=0)`, `Embedder(trace=False, combine=False)`);
 * shipped:  `KnowledgeBase.search` now: the full-text query starts on LanceDB's async API
   while the traced model embeds the question, and vectors are searched in the
   in-memory copy of the table (see knowledge/snapshot.py);
@@ -55,7 +55,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     embedder = default_embedder()
-    eager = Embedder(trace=False)
+    eager = Embedder(trace=False, combine=False)
     questions = [q.text for q in load_questions()]
     with tempfile.TemporaryDirectory() as tmp:
         store = ChunkStore(str(Path(tmp) / "kb"))

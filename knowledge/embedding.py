@@ -40,7 +40,7 @@ def model_path() -> str:
 class Embedder:
     """Thread-safe wrapper: the action server answers several conversations at once."""
 
-    def __init__(self, path: str | None = None, trace: bool = True) -> None:
+    def __init__(self, path: str | None = None, trace: bool = True, combine: bool = True) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -75,6 +75,8 @@ class Embedder:
         self._queue = threading.Condition(threading.Lock())
         self._pending: deque[_Request] = deque()
         self._combining = False
+        # `combine=False`: one question per pass, as before batching (benchmark baseline).
+        self._max_batch = MAX_BATCH if combine else 1
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         if not texts:
@@ -146,7 +148,7 @@ class Embedder:
         try:
             with self._lock:
                 with self._queue:
-                    while self._pending and len(batch) < MAX_BATCH:
+                    while self._pending and len(batch) < self._max_batch:
                         batch.append(self._pending.popleft())
                 try:
                     vectors = self._embed_texts([request.text for request in batch])
