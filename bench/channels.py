@@ -493,7 +493,7 @@ def markdown(rows: list[dict], memory: dict[str, float], latency: float, ramp: f
     lines = [
         f"Conversations {start}, turns back to back. "
         f"Stand-in model latency {latency:.1f} s. Overhead = end-to-end minus that latency "
-        "(turns the model answered). End-to-end = webhook posted -> first reply call at the "
+        "(turns the model answered). End-to-end = webhook on the wire -> first reply call at the "
         "platform API stand-in (accepted or not).",
         "",
         "| channel | conv. | msgs | ack p50 / p99 ms | e2e p50 / p99 ms | overhead p50 / p99 ms "

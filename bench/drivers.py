@@ -129,6 +129,27 @@ def drain(queue: asyncio.Queue[Reply]) -> list[Reply]:
     return out
 
 
+class WireClock:
+    """When the webhook's first byte was written (httpcore's trace extension).
+
+    Latencies start there, not when the driver decided to send: with 64 conversations
+    in one process, the driver's own event loop can take tens of milliseconds to get a
+    request onto the socket, and a platform's servers have no such queue of their own.
+    """
+
+    def __init__(self, decided: float) -> None:
+        self.decided = decided
+        self.at: float | None = None
+
+    async def __call__(self, event: str, info: dict[str, Any]) -> None:
+        if self.at is None and event == "http11.send_request_headers.started":
+            self.at = time.monotonic()
+
+    @property
+    def origin(self) -> float:
+        return self.at if self.at is not None else self.decided
+
+
 class PlatformDriver:
     """Shared turn logic; subclasses build and sign the platform's webhook."""
 
@@ -160,7 +181,10 @@ class PlatformDriver:
             prior.replies.extend(drain(queue))  # late replies belong to the previous message
         body, headers = self.request(conversation, text)
         sent = time.monotonic()
-        post = asyncio.ensure_future(client.post(self.url, content=body, headers=headers))
+        wire = WireClock(sent)
+        post = asyncio.ensure_future(
+            client.post(self.url, content=body, headers=headers, extensions={"trace": wire})
+        )
         first = asyncio.ensure_future(queue.get())
         turn = Turn(conversation, sent, ack_ms=float("nan"), ack_status=0)
         try:
@@ -177,11 +201,11 @@ class PlatformDriver:
             else:
                 response = None
             if response is not None:
-                turn.ack_ms, turn.ack_status = (time.monotonic() - sent) * 1000, response.status_code
+                turn.ack_ms, turn.ack_status = (time.monotonic() - wire.origin) * 1000, response.status_code
                 inline = self.inline_replies(response) if response.is_success else []
                 if inline and not first.done():
                     turn.e2e_ms = turn.ack_ms
-                    turn.replies += [Reply(sent + turn.ack_ms / 1000, t, True) for t in inline]
+                    turn.replies += [Reply(wire.origin + turn.ack_ms / 1000, t, True) for t in inline]
             if turn.e2e_ms is None:
                 wait = 1.0 if (self.acks_after_turn and response is not None) else self.timeout
                 try:
@@ -193,12 +217,12 @@ class PlatformDriver:
                         else (f"webhook HTTP {turn.ack_status}")
                     )
                     return turn
-                turn.e2e_ms = (reply.at - sent) * 1000
+                turn.e2e_ms = (reply.at - wire.origin) * 1000
                 turn.replies.append(reply)
             if response is None:
                 try:
                     response = await asyncio.wait_for(post, self.timeout)
-                    turn.ack_ms = (time.monotonic() - sent) * 1000
+                    turn.ack_ms = (time.monotonic() - wire.origin) * 1000
                     turn.ack_status = response.status_code
                 except (httpx.HTTPError, asyncio.TimeoutError) as exc:
                     turn.error = f"webhook {type(exc).__name__}"
@@ -410,19 +434,23 @@ class RestDriver:
 
     async def send(self, client: httpx.AsyncClient, conversation: str, text: str, prior: Turn | None) -> Turn:
         sent = time.monotonic()
+        wire = WireClock(sent)
         turn = Turn(conversation, sent, ack_ms=float("nan"), ack_status=0)
         try:
             response = await client.post(
-                self.url, json={"sender": conversation, "message": text}, timeout=self.timeout
+                self.url,
+                json={"sender": conversation, "message": text},
+                timeout=self.timeout,
+                extensions={"trace": wire},
             )
-            turn.ack_ms = turn.e2e_ms = (time.monotonic() - sent) * 1000
+            turn.ack_ms = turn.e2e_ms = (time.monotonic() - wire.origin) * 1000
             turn.ack_status = response.status_code
             response.raise_for_status()
             replies = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             turn.error = type(exc).__name__
             return turn
-        at = sent + turn.ack_ms / 1000
+        at = wire.origin + turn.ack_ms / 1000
         turn.replies = [Reply(at, r["text"], True) for r in replies if r.get("text")]
         if not turn.replies:
             turn.error = "empty reply"
