@@ -50,12 +50,13 @@ class SQLTrackerStore(rasa_stores.SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracker-store")
-        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
-            self._tune_sqlite_file()
-        if self.engine.url.database in (None, "", ":memory:"):
-            # An in-memory SQLite database exists once per thread (SQLAlchemy's
-            # SingletonThreadPool): give the worker thread its own tables too.
-            self._worker.submit(self.Base.metadata.create_all, self.engine).result()
+        if self.engine.dialect.name == "sqlite":
+            if self.engine.url.database in (None, "", ":memory:"):
+                # An in-memory SQLite database exists once per thread (SQLAlchemy's
+                # SingletonThreadPool): give the worker thread its own tables too.
+                self._worker.submit(self.Base.metadata.create_all, self.engine).result()
+            else:
+                self._tune_sqlite_file()
         events = self.SQLEvent.__table__
         sender = sa.bindparam("sender_id")
         # The latest session's events, exactly as Rasa's `_event_query` selects them.
