@@ -30,6 +30,7 @@ from connectors.common.webhook import (
     parse_json_object,
     reject,
 )
+from connectors.telegram.http import AiohttpRequest
 from connectors.telegram.output import CallbackData, TelegramOutput
 from connectors.telegram.updates import Action, classify, update_id
 
@@ -63,7 +64,7 @@ def make_bot(token: str, base_url: str) -> Bot:
     root = base_url.rstrip("/")
     if root.endswith("/bot"):
         root = root[: -len("/bot")]
-    return Bot(token, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot")
+    return Bot(token, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot", request=AiohttpRequest())
 
 
 class TelegramInput(InputChannel):
@@ -307,5 +308,7 @@ class TelegramInput(InputChannel):
             if self._poller is not None:
                 self._poller.cancel()
             await self.runner.drain()
+            if self._bot is not None:
+                await self._bot.request.shutdown()  # closes the API session
 
         return bp
