@@ -40,39 +40,25 @@ class Releases:
     def __init__(self) -> None:
         self._waiters: dict[str, set[asyncio.Future[None]]] = {}
 
-    async def wait(self, conversation_id: str, timeout: float) -> bool:
-        """Wait until `notify(conversation_id)` or `timeout`; True if woken."""
+    async def wait(self, conversation_id: str, timeout: float) -> None:
+        """Wait until `notify(conversation_id)` or `timeout`, whichever comes first."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         waiters = self._waiters.setdefault(conversation_id, set())
         waiters.add(future)
         try:
             await asyncio.wait_for(future, timeout)
-            return True
         except asyncio.TimeoutError:
-            return False
+            pass
         finally:
             waiters.discard(future)
             if not waiters:
                 self._waiters.pop(conversation_id, None)
 
     def notify(self, conversation_id: str) -> None:
-        for future in list(self._waiters.get(conversation_id, ())):
-            if future.done():
-                continue
-            loop = future.get_loop()
-            try:
-                running = asyncio.get_running_loop()
-            except RuntimeError:
-                running = None
-            if loop is running:
+        # Called from the lock store's `cleanup`, on the same event loop as the waiters.
+        for future in self._waiters.get(conversation_id, ()):
+            if not future.done():
                 future.set_result(None)
-            elif not loop.is_closed():
-                loop.call_soon_threadsafe(_resolve, future)
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
 
 
 RELEASES = Releases()

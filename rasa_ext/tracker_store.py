@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -32,16 +32,6 @@ from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
 T = TypeVar("T")
-
-
-def run_without_loop(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine that never suspends (Rasa's SQL reads are `async` only in name)."""
-    try:
-        coroutine.send(None)
-    except StopIteration as done:
-        return done.value
-    coroutine.close()
-    raise RuntimeError("the tracker store tried to wait on the event loop from its worker thread")
 
 
 class SQLTrackerStore(rasa_stores.SQLTrackerStore):
@@ -73,6 +63,7 @@ class SQLTrackerStore(rasa_stores.SQLTrackerStore):
         self._data_latest = sa.select(events.c.data).where(latest_session).order_by(events.c.id)
         self._data_all = sa.select(events.c.data).where(events.c.sender_id == sender).order_by(events.c.id)
         self._insert = events.insert()
+        self._senders = sa.select(events.c.sender_id).distinct()
 
     def _tune_sqlite_file(self) -> None:
         """Keep one connection on the worker thread, and write-ahead logging.
@@ -113,8 +104,11 @@ class SQLTrackerStore(rasa_stores.SQLTrackerStore):
         return DialogueStateTracker.from_dict(sender_id, [json.loads(row) for row in rows], self.domain.slots)
 
     async def keys(self) -> Iterable[str]:
-        parent = super().keys
-        return await self._off_loop(lambda: run_without_loop(parent()))
+        return await self._off_loop(self._read_senders)
+
+    def _read_senders(self) -> list[str]:
+        with self.session_scope() as session:
+            return list(session.execute(self._senders).scalars())
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)  # event broker, if any, stays on the loop

@@ -10,6 +10,7 @@ conversations the Rasa server spent ~14 % of its samples inside the httpx reques
 `BaseRequest` is python-telegram-bot's own extension point: it still builds the request,
 reads Telegram's answer and raises its errors (`RetryAfter` for 429, `BadRequest`, ...);
 this class only moves bytes and maps transport failures to `TimedOut` / `NetworkError`.
+File uploads (the bot sends none today) go through python-telegram-bot's own transport.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
-from telegram.request import BaseRequest, RequestData
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 
 class AiohttpRequest(BaseRequest):
@@ -28,6 +29,7 @@ class AiohttpRequest(BaseRequest):
         self._read_timeout = read_timeout
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._uploads: HTTPXRequest | None = None
 
     @property
     def read_timeout(self) -> float | None:
@@ -40,6 +42,9 @@ class AiohttpRequest(BaseRequest):
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+        if self._uploads is not None:
+            await self._uploads.shutdown()
+            self._uploads = None
 
     def _open(self) -> aiohttp.ClientSession:
         # Created inside the running loop that uses it: an aiohttp session belongs to
@@ -59,25 +64,19 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        files = request_data.multipart_data if request_data else None
-        fields = request_data.json_parameters if request_data else None
+        if request_data is not None and request_data.multipart_data:
+            self._uploads = self._uploads or HTTPXRequest()
+            return await self._uploads.do_request(
+                url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+            )
         read = self._read_timeout if read_timeout is BaseRequest.DEFAULT_NONE else read_timeout
         connect = self._connect_timeout if connect_timeout is BaseRequest.DEFAULT_NONE else connect_timeout
-        body: Any = fields
-        if files:  # uploads (the bot itself sends none; kept for completeness)
-            body = aiohttp.FormData()
-            for name, value in (fields or {}).items():
-                body.add_field(name, value)
-            for name, part in files.items():
-                if isinstance(part, tuple):
-                    filename, content, *rest = part
-                    body.add_field(name, content, filename=filename, content_type=rest[0] if rest else None)
-                else:
-                    body.add_field(name, part)
         timeout = aiohttp.ClientTimeout(sock_connect=connect, sock_read=read)
+        fields = request_data.json_parameters if request_data else None
+        headers = {"User-Agent": self.USER_AGENT}
         try:
             async with self._open().request(
-                method, url, data=body, timeout=timeout, headers={"User-Agent": self.USER_AGENT}
+                method, url, data=fields, timeout=timeout, headers=headers
             ) as response:
                 return response.status, await response.read()
         except asyncio.TimeoutError as err:

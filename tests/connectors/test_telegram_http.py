@@ -54,3 +54,23 @@ def test_api_that_never_answers_times_out():
         bot = Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=AiohttpRequest(read_timeout=0.3))
         with pytest.raises(TimedOut):
             send(bot, "hello")
+
+
+def test_uploads_go_through_python_telegram_bot_s_own_transport():
+    api = TelegramStandIn(TOKEN).start()
+    try:
+        bot = make_bot(TOKEN, api.base_url)
+
+        async def scenario() -> None:
+            try:
+                await bot.set_webhook("https://bot.example/webhooks/telegram/webhook", certificate=b"PEM")
+            finally:
+                await bot.request.shutdown()
+
+        asyncio.run(scenario())
+        (call,) = api.calls("setWebhook")
+        assert call.headers["content-type"].startswith("multipart/form-data")
+        assert call.params["url"] == "https://bot.example/webhooks/telegram/webhook"
+        assert call.params["certificate"] == "PEM"
+    finally:
+        api.stop()
