@@ -11,6 +11,7 @@ recorded as a complaint about an article.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
@@ -55,6 +56,14 @@ def button_ref(tracker: Tracker) -> str | None:
     return None
 
 
+def _record_verdict(ref: str, verdict: str, channel: str, conversation_id: str) -> AnswerRecord | None:
+    record = feedback_store().get(ref)
+    # A reference from another conversation is stale or forged: never record it.
+    if record is None or record.conversation_id != conversation_id:
+        return None
+    return feedback_store().record_verdict(ref, verdict, channel)
+
+
 class ActionRecordFeedback(Action):
     def name(self) -> str:
         return "action_record_feedback"
@@ -72,12 +81,8 @@ class ActionRecordFeedback(Action):
         record = None
         if ref:
             try:
-                record = feedback_store().get(ref)
-                # A reference from another conversation is stale or forged: never record it.
-                if record and record.conversation_id != tracker.sender_id:
-                    record = None
-                if record:
-                    record = feedback_store().record_verdict(ref, verdict, channel)
+                # Off the event loop: a commit waits for the disk (see the knowledge action).
+                record = await asyncio.to_thread(_record_verdict, ref, verdict, channel, tracker.sender_id)
             except Exception:  # noqa: BLE001 - a broken store must not break the chat
                 log.exception("could not record feedback for conversation %s", tracker.sender_id)
         if record is None:

@@ -125,7 +125,12 @@ class ActionSearchKnowledge(Action):
             return [SlotSet(UNANSWERED_SLOT, float(unanswered + 1)), SlotSet(LAST_ANSWER_SLOT, None)]
         ref = None
         try:
-            ref = feedback_store().record_answer(conversation_id, channel, question, answer)
+            # A SQLite commit waits for the disk: on the event loop it stalled every other
+            # conversation this server was serving (4-5 ms a turn, ~13 % of the server's
+            # samples at 64 conversations).
+            ref = await loop.run_in_executor(
+                _pool, lambda: feedback_store().record_answer(conversation_id, channel, question, answer)
+            )
         except Exception:  # noqa: BLE001 - the answer still goes out, only without buttons
             log.exception("could not store the answer for feedback in conversation %s", conversation_id)
         for message in renderer_for(channel).render(answer, feedback_ref=ref):

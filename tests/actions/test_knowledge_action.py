@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,42 @@ def test_answer_is_rendered_with_sources_and_resets_the_miss_counter(kb, monkeyp
     # The answer is stored for feedback under the reference its buttons carry.
     assert events[1]["name"] == "last_answer_ref"
     assert messages[0]["custom"]["feedback_ref"] == events[1]["value"]
+
+
+def test_a_slow_feedback_database_does_not_freeze_other_conversations(kb, monkeypatch):
+    """The answer is stored for its feedback buttons while other customers are served."""
+    from actions.feedback_store import FeedbackStore
+
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
+    store_answer = FeedbackStore.record_answer
+
+    def slow_disk(self, *args, **kwargs):
+        time.sleep(0.5)  # a commit waiting for a busy disk
+        return store_answer(self, *args, **kwargs)
+
+    monkeypatch.setattr(FeedbackStore, "record_answer", slow_disk)
+
+    async def answer_while_ticking() -> tuple[list[dict], list[float]]:
+        gaps: list[float] = []
+
+        async def other_conversations() -> None:
+            while True:
+                before = time.monotonic()
+                await asyncio.sleep(0.01)
+                gaps.append(time.monotonic() - before)
+
+        ticker = asyncio.ensure_future(other_conversations())
+        dispatcher = CollectingDispatcher()
+        await knowledge_action.ActionSearchKnowledge().run(
+            dispatcher, tracker("can I get my money back if I return the thermostat?"), {}
+        )
+        await asyncio.sleep(0.05)  # let the ticker record the gap it is in
+        ticker.cancel()
+        return dispatcher.messages, gaps
+
+    messages, gaps = asyncio.run(answer_while_ticking())
+    assert messages[0]["custom"]["feedback_ref"]  # stored, buttons attached
+    assert max(gaps) < 0.25, f"event loop stalled for {max(gaps):.2f} s"
 
 
 def test_unanswerable_question_says_dont_know_and_counts_the_miss(kb, monkeypatch):
