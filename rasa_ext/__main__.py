@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from rasa_ext import action_fallback, action_validation, health, lock_wait, store_outage
+from rasa_ext import action_fallback, action_session, action_validation, health, lock_wait, store_outage
 
 
 def main() -> None:
     action_fallback.install()
+    action_session.install()
     action_validation.install()
     health.install()
     lock_wait.install()

@@ -1,0 +1,119 @@
+"""Keep connections to the action server open between custom actions.
+
+Rasa 3.6's `EndpointConfig.request` builds a new aiohttp session, and so a new TCP
+connection, for every call: each answered message paid a connect, a fresh connection
+pool and its teardown on the Rasa server's one event loop, and a new connection on the
+action server. Here every endpoint (same headers and credentials) keeps one session per
+event loop, so calls reuse idle keep-alive connections.
+
+Decisions:
+- No cap on connections per endpoint, as before: aiohttp's default pool of 100 would make
+  the 101st concurrent custom action wait for a free connection, and custom actions wait
+  on the model for seconds.
+- Idle connections are dropped after `ACTION_KEEPALIVE_SECONDS` (default 15 s, aiohttp's
+  default), well inside rasa-sdk's 120 s, so Rasa never writes to a connection the action
+  server is closing. Behind a load balancer that drops idle connections sooner, set it
+  lower; `0` restores a connection per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Any
+
+import aiohttp
+from rasa.utils import endpoints
+
+log = logging.getLogger(__name__)
+
+DEFAULT_KEEPALIVE = 15.0
+_original_session = endpoints.EndpointConfig.session
+_sessions: dict[tuple, aiohttp.ClientSession] = {}
+
+
+def keepalive_seconds() -> float:
+    raw = os.environ.get("ACTION_KEEPALIVE_SECONDS", "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else DEFAULT_KEEPALIVE
+    except ValueError:
+        log.warning("ACTION_KEEPALIVE_SECONDS=%r is not a number; using %.0f s", raw, DEFAULT_KEEPALIVE)
+        return DEFAULT_KEEPALIVE
+
+
+class _Lent:
+    """`async with` that hands out the shared session and leaves it open afterwards."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self._session
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        return None
+
+
+def _new_session(config: endpoints.EndpointConfig, keepalive: float) -> aiohttp.ClientSession:
+    auth = None
+    if config.basic_auth:
+        auth = aiohttp.BasicAuth(config.basic_auth["username"], config.basic_auth["password"])
+    return aiohttp.ClientSession(
+        headers=config.headers,
+        auth=auth,
+        timeout=aiohttp.ClientTimeout(total=endpoints.DEFAULT_REQUEST_TIMEOUT),
+        connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=keepalive),
+    )
+
+
+def shared_session(self: endpoints.EndpointConfig) -> Any:
+    """Replaces `EndpointConfig.session`; every caller uses it as `async with`."""
+    keepalive = keepalive_seconds()
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if not keepalive or loop is None:
+        return _original_session(self)
+    key = (
+        id(loop),
+        tuple(sorted((str(k), str(v)) for k, v in self.headers.items())),
+        tuple(sorted(self.basic_auth.items())),
+    )
+    session = _sessions.get(key)
+    if session is None or session.closed or getattr(session, "_loop", loop) is not loop:
+        _forget_closed_loops()
+        session = _sessions[key] = _new_session(self, keepalive)
+    return _Lent(session)
+
+
+def _forget_closed_loops() -> None:
+    for key, session in list(_sessions.items()):
+        owner = getattr(session, "_loop", None)
+        if session.closed or owner is None or owner.is_closed():
+            del _sessions[key]
+
+
+async def close_sessions(*_: Any) -> None:
+    """Close this loop's sessions (server shutdown), so no connection is left half-open."""
+    loop = asyncio.get_running_loop()
+    for key, session in list(_sessions.items()):
+        if getattr(session, "_loop", None) is loop:
+            del _sessions[key]
+            await session.close()
+
+
+def install() -> None:
+    """Share sessions in every Rasa process; close them when a `rasa run` server stops."""
+    from rasa.core import run
+
+    endpoints.EndpointConfig.session = shared_session
+    original = run.configure_app
+
+    def configure_app(*args: Any, **kwargs: Any) -> Any:
+        app = original(*args, **kwargs)
+        app.register_listener(close_sessions, "after_server_stop")
+        return app
+
+    run.configure_app = configure_app

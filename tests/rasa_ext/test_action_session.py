@@ -1,0 +1,149 @@
+"""Custom actions reuse connections to the action server instead of opening one per call."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+
+import pytest
+from rasa.utils.endpoints import EndpointConfig
+
+from rasa_ext import action_session
+
+
+class ActionServer:
+    """A loopback HTTP/1.1 keep-alive server that counts the connections it accepts."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.connections = 0
+        self.requests: list[dict[str, str]] = []
+        self._server: asyncio.base_events.Server | None = None
+
+    async def __aenter__(self) -> str:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=1024)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}/webhook"
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode().split("\r\n")
+                headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+                await reader.readexactly(int(headers.get("content-length", "0")))
+                self.requests.append(headers)
+                await asyncio.sleep(self.delay)
+                body = json.dumps({"events": [], "responses": []}).encode()
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    + f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n".encode()
+                    + body
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+def installed(monkeypatch):
+    original = EndpointConfig.session
+    monkeypatch.delenv("ACTION_KEEPALIVE_SECONDS", raising=False)
+    action_session.install()
+    yield
+    EndpointConfig.session = original
+
+
+async def calls(endpoint: EndpointConfig, n: int) -> list:
+    return [await endpoint.request(json={"next_action": "action_search_knowledge"}, method="post") for _ in range(n)]
+
+
+def test_consecutive_actions_share_one_connection(installed):
+    async def scenario() -> tuple[int, list]:
+        server = ActionServer()
+        async with server as url:
+            results = await calls(EndpointConfig(url), 5)
+            await action_session.close_sessions()
+        return server.connections, results
+
+    connections, results = asyncio.run(scenario())
+    assert results == [{"events": [], "responses": []}] * 5  # Rasa still gets each reply
+    assert connections == 1  # Rasa 3.6 alone: 5
+
+
+def test_rasa_alone_opens_a_connection_per_action():
+    # The baseline the test above improves on (and proof the server counts correctly).
+    async def scenario() -> int:
+        server = ActionServer()
+        async with server as url:
+            await calls(EndpointConfig(url), 3)
+        return server.connections
+
+    assert asyncio.run(scenario()) == 3
+
+
+def test_many_slow_actions_at_once_are_not_queued_behind_a_connection_cap(installed):
+    # aiohttp's default pool holds 100 connections; the 150 customers waiting on the model
+    # at the same moment must all reach the action server at once.
+    async def scenario() -> float:
+        server = ActionServer(delay=0.5)
+        async with server as url:
+            endpoint = EndpointConfig(url)
+            started = time.monotonic()
+            await asyncio.gather(*(endpoint.request(json={}, method="post") for _ in range(150)))
+            elapsed = time.monotonic() - started
+            await action_session.close_sessions()
+        assert server.connections == 150
+        return elapsed
+
+    assert asyncio.run(scenario()) < 0.9  # two rounds of 0.5 s if capped at 100
+
+
+def test_endpoint_headers_and_credentials_still_sent_and_not_mixed(installed):
+    async def scenario() -> list:
+        server = ActionServer()
+        async with server as url:
+            await EndpointConfig(url, headers={"X-Team": "a"}).request(json={}, method="post")
+            await EndpointConfig(url, basic_auth={"username": "u", "password": "p"}).request(
+                json={}, method="post"
+            )
+            await EndpointConfig(url, headers={"X-Team": "a"}).request(json={}, method="post")
+            await action_session.close_sessions()
+        return server.requests
+
+    first, second, third = asyncio.run(scenario())
+    assert first["x-team"] == "a" and "authorization" not in first
+    assert second["authorization"] == "Basic " + base64.b64encode(b"u:p").decode()
+    assert "x-team" not in second
+    assert third["x-team"] == "a" and "authorization" not in third
+
+
+def test_keepalive_zero_restores_a_connection_per_call(installed, monkeypatch):
+    monkeypatch.setenv("ACTION_KEEPALIVE_SECONDS", "0")
+
+    async def scenario() -> int:
+        server = ActionServer()
+        async with server as url:
+            await calls(EndpointConfig(url), 3)
+        return server.connections
+
+    assert asyncio.run(scenario()) == 3
+
+
+def test_each_event_loop_gets_its_own_session(installed):
+    # Tests and tools run several loops in one process; a session is bound to its loop.
+    async def scenario() -> list:
+        server = ActionServer()
+        async with server as url:
+            return await calls(EndpointConfig(url), 2)
+
+    assert asyncio.run(scenario()) == asyncio.run(scenario())
