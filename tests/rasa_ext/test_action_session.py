@@ -37,7 +37,9 @@ class ActionServer:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode().split("\r\n")
-                headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+                headers = {
+                    k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)
+                }
                 await reader.readexactly(int(headers.get("content-length", "0")))
                 self.requests.append(headers)
                 await asyncio.sleep(self.delay)
@@ -64,7 +66,10 @@ def installed(monkeypatch):
 
 
 async def calls(endpoint: EndpointConfig, n: int) -> list:
-    return [await endpoint.request(json={"next_action": "action_search_knowledge"}, method="post") for _ in range(n)]
+    return [
+        await endpoint.request(json={"next_action": "action_search_knowledge"}, method="post")
+        for _ in range(n)
+    ]
 
 
 def test_consecutive_actions_share_one_connection(installed):
