@@ -230,7 +230,7 @@ class SlackInput(InputChannel):
         output = self.output_for(inbound)
         react = bool(self.reaction and inbound.react and inbound.ts)
         if react:
-            await output.add_reaction(self.reaction, inbound.ts)
+            output.react_meanwhile(self.reaction, inbound.ts)
         try:
             await on_new_message(
                 UserMessage(
@@ -244,7 +244,7 @@ class SlackInput(InputChannel):
             )
         finally:
             if react:
-                await output.remove_reaction(self.reaction, inbound.ts)
+                await output.end_reaction(self.reaction, inbound.ts)
 
     def _interaction_payload(self, body: bytes) -> dict[str, Any]:
         form = urllib.parse.parse_qs(decode_utf8(body), keep_blank_values=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 from slack_sdk.signature import Clock
@@ -283,6 +284,49 @@ def test_retried_event_reaches_rasa_once_with_eyes_reaction(slack_api):
     (removed,) = slack_api.calls("reactions.remove")
     assert added.params["name"] == removed.params["name"] == "eyes"
     assert added.at <= post.at <= removed.at
+
+
+def _answer_with_slow_reaction(slack_api) -> float:
+    """Seconds from the event to the turn reaching Rasa, with reactions.add taking 0.5 s."""
+    slack_api.slow("reactions.add", 0.5)
+    reached = []
+
+    async def on_new_message(message):
+        reached.append(time.monotonic())
+        await message.output_channel.send_text_message(message.sender_id, "answer")
+
+    async def scenario() -> float:
+        channel = SlackInput("xoxb-test-token", "secret", api_base_url=slack_api.base_url)
+        started = time.monotonic()
+        await channel.handle_envelope(envelope(MENTION, "EvSlowReaction"), on_new_message)
+        await channel.runner.drain(10)
+        return started
+
+    started = asyncio.run(scenario())
+    return reached[0] - started
+
+
+def test_turn_is_processed_while_the_eyes_reaction_is_added_and_the_answer_follows_it(slack_api):
+    assert _answer_with_slow_reaction(slack_api) < 0.3  # did not wait for reactions.add
+    (added,) = slack_api.calls("reactions.add")
+    (post,) = slack_api.posts()
+    (removed,) = slack_api.calls("reactions.remove")
+    # The answer is sent once the reaction is on the message (0.5 s after its request),
+    # and the reaction is removed after the answer.
+    assert post.at - added.at >= 0.45
+    assert post.at <= removed.at
+
+
+def test_answer_does_not_wait_long_for_a_stuck_reaction(slack_api, monkeypatch):
+    from connectors.slack import output
+
+    monkeypatch.setattr(output, "REACTION_WAIT_SECONDS", 0.1)
+    _answer_with_slow_reaction(slack_api)
+    (added,) = slack_api.calls("reactions.add")
+    (post,) = slack_api.posts()
+    assert post.at - added.at < 0.4  # replied without waiting out the 0.5 s reaction
+    (removed,) = slack_api.calls("reactions.remove")
+    assert removed.at - added.at >= 0.45  # removed only once it had been added
 
 
 def test_body_that_is_not_utf8_is_a_400_not_a_crash():

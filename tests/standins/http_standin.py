@@ -88,6 +88,7 @@ class StandIn:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.failures: dict[str, list[Failure]] = {}
+        self.delays: dict[str, float] = {}  # method -> seconds before it answers
         # Called from the server's thread after each answer: (record, status, body).
         self.observers: list[Callable[[Recorded, int, dict[str, Any]], None]] = []
         self._lock = threading.Lock()
@@ -110,10 +111,16 @@ class StandIn:
         with self._lock:
             self.failures.setdefault(method, []).extend(failures)
 
+    def slow(self, method: str, seconds: float) -> None:
+        """Answer `method` only after `seconds`, like a platform API under strain."""
+        with self._lock:
+            self.delays[method] = seconds
+
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
             self.failures.clear()
+            self.delays.clear()
 
     def calls(self, method: str, where: Callable[[Recorded], bool] = lambda r: True) -> list[Recorded]:
         with self._lock:
@@ -192,6 +199,9 @@ class StandIn:
                     standin.requests.append(record)
                     queued = standin.failures.get(method)
                     failure = queued.pop(0) if queued else None
+                    delay = standin.delays.get(method, 0.0)
+                if delay:
+                    time.sleep(delay)
                 if failure is not None:
                     self._reply(failure.status, failure.body, failure.headers)
                     standin._notify(record, failure.status, failure.body)
