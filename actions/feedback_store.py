@@ -12,7 +12,9 @@ import json
 import os
 import secrets
 import sqlite3
-from contextlib import closing
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -72,16 +74,29 @@ class FeedbackStore:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path else default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        with self._use() as db:
             # Write-ahead log: a commit appends to one file instead of rewriting pages and a
             # rollback journal (fewer disk flushes), and readers never wait for a writer.
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.row_factory = sqlite3.Row
-        return db
+    @contextmanager
+    def _use(self) -> Iterator[sqlite3.Connection]:
+        """The store's one connection, one caller at a time, committed on success.
+
+        The action server answers from many threads at once; with a connection each,
+        concurrent commits met SQLite's busy handler, which sleeps 1, 2, 5 ... 100 ms
+        between tries, and the customer waited for it. One connection behind a lock
+        queues them for microseconds instead.
+        """
+        with self._lock:
+            if self._db is None:
+                self._db = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
+                self._db.row_factory = sqlite3.Row
+            with self._db:
+                yield self._db
 
     def record_answer(self, conversation_id: str, channel: str, question: str, answer: Answer) -> str:
         """Store an answer about to be sent; returns the reference its buttons carry."""
@@ -90,7 +105,7 @@ class FeedbackStore:
             {"number": s.number, "title": s.title, "url": s.url, "article_id": s.article_id, "page": s.page}
             for s in answer.sources
         ]
-        with closing(self._connect()) as db, db:
+        with self._use() as db:
             db.execute(
                 "INSERT INTO answers (ref, conversation_id, channel, question, answer, method, citations,"
                 " answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -108,12 +123,12 @@ class FeedbackStore:
         return ref
 
     def get(self, ref: str) -> AnswerRecord | None:
-        with closing(self._connect()) as db:
+        with self._use() as db:
             row = db.execute("SELECT * FROM answers WHERE ref = ?", (ref,)).fetchone()
         return _record(row) if row else None
 
     def latest(self, conversation_id: str) -> AnswerRecord | None:
-        with closing(self._connect()) as db:
+        with self._use() as db:
             row = db.execute(
                 "SELECT * FROM answers WHERE conversation_id = ?"
                 " ORDER BY answered_at DESC, rowid DESC LIMIT 1",
@@ -123,7 +138,7 @@ class FeedbackStore:
 
     def record_verdict(self, ref: str, verdict: str, channel: str) -> AnswerRecord | None:
         """The customer's latest opinion of one answer wins (a second press corrects the first)."""
-        with closing(self._connect()) as db, db:
+        with self._use() as db:
             db.execute(
                 "UPDATE answers SET verdict = ?, verdict_channel = ?, verdict_at = ? WHERE ref = ?",
                 (verdict, channel, _now(), ref),
@@ -137,7 +152,7 @@ class FeedbackStore:
             query += " AND verdict = ?"
             params = (verdict,)
         query += " ORDER BY verdict_at DESC LIMIT ?"
-        with closing(self._connect()) as db:
+        with self._use() as db:
             rows = db.execute(query, params + (limit,)).fetchall()
         return [_record(row) for row in rows]
 

@@ -4,6 +4,8 @@ a real SQLite feedback store and a stand-in team webhook on loopback."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 
 import pytest
 from rasa_sdk import Tracker
@@ -235,3 +237,25 @@ def test_release_command_posts_the_hand_back_events(webhook):
         {"event": "slot", "name": "handoff_active", "value": False},
         {"event": "slot", "name": "unanswered_count", "value": 0},
     ]
+
+
+def test_answers_stored_by_many_conversations_at_once_do_not_wait_on_each_other(tmp_path):
+    # The action server stores answers from up to ACTIONS_THREADS threads at once; with a
+    # connection per call SQLite's busy handler made some wait over a second.
+    store = FeedbackStore(tmp_path / "feedback.sqlite")
+    waits: list[float] = []
+
+    def conversation(i: int) -> None:
+        for turn in range(5):
+            started = time.perf_counter()
+            store.record_answer(f"c{i}", "slack", f"question {turn}", ANSWER)
+            waits.append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=conversation, args=(i,)) for i in range(64)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(waits) == 320
+    assert max(waits) < 0.6, f"an answer waited {max(waits):.2f} s to be stored"
+    assert store.latest("c63").question == "question 4"  # every write landed, in order
