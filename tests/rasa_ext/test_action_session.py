@@ -85,15 +85,19 @@ def test_consecutive_actions_share_one_connection(installed):
     assert connections == 1  # Rasa 3.6 alone: 5
 
 
-def test_rasa_alone_opens_a_connection_per_action():
-    # The baseline the test above improves on (and proof the server counts correctly).
+def connections_for_three_calls() -> int:
     async def scenario() -> int:
         server = ActionServer()
         async with server as url:
             await calls(EndpointConfig(url), 3)
         return server.connections
 
-    assert asyncio.run(scenario()) == 3
+    return asyncio.run(scenario())
+
+
+def test_rasa_alone_opens_a_connection_per_action():
+    # The baseline the test above improves on (and proof the server counts correctly).
+    assert connections_for_three_calls() == 3
 
 
 def test_many_slow_actions_at_once_are_not_queued_behind_a_connection_cap(installed):
@@ -134,14 +138,7 @@ def test_endpoint_headers_and_credentials_still_sent_and_not_mixed(installed):
 
 def test_keepalive_zero_restores_a_connection_per_call(installed, monkeypatch):
     monkeypatch.setenv("ACTION_KEEPALIVE_SECONDS", "0")
-
-    async def scenario() -> int:
-        server = ActionServer()
-        async with server as url:
-            await calls(EndpointConfig(url), 3)
-        return server.connections
-
-    assert asyncio.run(scenario()) == 3
+    assert connections_for_three_calls() == 3
 
 
 def test_each_event_loop_gets_its_own_session(installed):
