@@ -58,6 +58,7 @@ class SlackOutput(OutputChannel):
         self.conversation = conversation
         self.attempts = attempts
         self._reacting: asyncio.Future | None = None
+        self._waited_for_reaction = False
 
     def react_meanwhile(self, name: str, ts: str) -> None:
         """Add the "working on it" reaction while the turn is processed, not before it.
@@ -69,9 +70,10 @@ class SlackOutput(OutputChannel):
         self._reacting = asyncio.ensure_future(self.add_reaction(name, ts))
 
     async def reaction_added(self) -> None:
-        """Wait for the reaction, but never longer than `REACTION_WAIT_SECONDS`."""
-        if self._reacting is None or self._reacting.done():
+        """Wait for the reaction, once per turn and never longer than `REACTION_WAIT_SECONDS`."""
+        if self._reacting is None or self._reacting.done() or self._waited_for_reaction:
             return
+        self._waited_for_reaction = True  # the later parts of a long answer do not wait again
         try:
             await asyncio.wait_for(asyncio.shield(self._reacting), REACTION_WAIT_SECONDS)
         except asyncio.TimeoutError:

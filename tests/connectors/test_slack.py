@@ -286,14 +286,15 @@ def test_retried_event_reaches_rasa_once_with_eyes_reaction(slack_api):
     assert added.at <= post.at <= removed.at
 
 
-def _answer_with_slow_reaction(slack_api) -> float:
+def _answer_with_slow_reaction(slack_api, parts: int = 1) -> float:
     """Seconds from the event to the turn reaching Rasa, with reactions.add taking 0.5 s."""
     slack_api.slow("reactions.add", 0.5)
     reached = []
 
     async def on_new_message(message):
         reached.append(time.monotonic())
-        await message.output_channel.send_text_message(message.sender_id, "answer")
+        for part in range(parts):
+            await message.output_channel.send_text_message(message.sender_id, f"answer part {part}")
 
     async def scenario() -> float:
         channel = SlackInput("xoxb-test-token", "secret", api_base_url=slack_api.base_url)
@@ -320,11 +321,13 @@ def test_turn_is_processed_while_the_eyes_reaction_is_added_and_the_answer_follo
 def test_answer_does_not_wait_long_for_a_stuck_reaction(slack_api, monkeypatch):
     from connectors.slack import output
 
-    monkeypatch.setattr(output, "REACTION_WAIT_SECONDS", 0.1)
-    _answer_with_slow_reaction(slack_api)
+    monkeypatch.setattr(output, "REACTION_WAIT_SECONDS", 0.2)
+    _answer_with_slow_reaction(slack_api, parts=3)
     (added,) = slack_api.calls("reactions.add")
-    (post,) = slack_api.posts()
-    assert post.at - added.at < 0.4  # replied without waiting out the 0.5 s reaction
+    posts = slack_api.posts()
+    assert len(posts) == 3
+    # Replied without waiting out the 0.5 s reaction, and only the first part waited.
+    assert posts[-1].at - added.at < 0.4
     (removed,) = slack_api.calls("reactions.remove")
     assert removed.at - added.at >= 0.45  # removed only once it had been added
 
