@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import sys
+import threading
 from collections import Counter
 from functools import lru_cache
 from typing import Any
@@ -31,9 +32,19 @@ RICH_CHANNELS = {"slack", "telegram"}
 ACK_TEXT = "Thanks for your feedback!"
 
 
+_build_lock = threading.Lock()
+
+
 @lru_cache(maxsize=1)
-def feedback_store() -> FeedbackStore:
+def _build_feedback_store() -> FeedbackStore:
     return FeedbackStore()
+
+
+def feedback_store() -> FeedbackStore:
+    # First used from several worker threads at once: build one store (one connection,
+    # one lock), not one per thread.
+    with _build_lock:
+        return _build_feedback_store()
 
 
 def previous_action(tracker: Tracker) -> str | None:

@@ -78,7 +78,8 @@ class FeedbackStore:
         self._db: sqlite3.Connection | None = None
         with self._use() as db:
             # Write-ahead log: a commit appends to one file instead of rewriting pages and a
-            # rollback journal (fewer disk flushes), and readers never wait for a writer.
+            # rollback journal (fewer disk flushes), and other processes reading the file
+            # (`python -m actions.feedback`) never wait for a writer.
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
 

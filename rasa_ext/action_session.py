@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from functools import lru_cache
 from typing import Any
 
 import aiohttp
@@ -30,11 +31,17 @@ log = logging.getLogger(__name__)
 
 DEFAULT_KEEPALIVE = 15.0
 _original_session = endpoints.EndpointConfig.session
+# (event loop, headers, credentials) -> that endpoint's session on that loop
 _sessions: dict[tuple, aiohttp.ClientSession] = {}
 
 
 def keepalive_seconds() -> float:
-    raw = os.environ.get("ACTION_KEEPALIVE_SECONDS", "").strip()
+    return _parse_keepalive(os.environ.get("ACTION_KEEPALIVE_SECONDS", "").strip())
+
+
+@lru_cache(maxsize=8)
+def _parse_keepalive(raw: str) -> float:
+    """Cached per value, so a bad setting is logged once, not on every custom action."""
     try:
         return max(0.0, float(raw)) if raw else DEFAULT_KEEPALIVE
     except ValueError:
@@ -56,6 +63,7 @@ class _Lent:
 
 
 def _new_session(config: endpoints.EndpointConfig, keepalive: float) -> aiohttp.ClientSession:
+    # Rasa's own `session()` arguments; only the connector is ours (no cap, keep-alive).
     auth = None
     if config.basic_auth:
         auth = aiohttp.BasicAuth(config.basic_auth["username"], config.basic_auth["password"])
@@ -77,12 +85,12 @@ def shared_session(self: endpoints.EndpointConfig) -> Any:
     if not keepalive or loop is None:
         return _original_session(self)
     key = (
-        id(loop),
+        loop,
         tuple(sorted((str(k), str(v)) for k, v in self.headers.items())),
         tuple(sorted(self.basic_auth.items())),
     )
     session = _sessions.get(key)
-    if session is None or session.closed or getattr(session, "_loop", loop) is not loop:
+    if session is None or session.closed:
         _forget_closed_loops()
         session = _sessions[key] = _new_session(self, keepalive)
     return _Lent(session)
@@ -90,8 +98,7 @@ def shared_session(self: endpoints.EndpointConfig) -> Any:
 
 def _forget_closed_loops() -> None:
     for key, session in list(_sessions.items()):
-        owner = getattr(session, "_loop", None)
-        if session.closed or owner is None or owner.is_closed():
+        if session.closed or key[0].is_closed():
             del _sessions[key]
 
 
@@ -99,7 +106,7 @@ async def close_sessions(*_: Any) -> None:
     """Close this loop's sessions (server shutdown), so no connection is left half-open."""
     loop = asyncio.get_running_loop()
     for key, session in list(_sessions.items()):
-        if getattr(session, "_loop", None) is loop:
+        if key[0] is loop:
             del _sessions[key]
             await session.close()
 

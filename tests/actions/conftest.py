@@ -15,6 +15,6 @@ def feedback_db(tmp_path, monkeypatch):
 
     path = tmp_path / "feedback.sqlite"
     monkeypatch.setenv("FEEDBACK_DB", str(path))
-    feedback.feedback_store.cache_clear()
+    feedback._build_feedback_store.cache_clear()
     yield path
-    feedback.feedback_store.cache_clear()
+    feedback._build_feedback_store.cache_clear()
