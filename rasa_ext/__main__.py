@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from rasa_ext import action_fallback, action_session, action_validation, health, lock_wait, store_outage
+from rasa_ext import (
+    action_fallback,
+    action_session,
+    action_validation,
+    debug_log_copies,
+    event_types,
+    health,
+    lock_wait,
+    store_outage,
+)
 
 
 def main() -> None:
     action_fallback.install()
     action_session.install()
     action_validation.install()
+    debug_log_copies.install()
+    event_types.install()
     health.install()
     lock_wait.install()
     store_outage.install()

@@ -143,3 +143,28 @@ def _response(name: str) -> dict:
         "image": None,
         "attachment": None,
     }
+
+
+def test_every_answer_hands_the_turn_back_to_the_customer(kb, monkeypatch):
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
+    for case in (tracker("can I get my money back?"), tracker("who painted the mona lisa"), tracker("")):
+        _, events = run(case)
+        assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_listen"}
+
+
+def test_the_dialogue_data_always_lets_the_customer_speak_after_the_knowledge_action():
+    """The follow-up `action_listen` above must not cut off a step someone adds to bot/data."""
+    import yaml
+
+    data = Path(__file__).resolve().parents[2] / "bot" / "data"
+    checked = 0
+    for name in ("rules.yml", "stories.yml"):
+        for flow in (yaml.safe_load((data / name).read_text()) or {}).get(name.split(".")[0], []):
+            steps = flow.get("steps", [])
+            for i, step in enumerate(steps):
+                if step.get("action") == "action_search_knowledge":
+                    checked += 1
+                    following = steps[i + 1] if i + 1 < len(steps) else None
+                    assert following is None or "action" not in following, (name, flow.get("rule") or flow)
+                    assert following is not None or flow.get("wait_for_user_input", True), flow
+    assert checked >= 4
