@@ -16,6 +16,14 @@ RESPONSES = [
     {"events": [{"event": "no_such_event"}]},
     {"events": "not a list"},
     {"responses": ["not an object"]},
+    {"events": None},
+    {"events": ["not an object"]},
+    {"events": [{"name": "no event key"}]},
+    {"events": [{"event": "slot", "name": "x", "value": 1}, {"event": "followup", "name": "action_listen"}]},
+    {"events": [{"event": "slot", "name": "x"}]},  # a slot event needs its value
+    {"events": [{"event": "user", "text": "hi", "parse_data": {"intent": {"name": "a", "confidence": 1}}}]},
+    {"events": [{"event": "user", "parse_data": {"intent": {"name": 3}}}]},
+    {"events": [{"event": "bot", "text": "hi", "timestamp": "yesterday"}]},
 ]
 
 
@@ -33,3 +41,18 @@ def test_same_verdict_and_message_as_rasa(result):
             validate_action_result(RemoteAction("action_x", None), result)
         assert raised.value.message.startswith(expected)
         assert "Failed to validate Action server response" in raised.value.message
+
+
+def test_a_valid_response_skips_the_full_oneof_check(monkeypatch):
+    from rasa_ext import action_validation
+
+    full = []
+    validator = action_validation.response_validator()
+    real = validator.iter_errors
+    monkeypatch.setattr(validator, "iter_errors", lambda result: full.append(result) or real(result))
+    ok = {"events": [{"event": "slot", "name": "x", "value": 1}, {"event": "followup", "name": "action_x"}]}
+    assert validate_action_result(RemoteAction("action_x", None), ok) is True
+    assert full == []
+    with pytest.raises(jsonschema.ValidationError):
+        validate_action_result(RemoteAction("action_x", None), {"events": [{"event": "slot", "name": "x"}]})
+    assert len(full) == 1  # an invalid one gets Rasa's full check and message
