@@ -7,6 +7,7 @@ dot product is the cosine similarity, which is what the relevance bar is calibra
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections import deque
@@ -178,22 +179,43 @@ class Embedder:
 
     def _embed_single(self, text: str) -> np.ndarray:
         tokens = self._tokenizer(text, truncation=True, max_length=self._max_length, return_tensors="pt")
-        states = self._forward(tokens["input_ids"])[0]
-        vector = states.mean(dim=0)
-        vector = vector / vector.norm().clamp_min(1e-12)
-        return vector.numpy().astype(np.float32)
+        return self._pool_single(self._forward(tokens["input_ids"])[0])
 
     def _embed_padded(self, texts: list[str]) -> list[np.ndarray]:
-        """Several texts padded to the longest, averaged over their own tokens only.
+        """Several texts, in passes of similar lengths, averaged over their own tokens only.
 
         The mask keeps padding out of both attention and the mean (as sentence-transformers'
         mean pooling does), so each vector equals its unpadded one up to float rounding.
+        A pass costs about its padded token count plus a fixed overhead (see
+        `length_groups`), and under load a batch mixes short questions with the longer
+        follow-up queries that carry the conversation's recent turns, so one pass padded
+        to the longest text wasted most of its work; each group is cut to its own longest.
+        A group of one takes the unpadded path and gets its lone vector bit for bit.
         """
         tokens = self._tokenizer(
             texts, padding=True, truncation=True, max_length=self._max_length, return_tensors="pt"
         )
-        mask = tokens["attention_mask"]
-        states = self._forward_padded(tokens["input_ids"], mask)
+        ids, mask = tokens["input_ids"], tokens["attention_mask"]
+        lengths = [int(n) for n in mask.sum(dim=1)]
+        vectors: list[np.ndarray | None] = [None] * len(texts)
+        for group in length_groups(lengths):
+            longest = max(lengths[i] for i in group)
+            rows = self._torch.tensor(group)
+            group_ids, group_mask = ids[rows, :longest], mask[rows, :longest]
+            if len(group) == 1:
+                found = [self._pool_single(self._forward(group_ids)[0])]
+            else:
+                found = self._pool_padded(self._forward_padded(group_ids, group_mask), group_mask)
+            for i, vector in zip(group, found, strict=True):
+                vectors[i] = vector
+        return vectors  # type: ignore[return-value]  # every index is in one group
+
+    def _pool_single(self, states) -> np.ndarray:
+        vector = states.mean(dim=0)
+        vector = vector / vector.norm().clamp_min(1e-12)
+        return vector.numpy().astype(np.float32)
+
+    def _pool_padded(self, states, mask) -> list[np.ndarray]:
         weights = mask.unsqueeze(-1).to(states.dtype)
         vectors = (states * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1e-9)
         vectors = vectors / vectors.norm(dim=1, keepdim=True).clamp_min(1e-12)
@@ -226,6 +248,35 @@ class Embedder:
             self._traced_padded = (
                 _trace_padded(self._torch, self._bert, self._tokenizer, self._max_length) or False
             )
+
+
+# A forward pass costs about (this + its padded tokens) x a constant: one thread,
+# traced graph, 1/2/4/8 texts of 12, 24 and 48 tokens took 10.8-123 ms, fitted by
+# 7.2 ms + 0.30 ms per padded token (so the fixed part is worth ~24 tokens).
+PASS_OVERHEAD_TOKENS = 24
+
+
+def length_groups(lengths: Sequence[int], overhead: int = PASS_OVERHEAD_TOKENS) -> list[list[int]]:
+    """Indices split into passes of similar length, at the lowest estimated cost.
+
+    Sorted by length, the best cut points follow from a small dynamic programme over the
+    cost `overhead + texts x longest` per pass; equal lengths always stay in one pass.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    ordered = [lengths[i] for i in order]
+    best = [0.0] + [math.inf] * len(order)  # best[j]: cheapest passes for the first j
+    cut = [0] * (len(order) + 1)
+    for j in range(1, len(order) + 1):
+        for i in range(j):
+            cost = best[i] + overhead + (j - i) * ordered[j - 1]
+            if cost < best[j]:
+                best[j], cut[j] = cost, i
+    groups: list[list[int]] = []
+    j = len(order)
+    while j > 0:
+        groups.append(order[cut[j] : j])
+        j = cut[j]
+    return groups[::-1]
 
 
 class _Request:

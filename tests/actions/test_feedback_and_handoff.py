@@ -209,7 +209,9 @@ def test_while_handed_off_the_bot_says_nothing_and_forwards_the_message(monkeypa
     assert webhook.wait_for(1)[0]["text"] == "are you still there?"
     # Even if a rule slipped, the knowledge action would not answer over the agent.
     monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: FakeKnowledgeBase(ANSWER))
-    assert run(knowledge_action.ActionSearchKnowledge(), tracker) == ([], [])
+    # Nothing said and nothing changed; the turn only goes back to listening.
+    listen = {"event": "followup", "timestamp": None, "name": "action_listen"}
+    assert run(knowledge_action.ActionSearchKnowledge(), tracker) == ([], [listen])
 
 
 def test_two_misses_in_a_row_hand_over(monkeypatch, webhook):

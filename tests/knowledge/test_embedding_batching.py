@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from knowledge.embedding import MAX_BATCH, Embedder
+from knowledge.embedding import MAX_BATCH, Embedder, length_groups
 from knowledge.evaluation import load_questions
 
 # Lengths from one token to past the truncation limit, so the batch is really padded.
@@ -131,3 +131,28 @@ def test_a_failed_pass_reaches_every_caller_and_the_next_question_works(embedder
     assert_same_vectors(
         [future.result() for future in futures], [embedder.embed_one(q) for q in questions[:3]]
     )
+
+
+def test_passes_group_texts_of_similar_length():
+    assert length_groups([12, 12, 12]) == [[0, 1, 2]]  # equal lengths: one pass
+    assert length_groups([12, 13, 11]) == [[2, 0, 1]]  # padding a token is cheaper than a pass
+    short_and_long = length_groups([12, 45, 11, 50, 14, 47])
+    assert [sorted(g) for g in short_and_long] == [[0, 2, 4], [1, 3, 5]]
+    assert length_groups([9]) == [[0]] and length_groups([]) == []
+
+
+def test_a_mixed_batch_is_not_padded_to_its_longest_text(embedder, monkeypatch):
+    short = ["refund", "cancel my plan", "reset password", "invoice copy"]
+    long = ["how do i reset my password after the link expired and the support page did not help " * 2] * 2
+    texts = short + long
+    lone = [embedder.embed_one(text) for text in texts]
+    shapes: list[tuple[int, int]] = []
+    real = embedder._forward_padded
+    monkeypatch.setattr(
+        embedder, "_forward_padded", lambda ids, mask: shapes.append(tuple(ids.shape)) or real(ids, mask)
+    )
+    with embedder._lock:
+        batch = embedder._embed_texts(texts)
+    assert_same_vectors(batch, lone)
+    assert len(shapes) == 2 and sorted(n for n, _ in shapes) == [2, 4]
+    assert min(length for _, length in shapes) < 10  # the short ones are not padded to ~40 tokens
