@@ -7,6 +7,7 @@ stall the other conversations the action server is serving.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import threading
@@ -154,6 +155,12 @@ def warm_up() -> None:
         knowledge_base().embedder.embed_one("warm up")
     except Exception as exc:  # noqa: BLE001 - the server still starts and reports per request
         log.warning("knowledge engine warm-up failed: %s", exc)
+        return
+    # The model, tokenizer and index are never garbage; kept out of Python's full
+    # collections, which otherwise walk them all and stall the server's event loop for
+    # a few hundred milliseconds (the same as rasa_ext/gc_freeze.py on the Rasa side).
+    gc.collect()
+    gc.freeze()
 
 
 if os.environ.get("ACTIONS_WARM_UP", "1") != "0":

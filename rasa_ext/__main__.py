@@ -8,6 +8,7 @@ from rasa_ext import (
     action_validation,
     debug_log_copies,
     event_types,
+    gc_freeze,
     health,
     lock_wait,
     store_outage,
@@ -20,6 +21,7 @@ def main() -> None:
     action_validation.install()
     debug_log_copies.install()
     event_types.install()
+    gc_freeze.install()
     health.install()
     lock_wait.install()
     store_outage.install()
