@@ -25,7 +25,8 @@ ROUTE = "/health/ready"
 
 def knowledge_status() -> dict[str, Any]:
     """The embedding model and the index, without building either if not built yet."""
-    if knowledge_action._build_knowledge_base.cache_info().currsize == 0:
+    warming = knowledge_action.WARM_UP and not knowledge_action.warmed_up.is_set()
+    if warming or knowledge_action._build_knowledge_base.cache_info().currsize == 0:
         return {"ok": False, "error": "still loading the embedding model"}
     kb = knowledge_action.knowledge_base()
     store = kb.store

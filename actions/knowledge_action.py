@@ -11,6 +11,7 @@ import gc
 import logging
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
@@ -152,18 +153,32 @@ class ActionSearchKnowledge(Action):
 def warm_up() -> None:
     """Load the embedding model at server start, not on the first customer's question."""
     try:
-        knowledge_base().embedder.embed_one("warm up")
-    except Exception as exc:  # noqa: BLE001 - the server still starts and reports per request
-        log.warning("knowledge engine warm-up failed: %s", exc)
-        return
-    # The model, tokenizer and index are never garbage; kept out of Python's full
-    # collections, which otherwise walk them all and stall the server's event loop for
-    # a few hundred milliseconds (the same as rasa_ext/gc_freeze.py on the Rasa side).
-    gc.collect()
-    gc.freeze()
+        try:
+            knowledge_base().embedder.embed_one("warm up")
+        except Exception as exc:  # noqa: BLE001 - the server still starts and reports per request
+            log.warning("knowledge engine warm-up failed: %s", exc)
+            return
+        # The model, tokenizer and index are never garbage; kept out of Python's full
+        # collections, which otherwise walk them all and stall the server's event loop for
+        # a few hundred milliseconds (the same as rasa_ext/gc_freeze.py on the Rasa side).
+        started = time.perf_counter()
+        gc.collect()
+        gc.freeze()
+        log.info(
+            "%d start-up objects kept out of garbage collection (%.0f ms)",
+            gc.get_freeze_count(),
+            1000 * (time.perf_counter() - started),
+        )
+    finally:
+        warmed_up.set()
 
 
-if os.environ.get("ACTIONS_WARM_UP", "1") != "0":
+# Set once the warm-up is over (or when there is none): `/health/ready` waits for it, so
+# a load balancer sends no customer into the model load or the collection above.
+warmed_up = threading.Event()
+WARM_UP = os.environ.get("ACTIONS_WARM_UP", "1") != "0"
+
+if WARM_UP:
     # In the background: Sanic kills a worker that has not reported ready within 30 s,
     # and loading the model takes longer than that on a busy machine.
     threading.Thread(target=warm_up, name="knowledge-warm-up", daemon=True).start()

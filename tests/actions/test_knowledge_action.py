@@ -168,3 +168,19 @@ def test_the_dialogue_data_always_lets_the_customer_speak_after_the_knowledge_ac
                     assert following is None or "action" not in following, (name, flow.get("rule") or flow)
                     assert following is not None or flow.get("wait_for_user_input", True), flow
     assert checked >= 4
+
+
+def test_not_ready_for_customers_until_the_warm_up_is_over(kb, monkeypatch):
+    import threading
+    from functools import lru_cache
+
+    from actions import health
+
+    built = lru_cache(maxsize=1)(lambda: kb)
+    built()  # the knowledge base is loaded; the warm-up (first pass, collection) is not over
+    monkeypatch.setattr(knowledge_action, "_build_knowledge_base", built)
+    monkeypatch.setattr(knowledge_action, "WARM_UP", True)
+    monkeypatch.setattr(knowledge_action, "warmed_up", threading.Event())
+    assert health.knowledge_status() == {"ok": False, "error": "still loading the embedding model"}
+    knowledge_action.warmed_up.set()
+    assert health.knowledge_status()["ok"] is True
