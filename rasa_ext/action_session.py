@@ -27,6 +27,8 @@ from typing import Any
 import aiohttp
 from rasa.utils import endpoints
 
+from rasa_ext.apps import on_every_app
+
 log = logging.getLogger(__name__)
 
 DEFAULT_KEEPALIVE = 15.0
@@ -113,14 +115,5 @@ async def close_sessions(*_: Any) -> None:
 
 def install() -> None:
     """Share sessions in every Rasa process; close them when a `rasa run` server stops."""
-    from rasa.core import run
-
     endpoints.EndpointConfig.session = shared_session
-    original = run.configure_app
-
-    def configure_app(*args: Any, **kwargs: Any) -> Any:
-        app = original(*args, **kwargs)
-        app.register_listener(close_sessions, "after_server_stop")
-        return app
-
-    run.configure_app = configure_app
+    on_every_app(lambda app: app.register_listener(close_sessions, "after_server_stop"))

@@ -17,6 +17,8 @@ import logging
 import time
 from typing import Any
 
+from rasa_ext.apps import on_every_app
+
 log = logging.getLogger(__name__)
 
 
@@ -33,13 +35,4 @@ def freeze_startup_objects(*_: Any) -> None:
 
 
 def install() -> None:
-    from rasa.core import run
-
-    original = run.configure_app
-
-    def configure_app(*args: Any, **kwargs: Any) -> Any:
-        app = original(*args, **kwargs)
-        app.register_listener(freeze_startup_objects, "after_server_start")
-        return app
-
-    run.configure_app = configure_app
+    on_every_app(lambda app: app.register_listener(freeze_startup_objects, "after_server_start"))

@@ -21,6 +21,8 @@ from sanic import Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
 
+from rasa_ext.apps import on_every_app
+
 CHECK_TIMEOUT = 2.0
 ROUTE = "/health/ready"
 
@@ -120,13 +122,4 @@ def add_route(app: Sanic) -> None:
 
 def install() -> None:
     """Add the route to every app Rasa's `run` command configures."""
-    from rasa.core import run
-
-    original = run.configure_app
-
-    def configure_app(*args: Any, **kwargs: Any) -> Sanic:
-        app = original(*args, **kwargs)
-        add_route(app)
-        return app
-
-    run.configure_app = configure_app
+    on_every_app(add_route)
