@@ -7,6 +7,7 @@ dot product is the cosine similarity, which is what the relevance bar is calibra
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
@@ -16,6 +17,10 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
+
+from knowledge import onnx_graph
+
+_log = logging.getLogger(__name__)
 
 DIMENSION = 384
 # The most questions embedded in one pass by `Embedder.embed_one` (see `_combine`).
@@ -41,7 +46,9 @@ def model_path() -> str:
 class Embedder:
     """Thread-safe wrapper: the action server answers several conversations at once."""
 
-    def __init__(self, path: str | None = None, trace: bool = True, combine: bool = True) -> None:
+    def __init__(
+        self, path: str | None = None, trace: bool = True, combine: bool = True, onnx: bool | None = None
+    ) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -56,7 +63,8 @@ class Embedder:
         from tqdm import tqdm
 
         tqdm.set_lock(threading.RLock())
-        self._model = SentenceTransformer(path or model_path(), device="cpu")
+        self._model_dir = path or model_path()
+        self._model = SentenceTransformer(self._model_dir, device="cpu")
         self._lock = threading.Lock()
         self._torch = torch
         # A single question goes straight through the transformer (see `embed_one`).
@@ -71,6 +79,14 @@ class Embedder:
         # eager PyTorch (False: `trace=False`, for the latency benchmark's baseline).
         self._traced = None if trace else False
         self._traced_padded = None if trace else False
+        # ONNX Runtime instead of the trace when it is installed (see `knowledge.onnx_graph`);
+        # `KB_EMBEDDING_BACKEND=torch` or `onnx=False` keeps PyTorch.
+        if onnx is None:
+            onnx = os.environ.get("KB_EMBEDDING_BACKEND", "").strip().lower() not in {"torch", "pytorch"}
+        self._onnx = bool(onnx and trace)
+        self.backend = "eager" if not trace else "pending"
+        # What the fixed cost of a pass is worth in padded tokens (see `length_groups`).
+        self._pass_overhead = PASS_OVERHEAD_TOKENS
         # Questions waiting for the model (see `_combine`); `_queue` guards them and
         # `_combining`, and `_lock` stays the model's own lock, shared with `embed`.
         self._queue = threading.Condition(threading.Lock())
@@ -104,9 +120,10 @@ class Embedder:
         the full-text query that retrieval runs meanwhile.
 
         One text has no padding, so the attention mask is all ones and is left out, and
-        the forward pass runs as a traced TorchScript graph: at a dozen tokens a third of
-        eager PyTorch's time is Python dispatch between the small matrix products. The
-        trace is checked against the eager model before use and dropped if it differs.
+        the forward pass runs as an ONNX Runtime graph (`knowledge.onnx_graph`) or, without
+        onnxruntime, a traced TorchScript graph: at a dozen tokens a third of eager
+        PyTorch's time is Python dispatch between the small matrix products. Either graph
+        is checked against the eager model before use and dropped if it differs.
 
         The action server answers each conversation in its own thread, and one forward
         pass at a time used to mean a queue: with 32 conversations at once, the wait for
@@ -114,7 +131,7 @@ class Embedder:
         the largest part of the bot's overhead per message. So the questions waiting at
         the moment the model frees up are embedded together in one padded pass (see
         `_combine`); a question that arrives alone still runs alone, straight away, on
-        the unpadded path above, and gets the same vector as before, bit for bit.
+        the unpadded path above, and gets the same vector as it would alone, bit for bit.
         Measured on 32 at once (busy machine): p50 266 -> 150 ms, p90 479 -> 235 ms.
         """
         if not self._fast:
@@ -198,7 +215,7 @@ class Embedder:
         ids, mask = tokens["input_ids"], tokens["attention_mask"]
         lengths = [int(n) for n in mask.sum(dim=1)]
         vectors: list[np.ndarray | None] = [None] * len(texts)
-        for group in length_groups(lengths):
+        for group in length_groups(lengths, self._pass_overhead):
             longest = max(lengths[i] for i in group)
             rows = self._torch.tensor(group)
             group_ids, group_mask = ids[rows, :longest], mask[rows, :longest]
@@ -243,8 +260,20 @@ class Embedder:
         (measured with one thread, busy machine: 17 vs 20 ms for 2 texts, 25 vs 31 ms
         for 4, 51 vs 62 ms for 8).
         """
+        if self._traced is None and self._onnx:
+            graph = onnx_graph.load(
+                self._torch, self._bert, self._tokenizer, self._max_length, self._model_dir
+            )
+            if graph is not None:
+                self._traced = self._traced_padded = graph
+                self._pass_overhead = ONNX_PASS_OVERHEAD_TOKENS
+                self.backend = "onnx"
+                _log.info("embedding questions with ONNX Runtime")
+                return
         if self._traced is None:
             self._traced = _trace(self._torch, self._bert, self._tokenizer, self._max_length) or False
+            self.backend = "torchscript" if self._traced else "eager"
+            _log.info("embedding questions with PyTorch (%s)", self.backend)
             self._traced_padded = (
                 _trace_padded(self._torch, self._bert, self._tokenizer, self._max_length) or False
             )
@@ -254,6 +283,9 @@ class Embedder:
 # traced graph, 1/2/4/8 texts of 12, 24 and 48 tokens took 10.8-123 ms, fitted by
 # 7.2 ms + 0.30 ms per padded token (so the fixed part is worth ~24 tokens).
 PASS_OVERHEAD_TOKENS = 24
+# ONNX Runtime (same fit, same machine, 2026-12-02): 1.9 ms + 0.25 ms per padded token, so
+# its fixed part is worth ~8 tokens and mixed lengths are better split into more passes.
+ONNX_PASS_OVERHEAD_TOKENS = 8
 
 
 def length_groups(lengths: Sequence[int], overhead: int = PASS_OVERHEAD_TOKENS) -> list[list[int]]:
