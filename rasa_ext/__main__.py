@@ -11,6 +11,7 @@ from rasa_ext import (
     gc_freeze,
     health,
     lock_wait,
+    nlu_thread,
     store_outage,
 )
 
@@ -24,6 +25,7 @@ def main() -> None:
     gc_freeze.install()
     health.install()
     lock_wait.install()
+    nlu_thread.install()
     store_outage.install()
     from rasa.__main__ import main as rasa_main
 
