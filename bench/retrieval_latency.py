@@ -7,7 +7,7 @@ question, so a busy machine slows both alike:
   PyTorch `embed_one`, then LanceDB's vector search and LanceDB's full-text search one
   after the other (`Retriever(..., memory_max_rows=0)`, `Embedder(trace=False, combine=False)`);
 * shipped:  `KnowledgeBase.search` now: the full-text query starts on LanceDB's async API
-  while the traced model embeds the question, and vectors are searched in the
+  while the model embeds the question (ONNX Runtime, or a TorchScript trace without it), and vectors are searched in the
   in-memory copy of the table (see knowledge/snapshot.py);
 * the parts of each (embedding alone, each search mode on an already embedded query),
   plus `SentenceTransformer.encode([question])` for reference.
@@ -81,7 +81,7 @@ def main() -> None:
             for k in (
                 "embed: encode() [reference]",
                 "embed: embed_one() eager [baseline]",
-                "embed: embed_one() traced [shipped]",
+                f"embed: embed_one() {embedder.backend} [shipped]",
                 "search: vector, LanceDB [baseline]",
                 "search: vector, in memory [shipped]",
                 "search: full-text, sync API [baseline]",
