@@ -7,8 +7,8 @@ question, so a busy machine slows both alike:
   PyTorch `embed_one`, then LanceDB's vector search and LanceDB's full-text search one
   after the other (`Retriever(..., memory_max_rows=0)`, `Embedder(trace=False, combine=False)`);
 * shipped:  `KnowledgeBase.search` now: the full-text query starts on LanceDB's async API
-  while the model embeds the question (ONNX Runtime, or a TorchScript trace without it), and vectors are searched in the
-  in-memory copy of the table (see knowledge/snapshot.py);
+  while the model embeds the question (ONNX Runtime, or a TorchScript trace without it),
+  and vectors are searched in the in-memory copy of the table (see knowledge/snapshot.py);
 * the parts of each (embedding alone, each search mode on an already embedded query),
   plus `SentenceTransformer.encode([question])` for reference.
 
