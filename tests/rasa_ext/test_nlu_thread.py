@@ -11,6 +11,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
 
 from rasa_ext import nlu_thread
+from tests.rasa_ext.loop_stall import longest_stall
 
 PARSE_SECONDS = 0.4
 
@@ -40,23 +41,7 @@ def processor(monkeypatch):
 
 async def parse_while_watching_the_loop(processor) -> tuple[dict, float]:
     """The parse result and the longest time the loop could not run a 5 ms heartbeat."""
-    gaps: list[float] = []
-    done = asyncio.Event()
-
-    async def heartbeat() -> None:
-        last = time.perf_counter()
-        while not done.is_set():
-            await asyncio.sleep(0.005)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    beat = asyncio.create_task(heartbeat())
-    await asyncio.sleep(0.02)
-    parsed = await processor.parse_message(UserMessage("do you ship to canada?", sender_id="c1"))
-    done.set()
-    await beat
-    return parsed, max(gaps)
+    return await longest_stall(processor.parse_message(UserMessage("do you ship to canada?", sender_id="c1")))
 
 
 def test_the_loop_keeps_running_while_a_message_is_parsed(processor, monkeypatch):

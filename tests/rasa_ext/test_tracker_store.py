@@ -12,6 +12,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, 
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from rasa_ext.tracker_store import SQLTrackerStore
+from tests.rasa_ext.loop_stall import longest_stall
 
 DOMAIN = Domain.from_yaml("version: '3.1'\nintents: [ask_knowledge]\n")
 
@@ -53,22 +54,10 @@ def test_a_slow_commit_does_not_stop_the_event_loop(tmp_path):
     sa.event.listen(store.engine, "commit", lambda _conn: time.sleep(0.4))  # a slow disk
 
     async def scenario() -> float:
-        gaps: list[float] = []
-
-        async def ticker() -> None:
-            last = time.monotonic()
-            while True:
-                await asyncio.sleep(0.01)
-                now = time.monotonic()
-                gaps.append(now - last)
-                last = now
-
-        ticking = asyncio.ensure_future(ticker())
-        await asyncio.sleep(0.05)
-        await store.save(DialogueStateTracker.from_events("c2", turn("hello")))
-        await asyncio.sleep(0.05)  # let the ticker note the gap the save left, if any
-        ticking.cancel()
-        return max(gaps)
+        _, stall = await longest_stall(
+            store.save(DialogueStateTracker.from_events("c2", turn("hello"))), tick=0.01, settle=0.05
+        )
+        return stall
 
     # Rasa's own store would hold the loop for the whole 0.4 s commit.
     assert asyncio.run(scenario()) < 0.2
