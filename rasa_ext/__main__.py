@@ -12,6 +12,7 @@ from rasa_ext import (
     health,
     lock_wait,
     nlu_thread,
+    past_states,
     store_outage,
 )
 
@@ -26,6 +27,7 @@ def main() -> None:
     health.install()
     lock_wait.install()
     nlu_thread.install()
+    past_states.install()
     store_outage.install()
     from rasa.__main__ import main as rasa_main
 
