@@ -272,11 +272,11 @@ class Embedder:
                 return
         if self._traced is None:
             self._traced = _trace(self._torch, self._bert, self._tokenizer, self._max_length) or False
-            self.backend = "torchscript" if self._traced else "eager"
-            _log.info("embedding questions with PyTorch (%s)", self.backend)
             self._traced_padded = (
                 _trace_padded(self._torch, self._bert, self._tokenizer, self._max_length) or False
             )
+            self.backend = "torchscript" if self._traced else "eager"
+            _log.info("embedding questions with PyTorch (%s)", self.backend)
 
 
 # A forward pass costs about (this + its padded tokens) x a constant: one thread,
