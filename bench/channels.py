@@ -146,6 +146,34 @@ def cpu_seconds(processes: dict[str, subprocess.Popen]) -> dict[str, float]:
     return out
 
 
+def machine_ticks() -> list[int]:
+    """The whole machine's CPU time so far (the `cpu` line of /proc/stat), in ticks."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(x) for x in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return []
+
+
+def machine_split(before: list[int], after: list[int]) -> dict[str, int]:
+    """Busy, idle and stolen shares of the machine's CPU over a level, in percent.
+
+    On a virtual machine the hypervisor can take CPU from all of its guests ("steal"): the
+    same code then runs measurably slower. Reporting it per level tells a slow run of a
+    good change apart from a bad change.
+    """
+    if len(before) < 8 or len(after) < 8:
+        return {}
+    delta = [a - b for a, b in zip(after[:8], before[:8], strict=True)]
+    user, nice, system, idle, iowait, irq, softirq, steal = delta
+    total = max(1, user + nice + system + idle + iowait + irq + softirq + steal)
+    return {
+        "busy": round(100 * (user + nice + system + irq + softirq) / total),
+        "steal": round(100 * steal / total),
+        "idle": round(100 * (idle + iowait) / total),
+    }
+
+
 def memory_report(processes: dict[str, subprocess.Popen]) -> dict[str, float]:
     report: dict[str, float] = {}
     for name, proc in processes.items():
@@ -213,6 +241,7 @@ async def run_level(
 
         cpu_before = cpu_seconds(processes)
         load_before = os.getloadavg()[0]
+        ticks_before = machine_ticks()
         started = time.monotonic()
         ticker = asyncio.ensure_future(progress(started))
         try:
@@ -221,6 +250,7 @@ async def run_level(
             ticker.cancel()
         wall = time.monotonic() - started
         cpu_after = cpu_seconds(processes)
+        machine = machine_split(ticks_before, machine_ticks())
         # A late second answer to a conversation's last message still counts as a duplicate.
         await asyncio.sleep(grace)
         hub = getattr(driver, "replies", None)
@@ -228,6 +258,7 @@ async def run_level(
             for who, turn in last.items():
                 turn.replies.extend(d.drain(hub.queue(who)))
     row = summarise(driver, done, wall, level, model, before, cpu_before, cpu_after, load_before)
+    row["machine_cpu_pct"] = machine
     row["error_samples"] = [
         {
             "conversation": t.conversation,
@@ -497,8 +528,8 @@ def markdown(rows: list[dict], memory: dict[str, float], latency: float, ramp: f
         "platform API stand-in (accepted or not).",
         "",
         "| channel | conv. | msgs | ack p50 / p99 ms | e2e p50 / p99 ms | overhead p50 / p99 ms "
-        "| answered/s | errors | dup. | load 1m | CPU ms/msg |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |",
+        "| answered/s | errors | dup. | load 1m | machine busy / stolen / idle % | CPU ms/msg |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |",
     ]
     for r in rows:
         kinds = ", ".join(f"{k} x{v}" for k, v in r["error_kinds"].items())
@@ -509,6 +540,7 @@ def markdown(rows: list[dict], memory: dict[str, float], latency: float, ramp: f
             f"| {fmt(r['e2e_p50_ms'])} / {fmt(r['e2e_p99_ms'])} "
             f"| {fmt(r['overhead_p50_ms'])} / {fmt(r['overhead_p99_ms'])} | {r['msgs_per_s']} "
             f"| {r['errors']}{f' ({kinds})' if kinds else ''}{non2xx} | {r['duplicates']} | {r['load_1m']} "
+            f"| {' / '.join(str(v) for v in r.get('machine_cpu_pct', {}).values()) or '-'} "
             f"| {', '.join(f'{k} {v}' for k, v in r['cpu_ms_per_msg'].items())} |"
         )
     lines += ["", "Peak memory (VmHWM): " + ", ".join(f"{k} {v:.0f} MB" for k, v in memory.items())]
@@ -640,6 +672,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "errors",
                                 "duplicates",
                                 "load_1m",
+                                "machine_cpu_pct",
                             )
                         }
                     )

@@ -20,6 +20,7 @@ class ActionServer:
         self.delay = delay
         self.connections = 0
         self.requests: list[dict[str, str]] = []
+        self.bodies: list[bytes] = []
         self._server: asyncio.base_events.Server | None = None
 
     async def __aenter__(self) -> str:
@@ -40,7 +41,7 @@ class ActionServer:
                 headers = {
                     k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)
                 }
-                await reader.readexactly(int(headers.get("content-length", "0")))
+                self.bodies.append(await reader.readexactly(int(headers.get("content-length", "0"))))
                 self.requests.append(headers)
                 await asyncio.sleep(self.delay)
                 body = json.dumps({"events": [], "responses": []}).encode()
@@ -149,3 +150,36 @@ def test_each_event_loop_gets_its_own_session(installed):
             return await calls(EndpointConfig(url), 2)
 
     assert asyncio.run(scenario()) == asyncio.run(scenario())
+
+
+def test_the_action_server_receives_the_tracker_rasa_sent(installed):
+    # The body is encoded by ujson now; the action server must read the same document.
+    tracker = {
+        "sender_id": "D0BENCH/123",
+        "latest_message": {
+            "text": "Où est ma facture ? 😀 </script>",
+            "intent": {"confidence": 0.8731234567},
+        },
+        "events": [{"event": "user", "timestamp": 1764658800.123456 + i, "text": f"q{i}"} for i in range(50)],
+        "slots": {"unanswered_count": 2.0, "handoff_active": False, "none": None, "big": 2**70},
+    }
+    payload = {"next_action": "action_search_knowledge", "tracker": tracker, "version": "3.6.21"}
+
+    async def scenario() -> list[bytes]:
+        server = ActionServer()
+        async with server as url:
+            await EndpointConfig(url).request(json=payload, method="post")
+            await action_session.close_sessions()
+        return server.bodies
+
+    (body,) = asyncio.run(scenario())
+    assert json.loads(body) == json.loads(json.dumps(payload))
+
+
+def test_what_ujson_refuses_is_encoded_as_rasa_did():
+    class Unknown:
+        pass
+
+    assert json.loads(action_session.encode_json({"a": [1, 2.5, "x/y"]})) == {"a": [1, 2.5, "x/y"]}
+    with pytest.raises(TypeError):  # json.dumps's own error, as before
+        action_session.encode_json({"a": Unknown()})
