@@ -162,10 +162,10 @@ def machine_split(before: list[int], after: list[int]) -> dict[str, int]:
     same code then runs measurably slower. Reporting it per level tells a slow run of a
     good change apart from a bad change.
     """
-    if len(before) < 8 or len(after) < 8:
+    if len(before) != 8 or len(after) != 8:
         return {}
-    delta = [a - b for a, b in zip(after[:8], before[:8], strict=True)]
-    user, nice, system, idle, iowait, irq, softirq, steal = delta
+    ticks = (a - b for a, b in zip(after, before, strict=True))
+    user, nice, system, idle, iowait, irq, softirq, steal = ticks
     total = max(1, user + nice + system + idle + iowait + irq + softirq + steal)
     return {
         "busy": round(100 * (user + nice + system + irq + softirq) / total),
