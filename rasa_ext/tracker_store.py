@@ -22,13 +22,17 @@ Turning a conversation's rows back into events costs more than anything else in 
 which decoding the JSON is ~1 ms and building the event objects the rest; replaying
 events the process already has takes 0.1-0.2 ms (one-off timing on benchmark trackers).
 So the store keeps the events it last wrote or read for the `cached_conversations` most
-recent conversations (default 500; 0 turns it off; ~2.4 KB per event, ~0.3 MB for a
-14-turn conversation). Every read still asks the database for the latest session's
-number of events and highest row id, one indexed query, and uses the kept events only
-when both match: a turn that another replica stored in between, a new session or a
-deleted conversation changes them, and the read then decodes the rows as before. The
-kept events are shared by the trackers built from them, as Rasa's own `tracker.copy()`
-shares them: Rasa treats an event as immutable once it is in a tracker.
+recent conversations (default 200; 0 turns it off). The bound is about Python's garbage
+collector as much as memory (~2.4 KB per event, ~0.3 MB for a 14-turn conversation): kept
+events are long-lived objects that every full collection walks while the event loop
+waits, 8.4 ms for 64 conversations of 117 events (one-off measurement), so 200 long
+conversations would cost a pause of about 25 ms now and then. Every read still asks the
+database for the latest session's number of events and highest row id, one indexed
+query, and uses the kept events only when both match: a turn that another replica
+stored in between, a new session or a deleted conversation changes them, and the read
+then decodes the rows as before. The kept events are shared by the trackers built from
+them, as Rasa's own `tracker.copy()` shares them: Rasa treats an event as immutable once
+it is in a tracker.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ T = TypeVar("T")
 class SQLTrackerStore(rasa_stores.SQLTrackerStore):
     """Drop-in for `type: SQL` that never blocks the event loop on the database."""
 
-    def __init__(self, *args: Any, cached_conversations: int = 500, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, cached_conversations: int = 200, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Only the worker thread touches this: sender id -> ((count, highest id), events).
         self._kept: OrderedDict[str, tuple[tuple[int, int | None], list[Event]]] = OrderedDict()
