@@ -40,16 +40,14 @@ class SentenceIntentScorer:
 
     def __init__(
         self,
-        kernel: np.ndarray,
-        bias: np.ndarray | None,
+        to_dense: tuple[np.ndarray, np.ndarray | None],
         unify: tuple[np.ndarray, np.ndarray | None] | None,
         embed: tuple[np.ndarray, np.ndarray | None],
         labels: np.ndarray,
         cosine: bool,
-        softmax: bool,
     ) -> None:
-        self._kernel, self._bias, self._unify, self._embed = kernel, bias, unify, embed
-        self._labels, self._cosine, self._softmax = labels, cosine, softmax
+        (self._kernel, self._bias), self._unify, self._embed = to_dense, unify, embed
+        self._labels, self._cosine = labels, cosine
         if cosine:
             self._labels = _l2_normalize(labels)
 
@@ -70,10 +68,8 @@ class SentenceIntentScorer:
         if self._cosine:
             embedded = _l2_normalize(embedded)
         similarities = self._labels @ embedded
-        if self._softmax:
-            shifted = np.exp(similarities - similarities.max())
-            similarities = shifted / shifted.sum()
-        return similarities.astype(np.float32)[np.newaxis, :]
+        shifted = np.exp(similarities - similarities.max())  # softmax: the only confidence kept
+        return (shifted / shifted.sum()).astype(np.float32)[np.newaxis, :]
 
     @classmethod
     def from_classifier(cls, classifier: Any) -> SentenceIntentScorer | None:
@@ -109,30 +105,25 @@ class SentenceIntentScorer:
             sentence = combining._tf_layers["sparse_dense.sentence"]
             if set(sentence._tf_layers) - {"sparse_to_dense", "sparse_dropout", "dense_dropout"}:
                 return None
-            to_dense = sentence._tf_layers["sparse_to_dense"]
             ffnn = sequence_layer._tf_layers[sequence_layer.FFNN]
-            if getattr(ffnn, "_ffn_layers", None):
+            if getattr(ffnn, "_ffn_layers", None) or sequence_layer._has_transformer:
                 return None
-            if sequence_layer._has_transformer or to_dense.activation not in (None, _linear()):
-                return None
+            to_dense = _weights(sentence._tf_layers["sparse_to_dense"])
             unify_layer = combining._tf_layers.get("unify_dims_before_seq_sent_concat.sentence")
             unify = _weights(unify_layer) if unify_layer is not None else None
             embed = _weights(model._tf_layers["embed.text"]._dense)
-            loss = model._tf_layers["loss.label"]
-            similarity = loss.similarity_type
+            similarity = model._tf_layers["loss.label"].similarity_type
         except (KeyError, AttributeError, ValueError) as error:
             logger.info("DIET intents: TensorFlow path (%s)", error)
             return None
         if similarity not in (INNER, COSINE):
             return None
         return cls(
-            kernel=to_dense.kernel.numpy(),
-            bias=to_dense.bias.numpy() if to_dense.use_bias else None,
+            to_dense=to_dense,
             unify=unify,
             embed=embed,
             labels=np.asarray(model.all_labels_embed, dtype=np.float32),
             cosine=similarity == COSINE,
-            softmax=loss.model_confidence == SOFTMAX,
         )
 
 

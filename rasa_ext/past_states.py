@@ -8,9 +8,10 @@ turns, 3 ms at twenty, on the Rasa server's one event loop (cProfile of
 request now gets a copy of the first one's result. The last result is kept per thread
 (a prediction runs without a pause on one thread), for one tracker object with its exact
 number of events, the same domain object and the same arguments: any new event, another
-tracker, domain or arguments compute afresh, exactly as Rasa does. Nothing is stored on the tracker, which
-is copied and serialised elsewhere. Callers get their own copy because Rasa edits the
-last state in place afterwards (it drops the user's text or intent from it).
+tracker, domain or arguments compute afresh, exactly as Rasa does. Nothing is stored on
+the tracker, which is copied and serialised elsewhere. Callers get their own copy
+because Rasa edits the last state in place afterwards (it drops the user's text or intent
+from it).
 """
 
 from __future__ import annotations

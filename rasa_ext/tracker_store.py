@@ -122,9 +122,7 @@ class SQLTrackerStore(rasa_stores.SQLTrackerStore):
         if all_sessions:
             with self.session_scope() as session:
                 rows = session.execute(self._data_all, {"sender_id": sender_id}).scalars().all()
-            if not self.domain or not rows:
-                return None
-            return DialogueStateTracker.from_dict(sender_id, [json.loads(r) for r in rows], self.domain.slots)
+            return self._decode(sender_id, rows) if self.domain and rows else None
         with self.session_scope() as session:
             kept = self._kept.get(sender_id)
             if kept is not None:
@@ -139,10 +137,12 @@ class SQLTrackerStore(rasa_stores.SQLTrackerStore):
         if not self.domain or not rows:
             self._kept.pop(sender_id, None)
             return None
-        events = [json.loads(row.data) for row in rows]
-        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        tracker = self._decode(sender_id, [row.data for row in rows])
         self._remember(sender_id, (len(rows), rows[-1].id), list(tracker.events))
         return tracker
+
+    def _decode(self, sender_id: str, rows: list[str]) -> DialogueStateTracker:
+        return DialogueStateTracker.from_dict(sender_id, [json.loads(row) for row in rows], self.domain.slots)
 
     def _remember(self, sender_id: str, version: tuple[int, int | None], events: list[Event]) -> None:
         if not self._keep:
@@ -186,9 +186,12 @@ class SQLTrackerStore(rasa_stores.SQLTrackerStore):
                 )
             if rows:
                 session.execute(self._insert, rows)
-            version = tuple(session.execute(self._version_latest, {"sender_id": sender_id}).one())
+            version = None
+            if self._keep:  # what a read will compare against; includes this turn's rows
+                version = tuple(session.execute(self._version_latest, {"sender_id": sender_id}).one())
             session.commit()
-        self._remember_latest_session(sender_id, version, events)
+        if version is not None:
+            self._remember_latest_session(sender_id, version, events)
 
     def _remember_latest_session(
         self, sender_id: str, version: tuple[int, int | None], events: list[Event]
