@@ -60,7 +60,7 @@ test: install
 	echo "==> Tests in the action-server environment (knowledge engine, actions)"; \
 	$(ACTIONS_PY) -m pytest tests/knowledge tests/actions -q -p no:cacheprovider || status=1; \
 	echo "==> Tests in the Rasa environment (connectors, end to end)"; \
-	$(RASA_PY) -m pytest tests/connectors tests/rasa_ext tests/e2e -q -p no:cacheprovider || status=1; \
+	$(RASA_PY) -m pytest tests/connectors tests/rasa_ext tests/bench tests/e2e -q -p no:cacheprovider || status=1; \
 	exit $$status
 
 lint: install

@@ -460,8 +460,19 @@ class RestDriver:
 # --- credentials ---------------------------------------------------------------------
 
 
-def our_credentials(slack: SlackStandIn, telegram: TelegramStandIn, twilio: TwilioStandIn, work: str) -> dict:
-    """Our connectors as shipped (defaults), aimed at the stand-ins."""
+def our_credentials(
+    slack: SlackStandIn,
+    telegram: TelegramStandIn,
+    twilio: TwilioStandIn,
+    work: str,
+    sms_reply_within: float | None = None,
+) -> dict:
+    """Our connectors as shipped (defaults), aimed at the stand-ins.
+
+    `sms_reply_within` overrides the SMS channel's TwiML window (0 = acknowledge every
+    webhook at once and send each answer through the Messages API).
+    """
+    sms_extra = {} if sms_reply_within is None else {"reply_within": sms_reply_within}
     return {
         "rest": None,
         "connectors.slack.SlackInput": {
@@ -481,6 +492,7 @@ def our_credentials(slack: SlackStandIn, telegram: TelegramStandIn, twilio: Twil
             "api_base_url": twilio.url,
             "public_url": SMS_PUBLIC_URL,
             "optout_db": f"{work}/sms_optout.sqlite",
+            **sms_extra,
         },
     }
 
