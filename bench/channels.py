@@ -593,8 +593,9 @@ def markdown(
         "(turns the model answered). End-to-end = webhook on the wire -> first reply call at the "
         "platform API stand-in (accepted or not). Answered/s over the whole level, then while at "
         "least 90 % of its conversations were in flight; each conversation sends its next message "
-        f"{settle:.1f} s after a reply, so n conversations waiting for the model can reach at most "
-        f"n / {latency + settle:.1f} s ({ceiling}).",
+        f"{settle:.1f} s after a reply: n conversations waiting for the model every time would "
+        f"reach at most n / {latency + settle:.1f} s ({ceiling}); some questions are answered "
+        "without it.",
         "",
         "| channel | conv. | msgs | ack p50 / p99 ms | e2e p50 / p99 ms | overhead p50 / p99 ms "
         "| answered/s (level / in flight) | errors | dup. | load 1m "
