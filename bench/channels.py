@@ -1,7 +1,7 @@
 """Full-stack load: many customers at once on Slack, Telegram and SMS, our connectors
 against Rasa 3.6's built-in channels, end-to-end latency and the bot's own overhead.
 
-    .venv-rasa/bin/python -m bench.channels            # everything, ~10-15 min on 2 cores
+    .venv-rasa/bin/python -m bench.channels            # everything, ~6 min on 2 cores
     .venv-rasa/bin/python -m bench.channels --channels slack --concurrency 8 32 --turns 2
     .venv-rasa/bin/python -m bench.channels --no-baseline --latency 0.5 --tag quick
 
@@ -664,7 +664,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Full-stack channel benchmark (see module docstring).")
     parser.add_argument("--channels", nargs="+", default=["slack", "telegram", "sms"], choices=CHANNELS)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
-    parser.add_argument("--turns", type=int, default=3, help="messages per conversation")
+    parser.add_argument(
+        "--turns",
+        type=int,
+        default=6,
+        help="messages per conversation (6: long enough for 5 s with 90 %% of 64 conversations in flight)",
+    )
     parser.add_argument("--latency", type=float, default=1.5, help="stand-in model latency, seconds")
     parser.add_argument(
         "--baseline",
