@@ -118,7 +118,7 @@ def test_helpful_press_in_telegram_is_acknowledged_without_a_chat_message(monkey
 
 def test_sms_customer_answers_with_a_word(monkeypatch, feedback_db):
     messages, new_slots, history = answer_on("sms", monkeypatch)
-    assert messages[0]["custom"]["sms"]["text"].endswith("Helpful? Reply YES or NO.")
+    assert messages[0]["custom"]["sms"]["text"].endswith("Reply 1 if this helped, 2 if not.")
     replies, _ = run(
         feedback.ActionRecordFeedback(),
         make_tracker(history + [user("no", "feedback_unhelpful", channel="sms")], new_slots),

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from scripts.stack import ACTIONS_BIN, ROOT
-from tests.e2e.conftest import make_stack, say, texts, tracker
+from tests.e2e.conftest import conversation_id, make_stack, say, texts, tracker
 from tests.standins.webhook_server import WebhookStandIn
 
 DOMAIN = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text())["responses"]
@@ -84,9 +84,11 @@ def test_handoff_notifies_the_team_and_silences_the_bot_until_handed_back(stack,
     say(stack, sender, "hi")
     replies = say(stack, sender, "I want to talk to a human")
     assert texts(replies) == response("utter_handoff")
-    assert any(r.get("custom", {}).get("handoff") for r in replies)
+    # The transcript is for the team: never in the customer's response.
+    assert not any("handoff" in (r.get("custom") or {}) for r in replies)
+    assert "transcript" not in json.dumps(replies)
 
-    notice = next(m for m in team_webhook.wait_for(1) if m.get("conversation_id") == sender)
+    notice = next(m for m in team_webhook.wait_for(1) if m.get("conversation_id") == conversation_id(sender))
     assert notice["event"] == "handoff_requested" and notice["reason"] == "customer_asked"
     said = [(t["from"], t["text"]) for t in notice["transcript"]]
     assert said[0] == ("customer", "hi") and said[-1] == ("customer", "I want to talk to a human")
@@ -97,11 +99,15 @@ def test_handoff_notifies_the_team_and_silences_the_bot_until_handed_back(stack,
     assert say(stack, sender, "how do I return my thermostat?") == []
     assert slot(stack, sender, "handoff_active") is True
     forwarded = [m for m in team_webhook.wait_for(2) if m.get("event") == "customer_message"]
-    assert [m["text"] for m in forwarded if m["conversation_id"] == sender][:1] == ["hello? anyone there?"]
+    assert [m["text"] for m in forwarded if m["conversation_id"] == conversation_id(sender)][:1] == [
+        "hello? anyone there?"
+    ]
 
     # Handed back with the documented command (Rasa's HTTP API underneath).
     token = stack.api_token
-    actions_cli("actions.handoff", "release", sender, "--rasa-url", stack.rasa_url, "--token", token)
+    actions_cli(
+        "actions.handoff", "release", conversation_id(sender), "--rasa-url", stack.rasa_url, "--token", token
+    )
     assert slot(stack, sender, "handoff_active") is False
     answer = say(stack, sender, "how do I return my thermostat?")
     assert "[1]" in texts(answer) and "Sources:" in texts(answer)
@@ -112,12 +118,12 @@ def test_two_unanswered_questions_hand_over_and_the_raw_api_hands_back(stack, te
     assert texts(say(stack, sender, "what is the capital city of australia?")) == response("utter_dont_know")
     second = texts(say(stack, sender, "who painted the mona lisa"))
     assert second == response("utter_dont_know_again") + "\n" + response("utter_handoff")
-    notices = [m for m in team_webhook.wait_for(1) if m.get("conversation_id") == sender]
+    notices = [m for m in team_webhook.wait_for(1) if m.get("conversation_id") == conversation_id(sender)]
     assert notices and notices[0]["reason"] == "unanswered_questions"
     assert say(stack, sender, "hello?") == []
 
     request = urllib.request.Request(
-        f"{stack.rasa_url}/conversations/{sender}/tracker/events?token={stack.api_token}",
+        f"{stack.rasa_url}/conversations/{conversation_id(sender)}/tracker/events?token={stack.api_token}",
         json.dumps(notices[0]["hand_back"]["body"]).encode(),
         {"Content-Type": "application/json"},
         method=notices[0]["hand_back"]["method"],
