@@ -391,10 +391,11 @@ async def send_all(rasa_url: str, cases: list[Case], concurrency: int = 8) -> Ou
                 try:
                     request = client.build_request("POST", case.path, content=case.body)
                     request.headers.update(_raw_headers(case.headers))  # type: ignore[arg-type]
+                    request.headers.encoding = "latin-1"  # raw bytes over 0x7F, as sent
                     response = await client.send(request)
                     status = response.status_code
                 except httpx.HTTPError as exc:
-                    status = 0
+                    status = 0  # the server dropped the connection: counted with the 5xx
                     outcome.server_errors.append(f"{case.channel}: connection error {type(exc).__name__}")
                 outcome.latencies_ms.append((time.monotonic() - started) * 1000)
                 outcome.statuses[(case.channel, status)] += 1
