@@ -140,7 +140,7 @@ def notification(tracker: Tracker, reason: str) -> dict[str, Any]:
         "transcript": transcript(tracker),
         "hand_back": {
             "method": "POST",
-            "path": f"/conversations/{urllib.parse.quote(conversation_id, safe='')}/tracker/events",
+            "path": f"/conversations/{urllib.parse.quote(conversation_id, safe=':')}/tracker/events",
             "body": handback_events(),
         },
     }
@@ -219,7 +219,9 @@ class ActionHandoffSilence(Action):
 def release(rasa_url: str, conversation_id: str, token: str = "", timeout: float = 10) -> None:
     """Hand a conversation back to the bot through Rasa's HTTP API."""
     query = f"?{urllib.parse.urlencode({'token': token})}" if token else ""
-    path = f"/conversations/{urllib.parse.quote(conversation_id, safe='')}/tracker/events"
+    # ":" stays as it is: Rasa's router does not unquote "%3A", and every conversation id
+    # has one (`web:`, `telegram:`, `slack:`, `sms:`).
+    path = f"/conversations/{urllib.parse.quote(conversation_id, safe=':')}/tracker/events"
     body = json.dumps(handback_events()).encode()
     request = urllib.request.Request(
         rasa_url.rstrip("/") + path + query, body, {"Content-Type": "application/json"}, method="POST"

@@ -177,7 +177,7 @@ def test_asking_for_a_human_notifies_the_team_with_the_transcript(monkeypatch, w
     assert sent["reason"] == "customer_asked" and sent["channel"] == "slack"
     assert [t["from"] for t in sent["transcript"]] == ["customer", "bot", "customer"]
     assert "5-7 business days" in sent["transcript"][1]["text"]  # the Slack answer's fallback text
-    assert sent["hand_back"]["path"] == "/conversations/C42%3A1700.1/tracker/events"
+    assert sent["hand_back"]["path"] == "/conversations/C42:1700.1/tracker/events"
     assert replies[0]["response"] == "utter_handoff"
     assert replies[1]["custom"]["handoff"]["conversation_id"] == "C42:1700.1"
     assert slots(events) == {"handoff_active": True, "unanswered_count": 0.0}
@@ -234,7 +234,7 @@ def test_two_misses_in_a_row_hand_over(monkeypatch, webhook):
 def test_release_command_posts_the_hand_back_events(webhook):
     base = webhook.url.rsplit("/hooks", 1)[0]
     assert handoff.main(["release", "C42:1700.1", "--rasa-url", base, "--token", "s3cret"]) == 0
-    assert webhook.paths[0] == "/conversations/C42%3A1700.1/tracker/events?token=s3cret"
+    assert webhook.paths[0] == "/conversations/C42:1700.1/tracker/events?token=s3cret"
     assert webhook.received[0] == [
         {"event": "slot", "name": "handoff_active", "value": False},
         {"event": "slot", "name": "unanswered_count", "value": 0},
