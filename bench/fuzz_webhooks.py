@@ -13,7 +13,8 @@ signature check passes and the parsers behind it are what is tested. Ids are kep
 seed, so the few mutations that are still valid messages are deduplicated into a handful
 of turns. Reports the status counts per channel, every 5xx, and the latency of the fuzzed
 requests beside the latency of the unmutated seed requests sent in the same run (the
-baseline), then checks the servers still answer. tests/e2e/test_fuzz_webhooks.py runs
+baseline), then checks the servers still answer; the report also goes to
+bench/results/fuzz_webhooks.json. tests/e2e/test_fuzz_webhooks.py runs
 1,000 per channel with the same generator.
 """
 
@@ -39,6 +40,7 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 
 
@@ -520,6 +522,8 @@ def main(argv: list[str] | None = None) -> int:
         f"\ntotal 5xx: {report['total_5xx']}; servers healthy after: {report['healthy_after']}; "
         f"tracebacks in the Rasa log: {report['tracebacks_in_rasa_log']}"
     )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "fuzz_webhooks.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     return 0 if report["total_5xx"] == 0 and report["healthy_after"] else 1
 
 
