@@ -60,7 +60,8 @@ FEEDBACK_WORDS = {
 _MESSAGE_SID = re.compile(r"^(?:SM|MM)[0-9a-fA-F]{32}$")
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _ADDRESS = re.compile(r"^(?:[a-z]+:)?\+?[0-9]{3,15}$")  # E.164, short code, whatsapp:+1...
-_MEDIA_URL = re.compile(r"^MediaUrl(\d+)$")
+_MEDIA_URL = re.compile(r"^MediaUrl(0|[1-9][0-9]?)$")
+_COUNT = re.compile(r"^[0-9]{1,2}$")  # never int() of a 4,301-digit or "²" string
 MAX_MEDIA = 10
 
 REQUIRED = {
@@ -176,7 +177,7 @@ class SmsInput(InputChannel):
             if not _ADDRESS.match(params.get(field) or ""):
                 raise Rejected(400, f"missing or malformed {field}")
         count = params.get("NumMedia", "0")
-        if not count.isdigit() or int(count) > MAX_MEDIA:
+        if not _COUNT.match(count) or int(count) > MAX_MEDIA:
             raise Rejected(400, "malformed NumMedia")
         indexes = {int(m.group(1)) for key in params if (m := _MEDIA_URL.match(key))}
         if indexes != set(range(int(count))):

@@ -236,6 +236,9 @@ def test_genuine_twilio_messages_pass(params):
         {"NumMedia": "2", "MediaUrl0": "https://api.twilio.com/m/1"},
         {"NumMedia": "0", "MediaUrl0": "https://api.twilio.com/m/1"},
         {"NumMedia": "-1"},
+        {"NumMedia": "9" * 4301},  # found by bench.fuzz_webhooks: int() of it raised
+        {"NumMedia": "²"},
+        {"NumMedia": "1", "MediaUrl" + "0" * 5000: "https://api.twilio.com/m/1"},
     ],
 )
 def test_malformed_twilio_fields_are_refused(change):
