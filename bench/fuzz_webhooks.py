@@ -13,9 +13,10 @@ signature check passes and the parsers behind it are what is tested. Ids are kep
 seed, so the few mutations that are still valid messages are deduplicated into a handful
 of turns. Reports the status counts per channel, every 5xx, and the latency of the fuzzed
 requests beside the latency of the unmutated seed requests sent in the same run (the
-baseline), then checks the servers still answer; the report also goes to
-bench/results/fuzz_webhooks.json. tests/e2e/test_fuzz_webhooks.py runs
-1,000 per channel with the same generator.
+baseline), then checks the servers still answer. Before fuzzing it posts 95 MB to four
+webhooks at once and reports the Rasa process's memory before and after. The report also
+goes to bench/results/fuzz_webhooks.json. tests/e2e/test_fuzz_webhooks.py runs 1,000 per
+channel with the same generator.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ import hashlib
 import hmac
 import json
 import random
+import socket
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 from collections import Counter
@@ -408,6 +411,61 @@ async def send_all(rasa_url: str, cases: list[Case], concurrency: int = 8) -> Ou
     return outcome
 
 
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def big_post(port: int, path: str, size: int, results: list, chunked: bool = False) -> None:
+    """Send `size` bytes as fast as the server takes them; record the status, if any."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+    try:
+        length = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {size}"
+        head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{length}\r\n\r\n"
+        sock.sendall(head.encode())
+        chunk = b"x" * (1 << 20)
+        sent = 0
+        try:
+            while sent < size:
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+                sent += len(chunk)
+        except OSError:
+            pass  # the server closed the connection: what we want
+        try:
+            results.append(int(sock.recv(64).split(b" ")[1]))
+        except (OSError, IndexError, ValueError):
+            results.append(None)  # closed without a status line
+    finally:
+        sock.close()
+
+
+BIG_POST_PATHS = [
+    "/webhooks/slack/events",
+    "/webhooks/telegram/webhook",
+    "/webhooks/sms/webhook",
+    "/webhooks/rest/webhook",
+]
+
+
+def parallel_big_posts(port: int, pid: int, size: int = 95 << 20) -> dict[str, Any]:
+    """Four posts of `size` bytes at once (the last one chunked): the Rasa process's memory
+    before and after, and the statuses."""
+    before = rss_mb(pid)
+    results: list = []
+    threads = [
+        threading.Thread(target=big_post, args=(port, path, size, results, n == 3))
+        for n, path in enumerate(BIG_POST_PATHS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return {"rss_before_mb": round(before), "rss_after_mb": round(rss_mb(pid)), "statuses": results}
+
+
 def healthy(rasa_url: str, action_url: str | None = None) -> bool:
     urls = [f"{rasa_url}/", f"{rasa_url}/webhooks/rest/"] + ([f"{action_url}/health"] if action_url else [])
     try:
@@ -499,10 +557,17 @@ def main(argv: list[str] | None = None) -> int:
             )
             stack.start_actions()
             stack.start_rasa()
+            memory = parallel_big_posts(stack.rasa_port, stack.processes["rasa"].pid)
+            print(
+                f"==> 4 parallel 95 MB posts: Rasa {memory['rss_before_mb']} -> {memory['rss_after_mb']} MB, "
+                f"statuses {memory['statuses']}",
+                flush=True,
+            )
             print(f"==> fuzzing {args.per_channel} signed bodies per channel (seed {args.seed})", flush=True)
             report = fuzz(
                 stack.rasa_url, keys, args.per_channel, args.seed, lambda s: print("   ", s, flush=True)
             )
+            report["big_posts"] = memory
             report["healthy_after"] = healthy(stack.rasa_url, stack.action_url)
             tracebacks = (Path(work) / "logs" / "rasa.log").read_text(errors="replace").count("Traceback")
             report["tracebacks_in_rasa_log"] = tracebacks

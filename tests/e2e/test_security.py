@@ -6,13 +6,12 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
-import socket
-import threading
 import time
 import urllib.parse
 
 import pytest
 
+from bench.fuzz_webhooks import parallel_big_posts
 from tests.e2e.channels import (
     SLACK_TEAM_CHANNEL,
     post,
@@ -134,60 +133,12 @@ def test_non_ascii_header_value_is_a_400(channel_stack, path, header):
 # --- 3. oversized bodies refused before they are buffered ------------------------------------
 
 
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
-
-
-def big_post(port: int, path: str, size: int, results: list, chunked: bool = False) -> None:
-    """Send `size` bytes as fast as the server takes them; record the status, if any."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
-    try:
-        length = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {size}"
-        sock.sendall(
-            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{length}\r\n\r\n".encode()
-        )
-        chunk = b"x" * (1 << 20)
-        sent = 0
-        try:
-            while sent < size:
-                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
-                sent += len(chunk)
-        except OSError:
-            pass  # the server closed the connection: what we want
-        try:
-            results.append(int(sock.recv(64).split(b" ")[1]))
-        except (OSError, IndexError, ValueError):
-            results.append(None)  # closed without a status line
-    finally:
-        sock.close()
-
-
 def test_four_parallel_95_mb_posts_leave_memory_flat(channel_stack):
-    pid = channel_stack.processes["rasa"].pid
-    before = rss_mb(pid)
-    results: list = []
-    paths = [
-        "/webhooks/slack/events",
-        "/webhooks/telegram/webhook",
-        "/webhooks/sms/webhook",
-        "/webhooks/rest/webhook",
-    ]
-    threads = [
-        threading.Thread(target=big_post, args=(channel_stack.rasa_port, path, 95 << 20, results, n == 3))
-        for n, path in enumerate(paths)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    grown = rss_mb(pid) - before
-    assert grown < 50, f"Rasa grew by {grown:.0f} MB"
-    assert all(status in (413, None) for status in results), results
-    assert 413 in results
+    measured = parallel_big_posts(channel_stack.rasa_port, channel_stack.processes["rasa"].pid)
+    grown = measured["rss_after_mb"] - measured["rss_before_mb"]
+    assert grown < 50, f"Rasa grew by {grown} MB"
+    assert all(status in (413, None) for status in measured["statuses"]), measured
+    assert 413 in measured["statuses"]
     # And the server still answers.
     assert rest(channel_stack, {"sender": "after-big-posts", "message": "hi"}).status == 200
 
