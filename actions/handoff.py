@@ -1,10 +1,19 @@
 """Handing a conversation to a person, and keeping the bot quiet until it is handed back.
 
-The team is told through a generic webhook (`HANDOFF_WEBHOOK_URL`, JSON POST with the
-transcript and the conversation id) and through a `{"handoff": {...}}` custom payload that
-a connector may forward to a team channel. While the `handoff_active` slot is true the
-dialogue rules only run `action_handoff_silence`, so the bot never talks over an agent.
-An agent hands the conversation back by resetting that slot through Rasa's HTTP API:
+The bot goes silent only once the team has actually been told. The team is reached through
+up to two destinations, both configured in the environment that both servers read (`.env`):
+
+- a generic webhook (`HANDOFF_WEBHOOK_URL`): a JSON POST with the transcript and the
+  conversation id; a 2xx answer counts as told;
+- the Slack team channel (`SLACK_HANDOFF_CHANNEL`): the Slack connector runs on the Rasa
+  server, so this server POSTs the same JSON to the connector's
+  `/webhooks/slack/handoff` route there (`RASA_URL`, authenticated with `RASA_API_TOKEN`),
+  which answers 200 only after Slack accepted the post.
+
+With no destination, or when none accepted the notice, the customer gets the contact line
+(`HANDOFF_CONTACT_LINE`) and the bot keeps answering. While the `handoff_active` slot is
+true the dialogue rules only run `action_handoff_silence`, so the bot never talks over an
+agent. An agent hands the conversation back by resetting that slot through Rasa's HTTP API:
 
     POST /conversations/<conversation_id>/tracker/events?token=<RASA_API_TOKEN>
     [{"event": "slot", "name": "handoff_active", "value": false},
@@ -27,6 +36,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -45,6 +55,16 @@ HUMAN_BUTTON = "/request_human"
 REASON_ASKED = "customer_asked"
 REASON_BUTTON = "button"
 REASON_UNANSWERED = "unanswered_questions"
+
+# What the customer is told when no one on the team could be reached. The default is the
+# sample articles' "Contact Nimbus support" page; set HANDOFF_CONTACT_LINE for your own.
+DEFAULT_CONTACT_LINE = (
+    "Email support@nimbushome.example or call 1-800-555-0142 (Mon-Fri 8am-8pm ET): "
+    "https://help.nimbushome.example/articles/contact-support"
+)
+SLACK_ROUTE = "/webhooks/slack/handoff"
+# The connector retries Slack itself (with backoff), so its answer may take a while.
+SLACK_ROUTE_TIMEOUT = 25.0
 
 
 def handback_events() -> list[dict[str, Any]]:
@@ -104,22 +124,32 @@ def handoff_reason(tracker: Tracker) -> str:
     return REASON_UNANSWERED
 
 
-def post_json(url: str, payload: dict[str, Any], timeout: float = 5.0, attempts: int = 2) -> bool:
+def post_json(
+    url: str,
+    payload: dict[str, Any],
+    timeout: float = 5.0,
+    attempts: int = 2,
+    headers: dict[str, str] | None = None,
+) -> bool:
     """POST with one retry on connection errors and 5xx; a 4xx is not retried (it won't change)."""
     body = json.dumps(payload).encode()
     for attempt in range(1, attempts + 1):
-        request = urllib.request.Request(url, body, {"Content-Type": "application/json"}, method="POST")
+        request = urllib.request.Request(
+            url, body, {"Content-Type": "application/json", **(headers or {})}, method="POST"
+        )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 if 200 <= response.status < 300:
                     return True
         except urllib.error.HTTPError as exc:
-            log.warning("handoff webhook answered HTTP %s (attempt %s)", exc.code, attempt)
+            log.warning("handoff destination answered HTTP %s (attempt %s)", exc.code, attempt)
             if exc.code < 500:
                 return False
         except (urllib.error.URLError, OSError) as exc:
             # The URL may hold a secret token, so only the reason is logged.
-            log.warning("handoff webhook unreachable (attempt %s): %s", attempt, getattr(exc, "reason", exc))
+            log.warning(
+                "handoff destination unreachable (attempt %s): %s", attempt, getattr(exc, "reason", exc)
+            )
         if attempt < attempts:
             time.sleep(0.5 * attempt)
     return False
@@ -127,6 +157,73 @@ def post_json(url: str, payload: dict[str, Any], timeout: float = 5.0, attempts:
 
 def webhook_url() -> str:
     return os.environ.get("HANDOFF_WEBHOOK_URL", "").strip()
+
+
+def contact_line() -> str:
+    return os.environ.get("HANDOFF_CONTACT_LINE", "").strip() or DEFAULT_CONTACT_LINE
+
+
+def rasa_url() -> str:
+    port = os.environ.get("RASA_PORT", "").strip() or "5005"
+    return (os.environ.get("RASA_URL", "").strip() or f"http://127.0.0.1:{port}").rstrip("/")
+
+
+@dataclass
+class Destination:
+    """Somewhere the team is told; `timeout`/`attempts` suit who is on the other side."""
+
+    name: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    timeout: float = 5.0
+    attempts: int = 2
+
+    def send(self, payload: dict[str, Any]) -> bool:
+        return post_json(self.url, payload, self.timeout, self.attempts, self.headers)
+
+
+def destinations() -> tuple[list[Destination], list[str]]:
+    """Where handoffs go, read from the environment; also why a configured one is unusable."""
+    found: list[Destination] = []
+    problems: list[str] = []
+    if webhook_url():
+        found.append(Destination("webhook", webhook_url()))
+    if os.environ.get("SLACK_HANDOFF_CHANNEL", "").strip():
+        token = os.environ.get("RASA_API_TOKEN", "").strip()
+        if token:
+            # One attempt: the connector already retries Slack, a second POST could double-post.
+            found.append(
+                Destination(
+                    "slack",
+                    rasa_url() + SLACK_ROUTE,
+                    {"Authorization": f"Bearer {token}"},
+                    timeout=SLACK_ROUTE_TIMEOUT,
+                    attempts=1,
+                )
+            )
+        else:
+            problems.append(
+                "SLACK_HANDOFF_CHANNEL is set but RASA_API_TOKEN is not (the Slack route needs it)"
+            )
+    return found, problems
+
+
+def describe_destinations() -> tuple[bool, str]:
+    """The start-up line: (has a destination, what it says)."""
+    found, problems = destinations()
+    if found:
+        where = ", ".join("team webhook" if d.name == "webhook" else "Slack team channel" for d in found)
+        return True, f"handoff: the team is told through the {where}" + "".join(f"; {p}" for p in problems)
+    why = "; ".join(problems) or "set HANDOFF_WEBHOOK_URL and/or SLACK_HANDOFF_CHANNEL"
+    return False, (
+        f"handoff has no destination ({why}): customers who ask for a person get the contact "
+        f"line instead and the bot keeps answering (HANDOFF_CONTACT_LINE: {contact_line()!r})"
+    )
+
+
+def log_destinations() -> None:
+    ok, line = describe_destinations()
+    log.log(logging.INFO if ok else logging.WARNING, line)
 
 
 def notification(tracker: Tracker, reason: str) -> dict[str, Any]:
@@ -150,29 +247,46 @@ def notification(tracker: Tracker, reason: str) -> dict[str, Any]:
     return payload
 
 
+async def deliver(payload: dict[str, Any], targets: list[Destination]) -> list[str]:
+    """Send to every destination at once; the names of those that accepted it."""
+    loop = asyncio.get_running_loop()
+    results = await asyncio.gather(*(loop.run_in_executor(None, d.send, payload) for d in targets))
+    return [d.name for d, ok in zip(targets, results, strict=True) if ok]
+
+
 async def start_handoff(
     dispatcher: CollectingDispatcher, tracker: Tracker, reason: str
 ) -> list[dict[str, Any]]:
-    """Tell the team and the customer; returns the events that silence the bot."""
+    """Tell the team, then the customer; silences the bot only if the team was told."""
     payload = notification(tracker, reason)
-    url = webhook_url()
-    if url:
-        loop = asyncio.get_running_loop()
-        delivered = await loop.run_in_executor(None, post_json, url, payload)
-        if not delivered:
-            log.error("handoff for conversation %s could not reach the team webhook", tracker.sender_id)
-            # Nobody would come: say so and keep helping rather than going silent.
-            dispatcher.utter_message(response="utter_handoff_failed")
-            return [SlotSet(UNANSWERED_SLOT, 0.0)]
-    log.info("conversation %s handed to the support team (%s)", tracker.sender_id, reason)
+    targets, _ = destinations()
+    told = await deliver(payload, targets) if targets else []
+    if not told:
+        # Nobody would come: give the customer a way to reach the team and keep helping.
+        if targets:
+            log.error(
+                "handoff for conversation %s reached no destination (%s)",
+                tracker.sender_id,
+                ", ".join(d.name for d in targets),
+            )
+            dispatcher.utter_message(response="utter_handoff_failed", contact=contact_line())
+        else:
+            log.warning("handoff for conversation %s: no destination configured", tracker.sender_id)
+            dispatcher.utter_message(response="utter_handoff_unavailable", contact=contact_line())
+        return [SlotSet(UNANSWERED_SLOT, 0.0)]
+    log.info(
+        "conversation %s handed to the support team (%s) via %s", tracker.sender_id, reason, ", ".join(told)
+    )
     dispatcher.utter_message(response="utter_handoff")
+    # For the connectors, never shown to the customer: the SMS connector adds the number
+    # (which only it knows) to the team's Slack notice.
     dispatcher.utter_message(
         json_message={
             "handoff": {
                 "conversation_id": payload["conversation_id"],
                 "channel": payload["channel"],
                 "reason": reason,
-                "transcript": payload["transcript"],
+                "delivered_to": told,
             }
         }
     )

@@ -193,12 +193,72 @@ def test_unreachable_team_keeps_the_bot_talking(monkeypatch):
     failing = WebhookStandIn(status=503).start()
     try:
         monkeypatch.setenv("HANDOFF_WEBHOOK_URL", failing.url)
-        replies, events = run(handoff.ActionHandoff(), make_tracker([user("human please", "request_human")]))
+        monkeypatch.setenv("HANDOFF_CONTACT_LINE", "Call 555-0100.")
+        tracker = make_tracker([user("human please", "request_human")], {"unanswered_count": 1.0})
+        replies, events = run(handoff.ActionHandoff(), tracker)
         assert len(failing.wait_for(2)) == 2  # retried once
     finally:
         failing.stop()
-    assert [m["response"] for m in replies] == ["utter_handoff_failed"]
-    assert "handoff_active" not in slots(events)
+    told = [(m["response"], m.get("contact")) for m in replies]
+    assert told == [("utter_handoff_failed", "Call 555-0100.")]
+    assert slots(events) == {"unanswered_count": 0.0}  # not silenced, and no second handoff right away
+
+
+def test_without_a_destination_the_customer_gets_the_contact_line_and_the_bot_stays(monkeypatch, caplog):
+    monkeypatch.delenv("HANDOFF_WEBHOOK_URL", raising=False)
+    monkeypatch.delenv("SLACK_HANDOFF_CHANNEL", raising=False)
+    monkeypatch.delenv("HANDOFF_CONTACT_LINE", raising=False)
+    replies, events = run(handoff.ActionHandoff(), make_tracker([user("human please", "request_human")]))
+    assert [m["response"] for m in replies] == ["utter_handoff_unavailable"]
+    assert "https://help.nimbushome.example/articles/contact-support" in replies[0]["contact"]
+    assert slots(events) == {"unanswered_count": 0.0}
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        handoff.log_destinations()
+    assert len(caplog.records) == 1 and "handoff has no destination" in caplog.text
+
+
+def test_slack_team_channel_is_reached_through_the_rasa_servers_route(monkeypatch):
+    route = WebhookStandIn().start()  # plays the Slack connector's route on the Rasa server
+    try:
+        monkeypatch.delenv("HANDOFF_WEBHOOK_URL", raising=False)
+        monkeypatch.setenv("SLACK_HANDOFF_CHANNEL", "C0TEAM")
+        monkeypatch.setenv("RASA_API_TOKEN", "s3cret")
+        monkeypatch.setenv("RASA_URL", route.url.rsplit("/hooks", 1)[0] + "/")
+        replies, events = run(handoff.ActionHandoff(), make_tracker([user("human please", "request_human")]))
+        assert route.paths == ["/webhooks/slack/handoff"]
+        assert route.headers[0]["Authorization"] == "Bearer s3cret"
+        assert route.received[0]["conversation_id"] == "customer-1"
+    finally:
+        route.stop()
+    assert replies[0]["response"] == "utter_handoff"
+    assert replies[1]["custom"]["handoff"]["delivered_to"] == ["slack"]
+    assert slots(events)["handoff_active"] is True
+
+
+def test_one_destination_accepting_is_enough_to_hand_over(monkeypatch, webhook):
+    refusing = WebhookStandIn(status=502).start()  # the Slack route: Slack refused the post
+    try:
+        monkeypatch.setenv("HANDOFF_WEBHOOK_URL", webhook.url)
+        monkeypatch.setenv("SLACK_HANDOFF_CHANNEL", "C0TEAM")
+        monkeypatch.setenv("RASA_API_TOKEN", "s3cret")
+        monkeypatch.setenv("RASA_URL", refusing.url.rsplit("/hooks", 1)[0])
+        replies, events = run(handoff.ActionHandoff(), make_tracker([user("human please", "request_human")]))
+        assert len(refusing.received) == 1  # the connector retries Slack itself: one POST
+    finally:
+        refusing.stop()
+    assert replies[1]["custom"]["handoff"]["delivered_to"] == ["webhook"]
+    assert slots(events)["handoff_active"] is True
+
+
+def test_a_slack_channel_without_the_api_token_is_no_destination(monkeypatch):
+    monkeypatch.delenv("HANDOFF_WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("SLACK_HANDOFF_CHANNEL", "C0TEAM")
+    monkeypatch.delenv("RASA_API_TOKEN", raising=False)
+    ok, line = handoff.describe_destinations()
+    assert not ok and "RASA_API_TOKEN" in line
+    replies, _ = run(handoff.ActionHandoff(), make_tracker([user("human please", "request_human")]))
+    assert [m["response"] for m in replies] == ["utter_handoff_unavailable"]
 
 
 def test_while_handed_off_the_bot_says_nothing_and_forwards_the_message(monkeypatch, webhook):
