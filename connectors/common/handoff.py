@@ -122,7 +122,10 @@ def describe_destinations() -> tuple[bool, str]:
     if os.environ.get("HANDOFF_WEBHOOK_URL", "").strip():
         parts.append("team webhook (posted by the action server)")
     if _notifier is not None:
-        if os.environ.get("RASA_API_TOKEN", "").strip():
+        if not os.environ.get("SLACK_HANDOFF_CHANNEL", "").strip():
+            # The action server decides whether to use the route from this variable alone.
+            problems.append("handoff_channel is set in credentials.yml but SLACK_HANDOFF_CHANNEL is not")
+        elif os.environ.get("RASA_API_TOKEN", "").strip():
             parts.append("Slack team channel")
         else:
             problems.append("the Slack team channel needs RASA_API_TOKEN for the action server's notices")

@@ -180,6 +180,9 @@ def test_rasa_side_start_up_line_names_the_missing_destination(monkeypatch, slac
     assert not ok and "handoff has no destination" in line
     handoff.register(team_notifier(slack_api))
     ok, line = handoff.describe_destinations()
+    assert not ok and "SLACK_HANDOFF_CHANNEL is not" in line  # the action server would not know
+    monkeypatch.setenv("SLACK_HANDOFF_CHANNEL", "C0TEAM")
+    ok, line = handoff.describe_destinations()
     assert not ok and "RASA_API_TOKEN" in line  # the action server could not use the route
     monkeypatch.setenv("RASA_API_TOKEN", "t")
     line = "handoff: the team is told through the Slack team channel"
