@@ -533,7 +533,6 @@ _PLUMBING = (
     "runpy",
     "sanic/",
     "rasa/__main__",
-    "rasa_ext/__main__",
     "rasa/api.py",
     "rasa/cli/",
     "rasa/core/run.py",

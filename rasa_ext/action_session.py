@@ -1,4 +1,4 @@
-"""Keep connections to the action server open between custom actions.
+"""Keep connections to the action server open between custom actions (`action_session` patch).
 
 Rasa 3.6's `EndpointConfig.request` builds a new aiohttp session, and so a new TCP
 connection, for every call: each answered message paid a connect, a fresh connection
@@ -35,12 +35,11 @@ import aiohttp
 import ujson
 from rasa.utils import endpoints
 
-from rasa_ext.apps import on_every_app
-
 log = logging.getLogger(__name__)
 
 DEFAULT_KEEPALIVE = 15.0
-_original_session = endpoints.EndpointConfig.session
+# Rasa's own `EndpointConfig.session`, set by the patch that replaces it.
+rasa_session: Any = endpoints.EndpointConfig.session
 # (event loop, headers, credentials) -> that endpoint's session on that loop
 _sessions: dict[tuple, aiohttp.ClientSession] = {}
 
@@ -101,7 +100,7 @@ def shared_session(self: endpoints.EndpointConfig) -> Any:
     except RuntimeError:
         loop = None
     if not keepalive or loop is None:
-        return _original_session(self)
+        return rasa_session(self)
     key = (
         loop,
         tuple(sorted((str(k), str(v)) for k, v in self.headers.items())),
@@ -127,9 +126,3 @@ async def close_sessions(*_: Any) -> None:
         if key[0] is loop:
             del _sessions[key]
             await session.close()
-
-
-def install() -> None:
-    """Share sessions in every Rasa process; close them when a `rasa run` server stops."""
-    endpoints.EndpointConfig.session = shared_session
-    on_every_app(lambda app: app.register_listener(close_sessions, "after_server_stop"))

@@ -15,24 +15,19 @@ fallback classifier and everything after read the same `i_scores` as before, equ
 TensorFlow's to float32 rounding (`tests/rasa_ext/test_intent_scores.py` compares both on
 every training example). A model this shortcut does not describe (transformer layers,
 hidden layers, entity tags, dense features, diagnostic data requested) keeps Rasa's path.
-`RASA_NUMPY_INTENTS=0` keeps Rasa's path for every model.
+`NIMBUS_RASA_PATCHES_OFF=intent_scores` keeps Rasa's path for every model.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
 
-_UNSUPPORTED = object()  # cached per classifier: this model needs TensorFlow's path
-
-
-def enabled() -> bool:
-    return os.environ.get("RASA_NUMPY_INTENTS", "1").strip().lower() not in {"0", "false", "no", "off"}
+UNSUPPORTED = object()  # cached per classifier: this model needs TensorFlow's path
 
 
 class SentenceIntentScorer:
@@ -175,28 +170,5 @@ def sentence_features(classifier: Any, message: Any) -> tuple[np.ndarray, np.nda
     return np.concatenate(columns), np.concatenate(values), width
 
 
-def install() -> None:
-    """Give `DIETClassifier._predict` the numpy path for the models it describes."""
-    if not enabled():
-        return
-    from rasa.nlu.classifiers.diet_classifier import DIETClassifier
-
-    if getattr(DIETClassifier._predict, "_nimbus_numpy", False):
-        return
-    original = DIETClassifier._predict
-
-    def _predict(self: Any, message: Any) -> Any:
-        scorer = self.__dict__.get("_nimbus_scorer")
-        if scorer is None:
-            scorer = SentenceIntentScorer.from_classifier(self) or _UNSUPPORTED
-            self.__dict__["_nimbus_scorer"] = scorer
-        context = getattr(self, "_execution_context", None)
-        if scorer is _UNSUPPORTED or getattr(context, "should_add_diagnostic_data", False):
-            return original(self, message)
-        features = sentence_features(self, message)
-        if features is None or features[2] != scorer.vocabulary_size:
-            return original(self, message)
-        return {"i_scores": scorer.scores(features[0], features[1])}
-
-    _predict._nimbus_numpy = True  # type: ignore[attr-defined]
-    DIETClassifier._predict = _predict
+def scorer_for(classifier: Any) -> SentenceIntentScorer | None:
+    return SentenceIntentScorer.from_classifier(classifier)
