@@ -238,8 +238,8 @@ def _intent_scores() -> None:
 
 
 PATCHES: dict[str, Callable[[], None]] = {
+    "action_validation": _action_validation,  # before the apology: patches Rasa's own class
     "action_apology": _action_apology,
-    "action_validation": _action_validation,
     "action_session": _action_session,
     "debug_log_copies": _debug_log_copies,
     "event_types": _event_types,

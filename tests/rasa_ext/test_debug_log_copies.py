@@ -3,32 +3,36 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import logging
+import re
 
 import pytest
-from rasa.core.policies import memoization
+from rasa.core import processor
+from rasa.core.policies import memoization, rule_policy
 
-from rasa_ext import debug_log_copies
+from rasa_ext import patches
+
+MODULES = (processor, memoization, rule_policy)
 
 
 @pytest.fixture
-def installed(monkeypatch):
-    for module in debug_log_copies.MODULES:
-        monkeypatch.setattr(module, "copy", debug_log_copies._CopyForDebugLogs)
-    rasa_log = logging.getLogger("rasa")
-    before = rasa_log.level
-    yield rasa_log
-    rasa_log.setLevel(before)  # setLevel also clears logging's enabled-for cache
+def rasa_log():
+    log = logging.getLogger("rasa")
+    before = log.level
+    with patches.installed("debug_log_copies"):
+        yield log
+    log.setLevel(before)  # setLevel also clears logging's enabled-for cache
 
 
-def test_no_copy_while_debug_is_off(installed):
-    installed.setLevel(logging.INFO)
+def test_no_copy_while_debug_is_off(rasa_log):
+    rasa_log.setLevel(logging.INFO)
     states = [{"user": {"intent": "greet"}}]
     assert memoization.copy.deepcopy(states) is states
 
 
-def test_debug_logging_still_gets_a_copy(installed):
-    installed.setLevel(logging.DEBUG)
+def test_debug_logging_still_gets_a_copy(rasa_log):
+    rasa_log.setLevel(logging.DEBUG)
     states = [{"user": {"intent": "greet"}}]
     copied = memoization.copy.deepcopy(states)
     assert copied == states and copied is not states and copied[0] is not states[0]
@@ -37,10 +41,7 @@ def test_debug_logging_still_gets_a_copy(installed):
 def test_the_three_modules_use_copy_only_for_deepcopy():
     # The shim offers only `deepcopy`; anything else those modules took from `copy`
     # would break at run time, so check their source for it.
-    import inspect
-    import re
-
-    for module in debug_log_copies.MODULES:
+    for module in MODULES:
         used = set(re.findall(r"\bcopy\.(\w+)", inspect.getsource(module)))
         assert used <= {"deepcopy"}, (module.__name__, used)
-    assert copy.deepcopy is not debug_log_copies._CopyForDebugLogs.deepcopy
+    assert all(module.copy is copy for module in MODULES)  # and nothing left installed

@@ -10,7 +10,7 @@ import pytest
 from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
 
-from rasa_ext import nlu_thread
+from rasa_ext import patches
 from tests.rasa_ext.loop_stall import longest_stall
 
 PARSE_SECONDS = 0.4
@@ -44,27 +44,29 @@ async def parse_while_watching_the_loop(processor) -> tuple[dict, float]:
     return await longest_stall(processor.parse_message(UserMessage("do you ship to canada?", sender_id="c1")))
 
 
-def test_the_loop_keeps_running_while_a_message_is_parsed(processor, monkeypatch):
-    monkeypatch.delenv("RASA_NLU_THREAD", raising=False)
-    nlu_thread.install()
-    parsed, longest_stall = asyncio.run(parse_while_watching_the_loop(processor))
+def test_the_loop_keeps_running_while_a_message_is_parsed(processor):
+    with patches.installed("nlu_thread"):
+        parsed, longest_stall = asyncio.run(parse_while_watching_the_loop(processor))
     assert parsed["text"] == "do you ship to canada?" and parsed["intent"]["name"] == "ask_question"
     assert parsed["parsed_on"].startswith("nlu-parse")
     assert longest_stall < PARSE_SECONDS / 4  # the loop got its turns during the parse
 
 
 def test_switched_off_the_parse_runs_on_the_loop_as_in_rasa(processor, monkeypatch):
-    monkeypatch.setenv("RASA_NLU_THREAD", "0")
-    nlu_thread.install()
-    parsed, longest_stall = asyncio.run(parse_while_watching_the_loop(processor))
+    monkeypatch.setenv("NIMBUS_RASA_PATCHES_OFF", "nlu_thread")
+    patches.apply()
+    try:
+        assert "nlu_thread" not in patches.applied()
+        parsed, longest_stall = asyncio.run(parse_while_watching_the_loop(processor))
+    finally:
+        patches.undo()
     assert parsed["parsed_on"] == threading.current_thread().name
     assert longest_stall >= PARSE_SECONDS * 0.9
 
 
 def test_other_callers_of_the_graph_still_get_a_fresh_parse(processor, monkeypatch):
     """Only the message being parsed by this task is answered from the thread's result."""
-    monkeypatch.delenv("RASA_NLU_THREAD", raising=False)
-    nlu_thread.install()
     message = UserMessage("hello", sender_id="c2")
-    direct = processor._parse_message_with_graph(message, None)
+    with patches.installed("nlu_thread"):
+        direct = processor._parse_message_with_graph(message, None)
     assert direct["text"] == "hello" and direct["parsed_on"] == threading.current_thread().name

@@ -12,7 +12,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from rasa_ext import past_states
+from rasa_ext import patches
 
 DOMAIN = Domain.load(str(Path(__file__).resolve().parents[2] / "bot" / "domain.yml"))
 RULE_ONLY = {"slots": ["handoff_active"], "loops": []}
@@ -52,9 +52,8 @@ def computed(monkeypatch):
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Domain, "states_for_tracker_history", counting)
-    monkeypatch.setattr(DialogueStateTracker, "past_states", DialogueStateTracker.past_states)
-    past_states.install()
-    return calls
+    with patches.installed("past_states"):
+        yield calls
 
 
 @pytest.mark.parametrize("ignore_rule_only_turns", [False, True])

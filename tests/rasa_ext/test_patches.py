@@ -1,0 +1,82 @@
+"""The patches are applied in one place, only on Rasa 3.6.21, and can be taken back out."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.core.actions import action, forms
+from rasa.core.processor import MessageProcessor
+from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from rasa_ext import patches
+from rasa_ext.server import NimbusServer
+
+TOUCHED = [
+    (action, "RemoteAction"),
+    (forms, "RemoteAction"),
+    (action.RemoteAction, "_validate_action_result"),
+    (EndpointConfig, "session"),
+    (Event, "resolve_by_type"),
+    (DialogueStateTracker, "past_states"),
+    (MessageProcessor, "parse_message"),
+    (MessageProcessor, "_parse_message_with_graph"),
+    (DIETClassifier, "_predict"),
+]
+
+
+def raw(owner, name):
+    return owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+
+
+def test_another_rasa_version_is_refused_with_what_to_do():
+    with pytest.raises(patches.UnsupportedRasaVersion) as refused:
+        patches.check_version("3.6.20")
+    message = str(refused.value)
+    assert "Rasa 3.6.20" in message and "rasa==3.6.21" in message and "docs/rasa-extensions.md" in message
+    patches.check_version("3.6.21")  # the pinned one passes
+
+
+def test_the_server_channel_stops_rasa_run_with_that_message_on_another_version(monkeypatch):
+    import rasa
+
+    monkeypatch.setattr(rasa, "__version__", "3.7.0")
+    with pytest.raises(SystemExit) as stopped:
+        NimbusServer.from_credentials(None)
+    assert str(stopped.value).startswith("error: rasa_ext/patches.py changes Rasa 3.6.21 internals")
+    assert patches.applied() == []  # nothing was changed before refusing
+
+
+def test_every_patch_is_applied_once_and_undone_completely():
+    before = [raw(owner, name) for owner, name in TOUCHED]
+    names = patches.apply()
+    try:
+        assert names == list(patches.PATCHES)
+        assert patches.apply() == names  # a second channel or call changes nothing more
+        assert all(raw(o, n) is not b for (o, n), b in zip(TOUCHED, before, strict=True))
+    finally:
+        patches.undo()
+    assert [raw(owner, name) for owner, name in TOUCHED] == before
+    assert patches.applied() == []
+
+
+def test_patches_can_be_switched_off_by_name_and_unknown_names_are_refused(monkeypatch):
+    monkeypatch.setenv("NIMBUS_RASA_PATCHES_OFF", "nlu_thread, intent_scores")
+    try:
+        applied = patches.apply()
+        assert "nlu_thread" not in applied and "intent_scores" not in applied
+        assert "action_apology" in applied
+        assert MessageProcessor.__dict__["parse_message"].__module__ == "rasa.core.processor"
+    finally:
+        patches.undo()
+    monkeypatch.setenv("NIMBUS_RASA_PATCHES_OFF", "nlu_threads")
+    with pytest.raises(patches.UnsupportedRasaVersion, match="unknown patches"):
+        patches.apply()
+    assert patches.applied() == []
+
+
+def test_no_test_leaves_a_patch_installed():
+    # Runs in the same session as every other rasa_ext test; any leftover shows here.
+    assert patches.applied() == []
+    assert action.RemoteAction.__module__ == "rasa.core.actions.action"
