@@ -26,12 +26,14 @@ import aiohttp
 
 CHECK_TIMEOUT = 2.0
 CRITICAL = ("model", "tracker_store", "lock_store")
-_tracker_stores: weakref.WeakSet = weakref.WeakSet()
+_tracker_store: weakref.ref | None = None
 
 
 def register_tracker_store(store: Any) -> None:
-    """Called by rasa_ext's tracker store classes when Rasa builds one."""
-    _tracker_stores.add(store)
+    """Called by rasa_ext's tracker store classes when Rasa builds one (the agent's is the
+    latest: Rasa builds it when it loads the model)."""
+    global _tracker_store
+    _tracker_store = weakref.ref(store)
 
 
 def ping(store: Any) -> None:
@@ -76,10 +78,10 @@ async def readiness(agent: Any) -> dict:
     async def tracker_store() -> dict:
         if agent is None or agent.tracker_store is None:
             raise RuntimeError("not configured")
-        ours = list(_tracker_stores)
-        if not ours:  # Rasa's in-memory store, or a store class that is not rasa_ext's
+        ours = _tracker_store() if _tracker_store is not None else None
+        if ours is None:  # Rasa's in-memory store, or a store class that is not rasa_ext's
             return {"type": "not a rasa_ext store", "checked": False}
-        return await _ping(ours[-1])
+        return await _ping(ours)
 
     async def lock_store() -> dict:
         if agent is None or agent.lock_store is None:
