@@ -2,7 +2,7 @@
 patch, then with each one left out, alternated over several rounds.
 
     .venv-rasa/bin/python -m bench.patch_gains                    # 3 rounds, slack, 32 and 64
-    .venv-rasa/bin/python -m bench.patch_gains --rounds 1 --patches nlu_thread
+    .venv-rasa/bin/python -m bench.patch_gains --rounds 1 --patches intent_scores
 
 Each run is `bench.channels --channels slack --concurrency 32 64 --no-baseline` with
 `NIMBUS_RASA_PATCHES_OFF=<patch>` (empty for "all"); configurations alternate within each

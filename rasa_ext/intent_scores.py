@@ -21,6 +21,7 @@ hidden layers, entity tags, dense features, diagnostic data requested) keeps Ras
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -67,11 +68,14 @@ class SentenceIntentScorer:
         return (shifted / shifted.sum()).astype(np.float32)[np.newaxis, :]
 
     @classmethod
-    def from_classifier(cls, classifier: Any) -> SentenceIntentScorer | None:
-        """The scorer for a loaded `DIETClassifier`, or None where its model needs more."""
+    def from_classifier(
+        cls, classifier: Any, read_layers: Callable[[Any], tuple | None]
+    ) -> SentenceIntentScorer | None:
+        """The scorer for a loaded `DIETClassifier`, or None where its model needs more.
+        `read_layers` (rasa_ext/patches.py, the one module that reads Rasa's internals)
+        gives the sentence path's weights and similarity, or None."""
         from rasa.utils.tensorflow.constants import (
             COSINE,
-            ENTITY_RECOGNITION,
             HIDDEN_LAYERS_SIZES,
             INNER,
             INTENT_CLASSIFICATION,
@@ -83,10 +87,6 @@ class SentenceIntentScorer:
         config, model = classifier.component_config, classifier.model
         if model is None or not config.get(INTENT_CLASSIFICATION):
             return None
-        if config.get(ENTITY_RECOGNITION) and any(
-            spec.num_tags > 0 for spec in getattr(classifier, "_entity_tag_specs", None) or []
-        ):
-            return None
         layers_count = config.get(NUM_TRANSFORMER_LAYERS)
         if isinstance(layers_count, dict):
             layers_count = layers_count.get("text", 0)
@@ -94,23 +94,11 @@ class SentenceIntentScorer:
             return None
         if config.get(MODEL_CONFIDENCE) != SOFTMAX or getattr(model, "all_labels_embed", None) is None:
             return None
-        try:
-            sequence_layer = model._tf_layers["sequence_layer.text"]
-            combining = sequence_layer._tf_layers[sequence_layer.FEATURE_COMBINING]
-            sentence = combining._tf_layers["sparse_dense.sentence"]
-            if set(sentence._tf_layers) - {"sparse_to_dense", "sparse_dropout", "dense_dropout"}:
-                return None
-            ffnn = sequence_layer._tf_layers[sequence_layer.FFNN]
-            if getattr(ffnn, "_ffn_layers", None) or sequence_layer._has_transformer:
-                return None
-            to_dense = _weights(sentence._tf_layers["sparse_to_dense"])
-            unify_layer = combining._tf_layers.get("unify_dims_before_seq_sent_concat.sentence")
-            unify = _weights(unify_layer) if unify_layer is not None else None
-            embed = _weights(model._tf_layers["embed.text"]._dense)
-            similarity = model._tf_layers["loss.label"].similarity_type
-        except (KeyError, AttributeError, ValueError) as error:
-            logger.info("DIET intents: TensorFlow path (%s)", error)
+        layers = read_layers(classifier)
+        if layers is None:
+            logger.info("DIET intents: TensorFlow path (a model this shortcut does not describe)")
             return None
+        to_dense, unify, embed, similarity = layers
         if similarity not in (INNER, COSINE):
             return None
         return cls(
@@ -128,7 +116,7 @@ def _linear() -> Any:
     return tf.keras.activations.linear
 
 
-def _weights(layer: Any) -> tuple[np.ndarray, np.ndarray | None]:
+def weights(layer: Any) -> tuple[np.ndarray, np.ndarray | None]:
     if layer.activation not in (None, _linear()):
         raise ValueError(f"{layer.name} has an activation")
     return layer.kernel.numpy(), layer.bias.numpy() if layer.use_bias else None
@@ -168,7 +156,3 @@ def sentence_features(classifier: Any, message: Any) -> tuple[np.ndarray, np.nda
     if not columns:
         return None
     return np.concatenate(columns), np.concatenate(values), width
-
-
-def scorer_for(classifier: Any) -> SentenceIntentScorer | None:
-    return SentenceIntentScorer.from_classifier(classifier)

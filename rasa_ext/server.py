@@ -17,7 +17,6 @@ runs) gets all of it, with no wrapper command to forget:
   that happened about every ten seconds (three times in one 64-conversation benchmark run,
   seen with a temporary `gc.callbacks` trace). None of them is ever garbage; afterwards a
   full collection walks only what conversations allocated since.
-- At shutdown, the kept-alive connections to the action server are closed.
 
 The channel receives no messages. Its routes sit under `/health`, not under `/webhooks/`.
 """
@@ -74,12 +73,6 @@ class NimbusServer(InputChannel):
         @bp.listener("after_server_start")
         async def freeze(_app: Any, _loop: Any) -> None:
             freeze_startup_objects()
-
-        @bp.listener("after_server_stop")
-        async def close(_app: Any, _loop: Any) -> None:
-            from rasa_ext.action_session import close_sessions
-
-            await close_sessions()
 
         return bp
 

@@ -48,7 +48,9 @@ def files(paths: tuple[str, ...], ref: str | None) -> dict[str, str]:
         ["git", "ls-tree", "-r", "--name-only", ref, "--", *paths], cwd=ROOT, capture_output=True, text=True
     ).stdout.split()
     return {
-        name: subprocess.run(["git", "show", f"{ref}:{name}"], cwd=ROOT, capture_output=True, text=True).stdout
+        name: subprocess.run(
+            ["git", "show", f"{ref}:{name}"], cwd=ROOT, capture_output=True, text=True
+        ).stdout
         for name in listed
         if name.endswith(".py")
     }
