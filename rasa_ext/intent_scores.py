@@ -10,7 +10,7 @@ the Rasa server's one interpreter lock, which at 64 conversations is the server'
 (py-spy `--gil`: the lock held 88 % of the time, a quarter of that in the parse).
 
 The same arithmetic in numpy on the sentence's few non-zero features takes well under a
-millisecond. Only `DIETClassifier._predict` changes: the ranking, renormalisation, the
+millisecond. Only DIETClassifier's `_predict` changes: the ranking, renormalisation, the
 fallback classifier and everything after read the same `i_scores` as before, equal to
 TensorFlow's to float32 rounding (`tests/rasa_ext/test_intent_scores.py` compares both on
 every training example). A model this shortcut does not describe (transformer layers,
