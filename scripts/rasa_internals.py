@@ -70,7 +70,7 @@ def count(sources: dict[str, str]) -> dict[str, dict[str, int]]:
             line
             for line in lines
             if any(n in private and n not in ours for n in _USED.findall(line.split("#", 1)[0]))
-            or any(n in private for n in re.findall(r"^\s+def (_[a-zA-Z]\w*)", line))
+            or any(n in private for n in re.findall(r"^\s+(?:async )?def (_[a-zA-Z]\w*)", line))
         ]
         counted = len(lines) if name == GUARDED else len(touching)
         if counted:

@@ -69,3 +69,11 @@ def test_no_test_leaves_a_patch_installed():
     # Runs in the same session as every other rasa_ext test; any leftover shows here.
     assert patches.applied() == []
     assert action.RemoteAction.__module__ == "rasa.core.actions.action"
+
+
+def test_only_the_guarded_module_touches_rasa_internals():
+    """A line elsewhere that reads a private Rasa name would break unguarded on an upgrade."""
+    from scripts.rasa_internals import DEFAULT_PATHS, GUARDED, count, files
+
+    table = count(files(DEFAULT_PATHS, None))
+    assert set(table) == {GUARDED}, {name: row for name, row in table.items() if name != GUARDED}
