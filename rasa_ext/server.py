@@ -10,7 +10,8 @@ runs) gets all of it, with no wrapper command to forget:
 - The patches Rasa has no extension point for (rasa_ext/patches.py), applied once when
   Rasa builds this channel: before the model loads and before any action runs. On a Rasa
   version they were not written for, `rasa run` stops there with a message saying so.
-- Once the server has started, the objects start-up left (~560,000: TensorFlow, the
+- Once the server has started, one line saying where handoffs go (connectors/common/handoff.py),
+  and the objects start-up left (~560,000: TensorFlow, the
   domain, the featurizers) are moved out of Python's full garbage collections
   (`gc.freeze`). A full collection walked all of them, 300-370 ms in which the event loop,
   and so every conversation and every webhook acknowledgement, stood still; under load
@@ -71,10 +72,22 @@ class NimbusServer(InputChannel):
             return response.json({"status": state, **parts}, status=status)
 
         @bp.listener("after_server_start")
-        async def freeze(_app: Any, _loop: Any) -> None:
+        async def started(_app: Any, _loop: Any) -> None:
+            log_handoff_destinations()
             freeze_startup_objects()
 
         return bp
+
+
+def log_handoff_destinations() -> None:
+    """One start-up line saying where handoffs go, or that they go nowhere; by now every
+    input channel exists (the Slack channel registers the team notifier when it is built),
+    so the line reflects what this server can actually deliver."""
+    try:
+        from connectors.common.handoff import log_destinations
+    except ImportError:  # pragma: no cover - rasa_ext without our connectors
+        return
+    log_destinations()
 
 
 def freeze_startup_objects() -> None:
