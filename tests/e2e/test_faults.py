@@ -59,12 +59,12 @@ def model_api():
 
 @pytest.fixture(scope="module")
 def fault_credentials(tmp_path_factory, twilio_api) -> Path:
-    """REST and SMS: SMS is one of our connectors, which apologise for a store outage."""
+    """REST and SMS, two of our connectors, which apologise for a store outage."""
     from tests.e2e.channels import SMS_PUBLIC_URL, TWILIO_NUMBER, TWILIO_SID, TWILIO_TOKEN
 
     tmp = tmp_path_factory.mktemp("faults-creds")
     config = yaml.safe_load((ROOT / "credentials.yml").read_text())
-    config = {"rest": None, "rasa_ext.server.NimbusServer": config["rasa_ext.server.NimbusServer"]}
+    config = {name: config[name] for name in ("connectors.rest.RestInput", "rasa_ext.server.NimbusServer")}
     config["connectors.sms.SmsInput"] = {
         "account_sid": TWILIO_SID,
         "auth_token": TWILIO_TOKEN,
@@ -165,10 +165,12 @@ def test_model_api_failure_gives_a_cited_extractive_answer_in_bounded_time(bot, 
         assert 0.25 <= gaps[0] <= 0.5 + 0.4 and 0.5 <= gaps[1] <= 1.0 + 0.4, gaps  # jittered backoff
 
     # The operator: each retry and the fallback, with the conversation id and the cause.
-    log = wait_for_log(stack, "actions", f"falling back to the extractive answer for conversation {sender}")
-    assert f"model call attempt 1 for conversation {sender} failed ({error}); retrying in" in log
-    assert f"model call failed for conversation {sender} after" in log and error in log
-    assert f"falling back to the extractive answer for conversation {sender}" in log
+    log = wait_for_log(
+        stack, "actions", f"falling back to the extractive answer for conversation web:{sender}"
+    )
+    assert f"model call attempt 1 for conversation web:{sender} failed ({error}); retrying in" in log
+    assert f"model call failed for conversation web:{sender} after" in log and error in log
+    assert f"falling back to the extractive answer for conversation web:{sender}" in log
 
 
 def test_platform_api_429_and_5xx_replies_are_retried_then_logged(channel_stack, telegram_api):
@@ -232,8 +234,10 @@ def test_missing_or_empty_knowledge_base_gets_a_clear_reply_and_log_line(bot, kb
     try:
         # Missing directory.
         assert texts(say(stack, "kb-missing", question)) == KB_UNAVAILABLE
-        log = wait_for_log(stack, "actions", "knowledge base unavailable for conversation kb-missing")
-        expected = f"unavailable for conversation kb-missing: no knowledge base table 'chunks' at {kb_dir}"
+        log = wait_for_log(stack, "actions", "knowledge base unavailable for conversation web:kb-missing")
+        expected = (
+            f"unavailable for conversation web:kb-missing: no knowledge base table 'chunks' at {kb_dir}"
+        )
         assert expected in log
         status, body = get_json(f"{stack.action_url}/health/ready")
         assert status == 503 and "kb ingest" in body["knowledge_base"]["error"], body
@@ -242,8 +246,8 @@ def test_missing_or_empty_knowledge_base_gets_a_clear_reply_and_log_line(bot, kb
         # Empty directory (e.g. a volume mounted before the first ingestion).
         kb_dir.mkdir()
         assert texts(say(stack, "kb-empty", question)) == KB_UNAVAILABLE
-        assert "knowledge base unavailable for conversation kb-empty" in wait_for_log(
-            stack, "actions", "knowledge base unavailable for conversation kb-empty"
+        assert "knowledge base unavailable for conversation web:kb-empty" in wait_for_log(
+            stack, "actions", "knowledge base unavailable for conversation web:kb-empty"
         )
     finally:
         shutil.rmtree(kb_dir, ignore_errors=True)
@@ -263,9 +267,9 @@ def test_slow_action_server_gets_an_apology_not_silence(bot):
         os.killpg(actions.pid, signal.SIGCONT)
     assert texts(replies) == APOLOGY
     assert ACTION_TIMEOUT - 0.5 <= elapsed < ACTION_TIMEOUT + 5, elapsed
-    log = wait_for_log(stack, "rasa", "failed for conversation stuck-actions")
+    log = wait_for_log(stack, "rasa", "failed for conversation web:stuck-actions")
     assert (
-        f"custom action action_search_knowledge failed for conversation stuck-actions: "
+        f"custom action action_search_knowledge failed for conversation web:stuck-actions: "
         f"no answer within {ACTION_TIMEOUT:.0f} s; replied with an apology"
     ) in log
     # Once it answers again, so does the bot.
@@ -285,6 +289,7 @@ def test_redis_outage_gets_an_apology_and_the_bot_recovers_when_redis_returns(bo
         # Our connectors hand the message to Rasa, which cannot lock or read the
         # conversation: the customer gets the apology, the operator one line.
         assert said(sms_webhook(stack, inbound("hello", customer))) == [APOLOGY]
+        assert texts(say(stack, "redis-customer", "hello")) == APOLOGY  # and over REST
         log = wait_for_log(stack, "rasa", "conversation store unavailable")
         assert f"conversation store unavailable for conversation {sms_conversation(customer)}: " in log
         assert customer not in log
@@ -305,8 +310,8 @@ def test_action_server_down_gets_an_apology_not_silence(bot):
     replies, elapsed = timed_say(stack, "no-actions", "how do I reset my thermostat?")
     assert texts(replies) == APOLOGY
     assert elapsed < 5, elapsed  # refused at once: no need to wait for the timeout
-    log = wait_for_log(stack, "rasa", "failed for conversation no-actions")
-    assert "custom action action_search_knowledge failed for conversation no-actions: " in log
+    log = wait_for_log(stack, "rasa", "failed for conversation web:no-actions")
+    assert "custom action action_search_knowledge failed for conversation web:no-actions: " in log
     assert "Couldn't connect to the server" in log
     status, body = get_json(f"{stack.rasa_url}/health/ready")
     assert status == 200 and body["status"] == "degraded" and not body["action_server"]["ok"], body
