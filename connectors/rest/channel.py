@@ -99,7 +99,7 @@ class RestInput(InputChannel):
     def get_output_channel(self) -> None:
         return None  # replies travel in the HTTP response only
 
-    def _message(self, request: Request) -> tuple[str, str]:
+    def _sender_and_text(self, request: Request) -> tuple[str, str]:
         # Any content type, as Rasa's REST channel: `curl -d '{...}'` sends a form type.
         data = parse_json_object(check_size(request, self.max_body_bytes))
         sender, text = data.get("sender"), data.get("message")
@@ -118,7 +118,7 @@ class RestInput(InputChannel):
         self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> HTTPResponse:
         check_access(request, self.token, self.widget)
-        sender, text = self._message(request)
+        sender, text = self._sender_and_text(request)
         if not text:
             return response.json([])
         conversation = NAMESPACE + sender
