@@ -12,8 +12,6 @@ from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel
 
-from connectors.common import handoff
-
 # Payload keys that are for the support team only, never for a customer.
 TEAM_ONLY_KEYS = ("handoff",)
 
@@ -35,11 +33,6 @@ class WebOutput(CollectingOutputChannel):
     @classmethod
     def name(cls) -> str:
         return "rest"
-
-    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
-        if handoff.is_handoff(json_message):
-            await handoff.forward(json_message, self.conversation, "rest")
-        await super().send_custom_json(recipient_id, json_message, **kwargs)
 
     async def _persist_message(self, message: dict[str, Any]) -> None:
         if "custom" in message:
