@@ -13,7 +13,7 @@ import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -21,9 +21,9 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from connectors.common import logmask
-from connectors.common.credentials import as_float, read_settings
-from connectors.common.dedupe import DedupeStore, MemoryDedupe, dedupe_from_settings
-from connectors.common.runner import TurnRunner
+from connectors.common.channel import WebhookInput
+from connectors.common.credentials import as_float
+from connectors.common.dedupe import DedupeStore, dedupe_from_settings
 from connectors.common.webhook import (
     DEFAULT_MAX_BODY,
     Rejected,
@@ -32,9 +32,7 @@ from connectors.common.webhook import (
     check_size,
     customer_text,
     decode_utf8,
-    guard_blueprint,
     media_type,
-    reject,
 )
 from connectors.sms.identity import conversation_id
 from connectors.sms.optout import OptOutStore
@@ -98,14 +96,14 @@ def twiml(messages: list[str]) -> HTTPResponse:
     return response.text(str(reply), content_type="application/xml")
 
 
-class SmsInput(InputChannel):
-    @classmethod
-    def name(cls) -> str:
-        return "sms"
+class SmsInput(WebhookInput):
+    channel_name = "sms"
+    REQUIRED = REQUIRED
+    OPTIONAL = OPTIONAL
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> SmsInput:
-        settings = read_settings("sms", credentials, REQUIRED, OPTIONAL)
+        settings = cls.settings(credentials)
         return cls(settings, dedupe_from_settings(settings, "sms"))
 
     def __init__(self, settings: dict[str, Any], dedupe: DedupeStore | None = None) -> None:
@@ -115,12 +113,10 @@ class SmsInput(InputChannel):
         self.phone_number = settings["phone_number"]
         self.public_url = str(settings.get("public_url") or "")
         self.reply_within = as_float("sms", "reply_within", settings.get("reply_within", 4.0))
-        self.max_body_bytes = int(settings.get("max_body_bytes") or DEFAULT_MAX_BODY)
         self.validator = RequestValidator(settings["auth_token"])
-        self.dedupe = dedupe or MemoryDedupe()
+        super().__init__(dedupe, int(settings.get("max_body_bytes") or DEFAULT_MAX_BODY))
         self.conversation_key = str(settings.get("conversation_key") or settings["auth_token"])
         self.optouts = OptOutStore(str(settings.get("optout_db") or ":memory:"))
-        self.runner = TurnRunner("sms")
         self._client: Any = None
 
     @property
@@ -132,9 +128,6 @@ class SmsInput(InputChannel):
                 str(self.settings.get("api_base_url") or DEFAULT_API_BASE_URL),
             )
         return self._client
-
-    def get_output_channel(self) -> None:
-        return None
 
     def _signed_url(self, request: Request) -> str:
         """The URL Twilio signed: configured (behind a proxy) or as forwarded to us."""
@@ -195,8 +188,7 @@ class SmsInput(InputChannel):
         except UnicodeEncodeError:
             raise Rejected(400, "malformed Body") from None
         conversation = conversation_id(sender, self.conversation_key)
-        if not await self.dedupe.first_seen(f"message:{sid}"):
-            logger.info("sms: duplicate %s dropped (conversation %s)", sid, conversation)
+        if not await self.first_seen(f"message:{sid}", conversation):
             return twiml([])
         keyword = body.upper().strip(" .!")
         if keyword in STOP_WORDS:
@@ -243,19 +235,8 @@ class SmsInput(InputChannel):
                 }
             }
         )
-        task = self.runner.start(
-            on_new_message(
-                UserMessage(
-                    body,
-                    output,
-                    conversation,  # never the number: it is logged and stored everywhere
-                    input_channel=self.name(),
-                    message_id=sid,
-                    metadata=metadata,
-                )
-            ),
-            conversation,
-        )
+        # The conversation id, never the number: it is logged and stored everywhere.
+        task = self.start_turn(on_new_message, output, body, conversation, message_id=sid, metadata=metadata)
         done, _ = await asyncio.wait({task}, timeout=self.reply_within)
         if done:
             messages, output.buffer = output.buffer, []
@@ -265,23 +246,8 @@ class SmsInput(InputChannel):
         self.runner.start(output.release(), conversation)
         return twiml([])
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        bp = Blueprint("nimbus_sms", __name__)
-        guard_blueprint(bp, self.max_body_bytes)
-
-        @bp.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @bp.route("/webhook", methods=["POST"])
+    def add_routes(self, bp: Blueprint, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         async def webhook(request: Request) -> HTTPResponse:
-            try:
-                return await self.handle(self._verify(request), on_new_message)
-            except Rejected as exc:
-                return reject("sms", exc, request)
+            return await self.handle(self._verify(request), on_new_message)
 
-        @bp.listener("before_server_stop")
-        async def drain(app: Any, _loop: Any) -> None:
-            await self.runner.drain()
-
-        return bp
+        self.post(bp, "/webhook", webhook)

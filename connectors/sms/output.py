@@ -8,16 +8,16 @@ import contextvars
 import logging
 from typing import Any
 
-from rasa.core.channels.channel import OutputChannel
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
 from connectors.common import handoff
-from connectors.common.delivery import TransientError, parse_retry_after, send_with_retry, split_text
+from connectors.common.delivery import TransientError, parse_retry_after, send_with_retry
 from connectors.common.logmask import mask_phone
-from connectors.common.payload import channel_part, fallback_text
+from connectors.common.output import ChannelOutput, api_failure
+from connectors.common.payload import fallback_text
 from connectors.sms.optout import OptOutStore
 
 logger = logging.getLogger(__name__)
@@ -53,12 +53,10 @@ def make_client(account_sid: str, auth_token: str, base_url: str) -> Client:
     return Client(account_sid, auth_token, http_client=TwilioHttp(base_url))
 
 
-class SmsOutput(OutputChannel):
+class SmsOutput(ChannelOutput):
     """Buffers while `collecting`; `release()` switches to the Messages API and flushes."""
 
-    @classmethod
-    def name(cls) -> str:
-        return "sms"
+    channel_name = "sms"
 
     def __init__(
         self,
@@ -86,11 +84,13 @@ class SmsOutput(OutputChannel):
             await self._api_send(text)
 
     async def _emit(self, text: str) -> None:
-        for part in split_text(text, SMS_LIMIT):
-            if self.collecting:
-                self.buffer.append(part)
-            else:
-                await self._api_send(part)
+        await self.send_split(text, SMS_LIMIT, self._emit_one)
+
+    async def _emit_one(self, part: str) -> None:
+        if self.collecting:
+            self.buffer.append(part)
+        else:
+            await self._api_send(part)
 
     async def _api_send(self, body: str) -> None:
         if self.optouts.is_opted_out(self.to):
@@ -101,11 +101,12 @@ class SmsOutput(OutputChannel):
             try:
                 return await self.client.messages.create_async(to=self.to, from_=self.sender, body=body)
             except TwilioRestException as exc:
-                if exc.status == 429 or exc.status >= 500:
-                    raise TransientError(
-                        f"Twilio HTTP {exc.status} ({exc.code})", _retry_after.get()
-                    ) from None
-                raise RuntimeError(f"Twilio HTTP {exc.status} error {exc.code}") from None
+                raise api_failure(
+                    exc.status,
+                    f"Twilio HTTP {exc.status} ({exc.code})",
+                    f"Twilio HTTP {exc.status} error {exc.code}",
+                    _retry_after.get(),
+                ) from None
 
         await send_with_retry(
             create, what="twilio Messages.create", conversation=self.conversation, attempts=self.attempts
@@ -123,16 +124,12 @@ class SmsOutput(OutputChannel):
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self._emit(image)
 
-    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
-        if handoff.is_handoff(json_message):
-            # The agent answers by SMS, so the team (not the logs) gets the number.
-            await handoff.forward(json_message, self.conversation, contact={"phone": self.to})
-            if channel_part(json_message, "sms") is None:
-                return  # nothing else in it for the customer
-        if "feedback_ack" in json_message and channel_part(json_message, "sms") is None:
-            return  # acknowledgements are for button presses, which SMS does not have
-        part = channel_part(json_message, "sms")
-        text = part.get("text") if part and isinstance(part.get("text"), str) else fallback_text(json_message)
+    async def on_handoff(self, json_message: dict[str, Any]) -> None:
+        # The agent answers by SMS, so the team (not the logs) gets the number.
+        await handoff.forward(json_message, self.conversation, contact={"phone": self.to})
+
+    async def send_part(self, recipient_id: str, part: dict[str, Any], json_message: dict[str, Any]) -> None:
+        text = part.get("text") if isinstance(part.get("text"), str) else fallback_text(json_message)
         if text:
             await self._emit(text)
         else:
