@@ -21,7 +21,7 @@ from rasa.core.channels.channel import OutputChannel
 
 from connectors.common import handoff
 from connectors.common.delivery import TransientError, split_text
-from connectors.common.payload import channel_part, fallback_text
+from contract.payloads import channel_part, fallback_text
 
 logger = logging.getLogger(__name__)
 

@@ -17,12 +17,13 @@ from connectors.common import handoff
 from connectors.common.delivery import TransientError, parse_retry_after, send_with_retry
 from connectors.common.logmask import mask_phone
 from connectors.common.output import ChannelOutput, api_failure
-from connectors.common.payload import fallback_text
 from connectors.sms.optout import OptOutStore
+from contract.limits import TWILIO_BODY_LIMIT
+from contract.payloads import fallback_text
 
 logger = logging.getLogger(__name__)
 
-SMS_LIMIT = 1600  # Twilio's maximum body; longer text is split
+SMS_LIMIT = TWILIO_BODY_LIMIT  # longer text is split
 DEFAULT_API_BASE_URL = "https://api.twilio.com"
 _retry_after: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "twilio_retry_after", default=None
