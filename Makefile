@@ -20,7 +20,7 @@ help:
 	@echo "make chat   - talk to the running bot in this terminal"
 	@echo "make test   - run the whole test suite"
 	@echo "make ingest - (re)ingest knowledge/articles incrementally"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff, and the layer rules (import-linter)"
 
 install: $(RASA_VENV)/.installed $(ACTIONS_VENV)/.installed
 
@@ -58,7 +58,7 @@ train: $(RASA_VENV)/.installed
 test: install
 	@set -o pipefail; status=0; \
 	echo "==> Tests in the action-server environment (knowledge engine, actions)"; \
-	$(ACTIONS_PY) -m pytest tests/knowledge tests/actions -q -p no:cacheprovider || status=1; \
+	$(ACTIONS_PY) -m pytest tests/contract tests/knowledge tests/actions -q -p no:cacheprovider || status=1; \
 	echo "==> Tests in the Rasa environment (connectors, end to end)"; \
 	$(RASA_PY) -m pytest tests/connectors tests/rasa_ext tests/bench tests/e2e -q -p no:cacheprovider || status=1; \
 	exit $$status
@@ -66,6 +66,7 @@ test: install
 lint: install
 	$(ACTIONS_VENV)/bin/ruff check .
 	$(ACTIONS_VENV)/bin/ruff format --check .
+	$(ACTIONS_VENV)/bin/lint-imports
 
 lock:
 	(echo "# Pinned by 'make lock' (pip freeze of the Rasa environment). Installs use it as constraints."; \
