@@ -3,55 +3,22 @@ the Messages API once the turn outlives the webhook."""
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import logging
 from typing import Any
 
-from twilio.base.exceptions import TwilioRestException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.http.response import Response
 from twilio.rest import Client
 
 from connectors.common import handoff
-from connectors.common.delivery import TransientError, parse_retry_after, send_with_retry
 from connectors.common.logmask import mask_phone
-from connectors.common.output import ChannelOutput, api_failure
+from connectors.common.output import ChannelOutput
 from connectors.sms.optout import OptOutStore
+from connectors.twilio.api import send_message
 from contract.limits import TWILIO_BODY_LIMIT
 from contract.payloads import fallback_text
 
 logger = logging.getLogger(__name__)
 
 SMS_LIMIT = TWILIO_BODY_LIMIT  # longer text is split
-DEFAULT_API_BASE_URL = "https://api.twilio.com"
-_retry_after: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "twilio_retry_after", default=None
-)
-_quiet = logging.getLogger("connectors.sms.twilio_http")
-_quiet.setLevel(logging.WARNING)  # twilio logs request bodies (numbers, text) at INFO
-
-
-class TwilioHttp(AsyncTwilioHttpClient):
-    """Twilio's aiohttp client, pointed at a configurable API base and keeping Retry-After."""
-
-    def __init__(self, base_url: str = DEFAULT_API_BASE_URL, timeout: float = 15) -> None:
-        super().__init__(timeout=timeout, logger=_quiet)
-        self.base_url = base_url.rstrip("/")
-
-    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
-        if url.startswith(DEFAULT_API_BASE_URL):
-            url = self.base_url + url[len(DEFAULT_API_BASE_URL) :]
-        try:
-            response = await super().request(method, url, *args, **kwargs)
-        except (asyncio.TimeoutError, OSError) as exc:
-            raise TransientError(f"network error {type(exc).__name__}") from None
-        _retry_after.set(parse_retry_after((response.headers or {}).get("Retry-After")))
-        return response
-
-
-def make_client(account_sid: str, auth_token: str, base_url: str) -> Client:
-    return Client(account_sid, auth_token, http_client=TwilioHttp(base_url))
 
 
 class SmsOutput(ChannelOutput):
@@ -98,19 +65,13 @@ class SmsOutput(ChannelOutput):
             logger.info("sms: reply suppressed, customer opted out (conversation %s)", self.conversation)
             return
 
-        async def create() -> Any:
-            try:
-                return await self.client.messages.create_async(to=self.to, from_=self.sender, body=body)
-            except TwilioRestException as exc:
-                raise api_failure(
-                    exc.status,
-                    f"Twilio HTTP {exc.status} ({exc.code})",
-                    f"Twilio HTTP {exc.status} error {exc.code}",
-                    _retry_after.get(),
-                ) from None
-
-        await send_with_retry(
-            create, what="twilio Messages.create", conversation=self.conversation, attempts=self.attempts
+        await send_message(
+            self.client,
+            to=self.to,
+            from_=self.sender,
+            body=body,
+            conversation=self.conversation,
+            attempts=self.attempts,
         )
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:

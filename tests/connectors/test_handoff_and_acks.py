@@ -19,10 +19,11 @@ from connectors.slack.team import SlackTeamNotifier
 from connectors.sms import SmsInput
 from connectors.sms.identity import conversation_id
 from connectors.sms.optout import OptOutStore
-from connectors.sms.output import SmsOutput, make_client
+from connectors.sms.output import SmsOutput
 from connectors.telegram import TelegramInput
 from connectors.telegram.channel import make_bot
 from connectors.telegram.output import TelegramOutput
+from connectors.twilio.api import make_client
 from tests.standins.slack_api import SlackStandIn
 from tests.standins.telegram_api import TelegramStandIn
 from tests.standins.twilio_api import TwilioStandIn

@@ -11,7 +11,8 @@ from twilio.request_validator import RequestValidator
 from connectors.common.credentials import ChannelConfigError
 from connectors.sms import SmsInput
 from connectors.sms.optout import OptOutStore
-from connectors.sms.output import SmsOutput, make_client
+from connectors.sms.output import SmsOutput
+from connectors.twilio.api import make_client
 from tests.standins.http_standin import Failure
 from tests.standins.twilio_api import TwilioStandIn
 
