@@ -26,25 +26,14 @@ from connectors.common.webhook import (
     bounded,
     customer_text,
 )
-from connectors.sms.identity import conversation_id
-from connectors.sms.optout import OptOutStore
 from connectors.sms.output import SmsOutput
 from connectors.twilio.api import DEFAULT_API_BASE_URL, make_client
+from connectors.twilio.identity import conversation_id
+from connectors.twilio.keywords import FEEDBACK_WORDS, HELP_WORDS, START_WORDS, STOP_WORDS
+from connectors.twilio.optout import OptOutStore
 from connectors.twilio.webhook import TwilioWebhook, twiml
 
 logger = logging.getLogger(__name__)
-
-STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
-START_WORDS = {"START", "UNSTOP", "YES"}
-HELP_WORDS = {"HELP", "INFO"}
-# Feedback on an answer ("Helpful? Reply 1 for yes, 2 for no." in actions/render/sms.py).
-# Never YES/NO: YES is a carrier opt-in keyword, answered by the carrier, not by us.
-FEEDBACK_WORDS = {
-    "1": "/feedback_helpful",
-    "Y": "/feedback_helpful",
-    "2": "/feedback_unhelpful",
-    "N": "/feedback_unhelpful",
-}
 
 REQUIRED = {
     "account_sid": "TWILIO_ACCOUNT_SID",

@@ -11,8 +11,8 @@ from twilio.rest import Client
 from connectors.common import handoff
 from connectors.common.logmask import mask_phone
 from connectors.common.output import ChannelOutput
-from connectors.sms.optout import OptOutStore
 from connectors.twilio.api import send_message
+from connectors.twilio.optout import OptOutStore
 from contract.limits import TWILIO_BODY_LIMIT
 from contract.payloads import fallback_text
 
