@@ -32,6 +32,7 @@ from contract.payloads import (
     sms_part,
     suggestions,
     telegram_part,
+    whatsapp_part,
 )
 
 __all__ = [
@@ -58,4 +59,5 @@ __all__ = [
     "sms_part",
     "suggestions",
     "telegram_part",
+    "whatsapp_part",
 ]

@@ -22,7 +22,8 @@ from typing import Any, TypedDict
 SLACK = "slack"
 TELEGRAM = "telegram"
 SMS = "sms"
-CHANNEL_PARTS = (SLACK, TELEGRAM, SMS)
+WHATSAPP = "whatsapp"
+CHANNEL_PARTS = (SLACK, TELEGRAM, SMS, WHATSAPP)
 
 HANDOFF = "handoff"
 FEEDBACK_ACK = "feedback_ack"
@@ -51,6 +52,10 @@ class TelegramPart(TypedDict, total=False):
 
 class SmsPart(TypedDict):
     text: str  # plain text; the connector splits it at TWILIO_BODY_LIMIT
+
+
+class WhatsAppPart(TypedDict):
+    text: str  # WhatsApp formatting (*bold*, _italic_); the connector splits at TWILIO_BODY_LIMIT
 
 
 class Handoff(TypedDict, total=False):
@@ -101,6 +106,10 @@ def telegram_part(html_text: str, buttons: list[list[TelegramButton]] | None = N
 
 def sms_part(text: str) -> dict[str, Any]:
     return {SMS: SmsPart(text=text)}
+
+
+def whatsapp_part(text: str) -> dict[str, Any]:
+    return {WHATSAPP: WhatsAppPart(text=text)}
 
 
 def handoff(
@@ -174,6 +183,7 @@ def readable_text(json_message: Any) -> str:
         return str((channel_part(json_message, SLACK) or {}).get("text", ""))
     if TELEGRAM in json_message:
         return html.unescape(_TAG.sub("", str((channel_part(json_message, TELEGRAM) or {}).get("html", ""))))
-    if SMS in json_message:
-        return str((channel_part(json_message, SMS) or {}).get("text", ""))
+    for name in (SMS, WHATSAPP):
+        if name in json_message:
+            return str((channel_part(json_message, name) or {}).get("text", ""))
     return fallback_text(json_message) or ""

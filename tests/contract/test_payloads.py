@@ -54,7 +54,7 @@ def test_suggestions_and_agent_messages_show_as_text_on_a_channel_without_its_pa
     assert agent[contract.AGENT_MESSAGE] == {"text": "Hi, Dana from support here.", "agent": "Dana"}
     assert contract.fallback_text(agent) == "Hi, Dana from support here."
     with pytest.raises(ValueError):
-        contract.agent_message("x", whatsapp={"text": "x"})
+        contract.agent_message("x", signal={"text": "x"})
 
 
 def test_a_transcript_reads_what_the_customer_saw_on_each_channel() -> None:
