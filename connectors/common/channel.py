@@ -24,6 +24,7 @@ from sanic.response import HTTPResponse
 
 from connectors.common.credentials import read_settings
 from connectors.common.dedupe import DedupeStore, MemoryDedupe
+from connectors.common.rasa_turn import hand_to_rasa
 from connectors.common.runner import TurnRunner
 from connectors.common.webhook import DEFAULT_MAX_BODY, Rejected, guard_blueprint, reject
 
@@ -117,17 +118,11 @@ class WebhookInput(InputChannel):
         indicator: AbstractAsyncContextManager[Any] | None = None,
     ) -> None:
         """One Rasa turn, with the platform's "working on it" indicator around it."""
+        message = UserMessage(
+            text, output, conversation, input_channel=self.name(), message_id=message_id, metadata=metadata
+        )
         async with indicator or nullcontext():
-            await on_new_message(
-                UserMessage(
-                    text,
-                    output,
-                    conversation,
-                    input_channel=self.name(),
-                    message_id=message_id,
-                    metadata=metadata,
-                )
-            )
+            await hand_to_rasa(on_new_message, message)  # a store outage gets an apology
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         bp = Blueprint(f"nimbus_{self.name()}", __name__)

@@ -82,4 +82,4 @@ def test_a_failing_then_unreachable_webhook_gives_the_contact_line_and_the_bot_a
     reply = asks_for_a_person_then_a_question(failing, "webhook-down")
     assert reply == said("utter_handoff_failed", CONTACT)
     log = (failing.log_dir / "actions.log").read_text(errors="replace")
-    assert "handoff for conversation webhook-down reached no destination (webhook)" in log
+    assert "handoff for conversation web:webhook-down reached no destination (webhook)" in log
