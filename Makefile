@@ -22,7 +22,7 @@ help:
 	@echo "make test-fast - unit tests only, no servers started (about 3 minutes)"
 	@echo "make test-e2e  - end to end: real Rasa, action server, Redis, stand-ins"
 	@echo "make ingest - (re)ingest knowledge/articles incrementally"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff, and the layer rules (import-linter)"
 
 install: $(RASA_VENV)/.installed $(ACTIONS_VENV)/.installed
 
@@ -67,7 +67,7 @@ test: install
 test-fast: install
 	@set -o pipefail; status=0; \
 	echo "==> Unit tests in the action-server environment (knowledge engine, actions)"; \
-	$(ACTIONS_PY) -m pytest tests/knowledge tests/actions -q -p no:cacheprovider || status=1; \
+	$(ACTIONS_PY) -m pytest tests/contract tests/knowledge tests/actions -q -p no:cacheprovider || status=1; \
 	echo "==> Unit tests in the Rasa environment (connectors, rasa_ext, bench)"; \
 	$(RASA_PY) -m pytest tests/connectors tests/rasa_ext tests/bench -m "not model" -q -p no:cacheprovider || status=1; \
 	exit $$status
@@ -79,6 +79,7 @@ test-e2e: install
 lint: install
 	$(ACTIONS_VENV)/bin/ruff check .
 	$(ACTIONS_VENV)/bin/ruff format --check .
+	$(ACTIONS_VENV)/bin/lint-imports
 
 lock:
 	(echo "# Pinned by 'make lock' (pip freeze of the Rasa environment). Installs use it as constraints."; \

@@ -23,6 +23,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+import contract
 from actions.feedback_store import HELPFUL, UNHELPFUL, AnswerRecord, FeedbackStore
 
 log = logging.getLogger(__name__)
@@ -108,9 +109,7 @@ class ActionRecordFeedback(Action):
         elif pressed and channel in RICH_CHANNELS:
             # No chat message for a thumbs-up: the connector may show this as a toast or
             # replace the buttons, which is all the acknowledgement a click needs.
-            dispatcher.utter_message(
-                json_message={"feedback_ack": {"ref": ref, "verdict": verdict, "text": ACK_TEXT}}
-            )
+            dispatcher.utter_message(json_message=contract.feedback_ack(ref, verdict, ACK_TEXT))
         else:
             dispatcher.utter_message(response="utter_feedback_thanks")
         return []

@@ -32,11 +32,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import html
 import json
 import logging
 import os
-import re
 import sys
 import threading
 import time
@@ -52,6 +50,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+import contract
 from actions.handoff_store import (
     DELIVERY_FAILED,
     HANDED_BACK,
@@ -129,14 +128,7 @@ def _bot_text(event: dict[str, Any]) -> str:
     """What the customer saw, also for rich messages that carry no plain text."""
     if event.get("text"):
         return event["text"]
-    custom = (event.get("data") or {}).get("custom") or {}
-    if "slack" in custom:
-        return custom["slack"].get("text", "")
-    if "telegram" in custom:
-        return html.unescape(re.sub(r"<[^>]+>", "", custom["telegram"].get("html", "")))
-    if "sms" in custom:
-        return custom["sms"].get("text", "")
-    return custom.get("answer", "")
+    return contract.readable_text((event.get("data") or {}).get("custom") or {})
 
 
 def _iso(stamp: float) -> str:
@@ -380,15 +372,9 @@ async def start_handoff(
     # For the connectors, never shown to the customer: the SMS connector adds the number
     # (which only it knows) to the team's Slack notice.
     dispatcher.utter_message(
-        json_message={
-            "handoff": {
-                "handoff_id": payload["handoff_id"],
-                "conversation_id": payload["conversation_id"],
-                "channel": payload["channel"],
-                "reason": reason,
-                "delivered_to": told,
-            }
-        }
+        json_message=contract.handoff(
+            payload["handoff_id"], payload["conversation_id"], payload["channel"], reason, told
+        )
     )
     return [SlotSet(HANDOFF_SLOT, True), SlotSet(UNANSWERED_SLOT, 0.0)]
 

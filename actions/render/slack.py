@@ -13,11 +13,12 @@ from actions.render.base import (
     source_label,
     sources_by_number,
 )
+from contract import SLACK_MAX_BLOCKS, slack_part
 from knowledge.documents import Answer
 
 SECTION_LIMIT = 2900  # Slack rejects section text of 3,000 characters or more
 CONTEXT_ELEMENT_LIMIT = 1900  # context elements are limited to 2,000 characters
-MAX_BLOCKS = 50
+MAX_BLOCKS = SLACK_MAX_BLOCKS
 MAX_CONTEXT_ELEMENTS = 10
 FALLBACK_LIMIT = 3000
 BULLETS = ("•", "◦", "▪")
@@ -121,8 +122,7 @@ class SlackRenderer:
             blocks.append({"type": "context", "elements": self.source_elements(answer)})
         if feedback_ref:
             blocks.append(feedback_block(feedback_ref))
-        payload = {"slack": {"text": fallback_text(answer, doc), "blocks": blocks}}
-        return [RenderedMessage(json_message=payload)]
+        return [RenderedMessage(json_message=slack_part(fallback_text(answer, doc), blocks))]
 
     @staticmethod
     def source_elements(answer: Answer) -> list[dict]:

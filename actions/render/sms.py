@@ -13,9 +13,10 @@ import re
 
 from actions.render import markup as md
 from actions.render.base import RenderedMessage
+from contract import TWILIO_BODY_LIMIT, sms_part
 from knowledge.documents import Answer, Source
 
-MAX_CHARS = 1600  # what Twilio accepts in one message body
+MAX_CHARS = TWILIO_BODY_LIMIT
 DEFAULT_SEGMENTS = 3
 # Digits, never YES/NO: YES (like START, STOP, HELP...) is a carrier keyword that the
 # carrier or Twilio answers itself; connectors/sms maps 1/2 (and Y/N) to the verdict.
@@ -104,7 +105,7 @@ class SmsRenderer:
         body = normalise(plain_body(answer.text))
         prompt = FEEDBACK_PROMPT if feedback_ref and self.feedback_prompt else ""
         text = self._fit(body, answer.sources, prompt)
-        return [RenderedMessage(json_message={"sms": {"text": text}})]
+        return [RenderedMessage(json_message=sms_part(text))]
 
     def _compose(self, body: str, sources: list[Source], prompt: str) -> str:
         cited = {int(n) for n in _CITED.findall(body)}

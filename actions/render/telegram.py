@@ -15,13 +15,14 @@ from actions.render.base import (
     source_label,
     sources_by_number,
 )
+from contract import TELEGRAM_CALLBACK_DATA_BYTES, TELEGRAM_MESSAGE_LIMIT, telegram_part
 from knowledge.documents import Answer
 
 # Telegram counts 4,096 characters after entity parsing, in UTF-16 code units. Measuring
 # the HTML itself (always longer than what it shows) the same way keeps every part valid
 # however the connector or Telegram counts, and no connector needs to split it again.
-MESSAGE_LIMIT = 4096
-CALLBACK_DATA_LIMIT = 64  # bytes
+MESSAGE_LIMIT = TELEGRAM_MESSAGE_LIMIT
+CALLBACK_DATA_LIMIT = TELEGRAM_CALLBACK_DATA_BYTES
 BULLETS = ("•", "◦", "▪")
 
 
@@ -100,7 +101,7 @@ class TelegramRenderer:
                 label = escape(source_label(source))
                 parts.append("\n" + (anchor(source.url, label) if source.url else label))
         messages = self._pack(parts)
-        rendered = [RenderedMessage(json_message={"telegram": {"html": text}}) for text in messages]
+        rendered = [RenderedMessage(json_message=telegram_part(text)) for text in messages]
         if feedback_ref and rendered:
             rendered[-1].json_message["telegram"]["buttons"] = feedback_buttons(feedback_ref)
         return rendered

@@ -24,6 +24,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from contract import payloads
+
 logger = logging.getLogger(__name__)
 
 OPENED = "handoff_requested"
@@ -58,8 +60,7 @@ def notifier() -> TeamNotifier | None:
     return _notifier
 
 
-def is_handoff(json_message: Any) -> bool:
-    return isinstance(json_message, dict) and isinstance(json_message.get("handoff"), dict)
+is_handoff = payloads.is_handoff
 
 
 def parse_notice(body: dict[str, Any]) -> Handoff:

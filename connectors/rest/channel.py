@@ -18,22 +18,21 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors.common import logmask
-from connectors.common.credentials import as_bool, read_settings
+from connectors.common.channel import WebhookInput
+from connectors.common.credentials import as_bool
 from connectors.common.rasa_turn import hand_to_rasa
 from connectors.common.webhook import (
     MAX_TEXT_CHARS,
     Rejected,
     check_size,
     customer_text,
-    guard_blueprint,
     parse_json_object,
-    reject,
 )
 from connectors.rest.access import check_access
 from connectors.rest.output import WebOutput
@@ -58,14 +57,16 @@ OPTIONAL: dict[str, Any] = {
 }
 
 
-class RestInput(InputChannel):
-    @classmethod
-    def name(cls) -> str:
-        return "rest"
+class RestInput(WebhookInput):
+    """Answers in the HTTP response, so it uses the skeleton's routes but neither dedupe nor
+    background turns."""
+
+    channel_name = "rest"
+    OPTIONAL = OPTIONAL
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> RestInput:
-        settings = read_settings("rest", credentials, {}, OPTIONAL)
+        settings = cls.settings(credentials)
         return cls(
             token=str(settings["token"] or ""),
             widget=as_bool(settings["widget"]),
@@ -81,6 +82,7 @@ class RestInput(InputChannel):
         max_body_bytes: int = 16 * 1024,
     ) -> None:
         logmask.install([token, signing_key])
+        super().__init__(max_body_bytes=max_body_bytes)
         self.token = token
         self.widget = widget
         key = signing_key or token
@@ -90,14 +92,10 @@ class RestInput(InputChannel):
                 "key and stop being valid when the server restarts"
             )
         self.signer = SenderSigner(key or secrets.token_urlsafe(32))
-        self.max_body_bytes = max_body_bytes
 
     @property
     def signed_senders(self) -> bool:
         return bool(self.token) or self.widget
-
-    def get_output_channel(self) -> None:
-        return None  # replies travel in the HTTP response only
 
     def _sender_and_text(self, request: Request) -> tuple[str, str]:
         # Any content type, as Rasa's REST channel: `curl -d '{...}'` sends a form type.
@@ -131,28 +129,14 @@ class RestInput(InputChannel):
             logger.exception("rest: turn failed in conversation %s", conversation)
         return response.json(output.messages)
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        bp = Blueprint("nimbus_rest", __name__)
-        guard_blueprint(bp, self.max_body_bytes)
-
-        @bp.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @bp.route("/webhook", methods=["POST"])
+    def add_routes(self, bp: Blueprint, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         async def webhook(request: Request) -> HTTPResponse:
-            try:
-                return await self.handle(request, on_new_message)
-            except Rejected as exc:
-                return reject("rest", exc, request)
+            return await self.handle(request, on_new_message)
 
-        @bp.route("/session", methods=["POST"])
         async def session(request: Request) -> HTTPResponse:
             """A new signed sender id: a widget calls this once per visitor and keeps the id."""
-            try:
-                check_access(request, self.token, self.widget)
-                return response.json({"sender": self.signer.issue()})
-            except Rejected as exc:
-                return reject("rest", exc, request)
+            check_access(request, self.token, self.widget)
+            return response.json({"sender": self.signer.issue()})
 
-        return bp
+        self.post(bp, "/webhook", webhook)
+        self.post(bp, "/session", session)

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -24,21 +24,18 @@ from slack_sdk.signature import Clock
 from slack_sdk.web.async_client import AsyncWebClient
 
 from connectors.common import handoff, logmask
-from connectors.common.credentials import ChannelConfigError, as_bool, read_settings
+from connectors.common.channel import WebhookInput
+from connectors.common.credentials import ChannelConfigError, as_bool
 from connectors.common.dedupe import DedupeStore, dedupe_from_settings
-from connectors.common.rasa_turn import hand_to_rasa
-from connectors.common.runner import TurnRunner
 from connectors.common.webhook import (
     DEFAULT_MAX_BODY,
     Rejected,
     check_headers,
     check_size,
     decode_utf8,
-    guard_blueprint,
     media_type,
     parse_json,
     parse_json_object,
-    reject,
 )
 from connectors.slack.events import GRANULARITIES, Inbound, from_block_actions, from_event
 from connectors.slack.output import SlackOutput
@@ -96,14 +93,14 @@ OPTIONAL: dict[str, Any] = {
 }
 
 
-class SlackInput(InputChannel):
-    @classmethod
-    def name(cls) -> str:
-        return "slack"
+class SlackInput(WebhookInput):
+    channel_name = "slack"
+    REQUIRED = REQUIRED
+    OPTIONAL = OPTIONAL
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> SlackInput:
-        settings = read_settings("slack", credentials, REQUIRED, OPTIONAL)
+        settings = cls.settings(credentials)
         if settings["conversation_granularity"] not in GRANULARITIES:
             raise ChannelConfigError(
                 f"slack channel: 'conversation_granularity' must be one of {', '.join(GRANULARITIES)}"
@@ -143,20 +140,16 @@ class SlackInput(InputChannel):
         clock: Clock | None = None,
         handoff_channel: str = "",
     ) -> None:
-        from connectors.common.dedupe import MemoryDedupe
-
         logmask.install([bot_token, signing_secret, app_token])
         self.bot_token = bot_token
         self.api_base_url = api_base_url if api_base_url.endswith("/") else api_base_url + "/"
         self.granularity = granularity
         self.reaction = reaction
-        self.dedupe = dedupe or MemoryDedupe()
+        super().__init__(dedupe, max_body_bytes)
         self.socket_mode = socket_mode
         self.app_token = app_token
-        self.max_body_bytes = max_body_bytes
         self.send_attempts = send_attempts
         self.verifier = SlackVerifier(signing_secret, clock)
-        self.runner = TurnRunner("slack")
         self._client: AsyncWebClient | None = None
         self._session: aiohttp.ClientSession | None = None
         self._bot_user_id: str | None = None
@@ -178,9 +171,6 @@ class SlackInput(InputChannel):
         return SlackOutput(
             self.client, inbound.channel, inbound.thread_ts, inbound.sender_id, self.send_attempts
         )
-
-    def get_output_channel(self) -> SlackOutput | None:
-        return None  # a Slack reply needs a channel and thread, which only an inbound event gives
 
     # --- request handling -------------------------------------------------------------
 
@@ -227,33 +217,19 @@ class SlackInput(InputChannel):
     async def _accept(
         self, inbound: Inbound, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> None:
-        if not await self.dedupe.first_seen(inbound.dedupe_key):
-            logger.info(
-                "slack: duplicate %s dropped (conversation %s)", inbound.dedupe_key, inbound.sender_id
-            )
+        if not await self.first_seen(inbound.dedupe_key, inbound.sender_id):
             return
-        self.runner.start(self._turn(inbound, on_new_message), inbound.sender_id)
-
-    async def _turn(self, inbound: Inbound, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         output = self.output_for(inbound)
         react = bool(self.reaction and inbound.react and inbound.ts)
-        if react:
-            output.react_meanwhile(self.reaction, inbound.ts)
-        try:
-            await hand_to_rasa(
-                on_new_message,
-                UserMessage(
-                    inbound.text,
-                    output,
-                    inbound.sender_id,
-                    input_channel=self.name(),
-                    message_id=inbound.message_id,
-                    metadata=inbound.metadata,
-                ),
-            )
-        finally:
-            if react:
-                await output.end_reaction(self.reaction, inbound.ts)
+        self.start_turn(
+            on_new_message,
+            output,
+            inbound.text,
+            inbound.sender_id,
+            message_id=inbound.message_id,
+            metadata=inbound.metadata,
+            indicator=output.reacting(self.reaction, inbound.ts) if react else None,
+        )
 
     @staticmethod
     def _check_api_token(request: Request) -> None:
@@ -275,74 +251,57 @@ class SlackInput(InputChannel):
             raise Rejected(400, "payload is not a JSON object")
         return payload
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        bp = Blueprint("nimbus_slack", __name__)
-        guard_blueprint(bp, self.max_body_bytes)
-
-        @bp.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @bp.route("/events", methods=["POST"])
+    def add_routes(self, bp: Blueprint, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         async def events(request: Request) -> HTTPResponse:
-            try:
-                body = self._verify(request)
-                kind = media_type(request)
-                if kind == "application/json":
-                    return response.json(await self.handle_envelope(parse_json_object(body), on_new_message))
-                if kind == "application/x-www-form-urlencoded":
-                    await self.handle_interaction(self._interaction_payload(body), on_new_message)
-                    return response.text("")
-                raise Rejected(415, "unsupported content type")
-            except Rejected as exc:
-                return reject("slack", exc, request)
-
-        @bp.route("/interactions", methods=["POST"])
-        async def interactions(request: Request) -> HTTPResponse:
-            try:
-                body = self._verify(request)
-                if media_type(request) != "application/x-www-form-urlencoded":
-                    raise Rejected(415, "unsupported content type")
+            body = self._verify(request)
+            kind = media_type(request)
+            if kind == "application/json":
+                return response.json(await self.handle_envelope(parse_json_object(body), on_new_message))
+            if kind == "application/x-www-form-urlencoded":
                 await self.handle_interaction(self._interaction_payload(body), on_new_message)
                 return response.text("")
-            except Rejected as exc:
-                return reject("slack", exc, request)
+            raise Rejected(415, "unsupported content type")
 
-        @bp.route("/handoff", methods=["POST"])
-        async def team_handoff(request: Request) -> HTTPResponse:
-            try:
-                body = check_size(request, self.max_body_bytes)
-                self._check_api_token(request)
-                if handoff.notifier() is None:
-                    raise Rejected(503, "no team channel configured (handoff_channel)")
-                if media_type(request) != "application/json":
-                    raise Rejected(415, "unsupported content type")
-                notice = parse_json_object(body)
-                if notice.get("event", handoff.OPENED) != handoff.OPENED:
-                    return response.json({"ok": True, "ignored": str(notice.get("event"))})
-                try:
-                    parsed = handoff.parse_notice(notice)
-                except ValueError as exc:
-                    raise Rejected(400, str(exc)) from None
-                if not await handoff.announce(parsed):
-                    return response.json({"ok": False, "error": "Slack did not accept the post"}, status=502)
-                return response.json({"ok": True})
-            except Rejected as exc:
-                return reject("slack", exc, request)
+        async def interactions(request: Request) -> HTTPResponse:
+            body = self._verify(request)
+            if media_type(request) != "application/x-www-form-urlencoded":
+                raise Rejected(415, "unsupported content type")
+            await self.handle_interaction(self._interaction_payload(body), on_new_message)
+            return response.text("")
 
-        @bp.listener("after_server_start")
-        async def start_socket_mode(app: Any, _loop: Any) -> None:
-            if self.socket_mode:
-                from connectors.slack.socket_mode import start_socket_mode as start
+        self.post(bp, "/events", events)
+        self.post(bp, "/interactions", interactions)
+        self.post(bp, "/handoff", self.team_handoff)
 
-                self._socket_client = await start(self, on_new_message)
+    async def team_handoff(self, request: Request) -> HTTPResponse:
+        """The action server's handoff notice, posted in the team's channel."""
+        body = check_size(request, self.max_body_bytes)
+        self._check_api_token(request)
+        if handoff.notifier() is None:
+            raise Rejected(503, "no team channel configured (handoff_channel)")
+        if media_type(request) != "application/json":
+            raise Rejected(415, "unsupported content type")
+        notice = parse_json_object(body)
+        if notice.get("event", handoff.OPENED) != handoff.OPENED:
+            return response.json({"ok": True, "ignored": str(notice.get("event"))})
+        try:
+            parsed = handoff.parse_notice(notice)
+        except ValueError as exc:
+            raise Rejected(400, str(exc)) from None
+        if not await handoff.announce(parsed):
+            return response.json({"ok": False, "error": "Slack did not accept the post"}, status=502)
+        return response.json({"ok": True})
 
-        @bp.listener("before_server_stop")
-        async def drain(app: Any, _loop: Any) -> None:
-            if self._socket_client is not None:
-                await self._socket_client.close()
-            await self.runner.drain()
-            if self._session is not None:
-                await self._session.close()
+    async def on_start(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        if self.socket_mode:
+            from connectors.slack.socket_mode import start_socket_mode as start
 
-        return bp
+            self._socket_client = await start(self, on_new_message)
+
+    async def before_drain(self) -> None:
+        if self._socket_client is not None:
+            await self._socket_client.close()
+
+    async def after_drain(self) -> None:
+        if self._session is not None:
+            await self._session.close()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-TEXT_LIMIT = 3900  # Slack truncates message text past 40k, but recommends staying under 4k
-MAX_BLOCKS = 50
+from contract.limits import SLACK_MAX_BLOCKS as MAX_BLOCKS
+from contract.limits import SLACK_TEXT_LIMIT as TEXT_LIMIT
+
+__all__ = ["MAX_BLOCKS", "TEXT_LIMIT", "escape_mrkdwn"]
 
 
 def escape_mrkdwn(text: str) -> str:

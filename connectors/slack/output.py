@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
-import aiohttp
-from rasa.core.channels.channel import OutputChannel
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from connectors.common import handoff
 from connectors.common.delivery import TransientError, parse_retry_after, send_with_retry, split_text
-from connectors.common.payload import channel_part, fallback_text
+from connectors.common.output import NETWORK_ERRORS, ChannelOutput, api_failure
 from connectors.slack.format import MAX_BLOCKS, TEXT_LIMIT, escape_mrkdwn
 
 logger = logging.getLogger(__name__)
@@ -30,19 +28,19 @@ async def call_slack(call: Callable[[], Awaitable[Any]]) -> Any:
     except SlackApiError as exc:
         status = getattr(exc.response, "status_code", 0)
         error = (exc.response.data or {}).get("error") if isinstance(exc.response.data, dict) else None
-        if status == 429 or status >= 500:
-            headers = getattr(exc.response, "headers", {}) or {}
-            retry_after = parse_retry_after(headers.get("Retry-After") or headers.get("retry-after"))
-            raise TransientError(f"Slack API HTTP {status} {error or ''}".strip(), retry_after) from None
-        raise RuntimeError(f"Slack API error {error or status}") from None
-    except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
+        headers = getattr(exc.response, "headers", {}) or {}
+        raise api_failure(
+            status,
+            f"Slack API HTTP {status} {error or ''}".strip(),
+            f"Slack API error {error or status}",
+            parse_retry_after(headers.get("Retry-After") or headers.get("retry-after")),
+        ) from None
+    except NETWORK_ERRORS as exc:
         raise TransientError(f"network error {type(exc).__name__}") from None
 
 
-class SlackOutput(OutputChannel):
-    @classmethod
-    def name(cls) -> str:
-        return "slack"
+class SlackOutput(ChannelOutput):
+    channel_name = "slack"
 
     def __init__(
         self,
@@ -95,9 +93,17 @@ class SlackOutput(OutputChannel):
             attempts=self.attempts,
         )
 
+    @asynccontextmanager
+    async def reacting(self, name: str, ts: str) -> AsyncIterator[None]:
+        """The turn's indicator: the reaction on the customer's message while it runs."""
+        self.react_meanwhile(name, ts)
+        try:
+            yield
+        finally:
+            await self.end_reaction(name, ts)
+
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        for part in split_text(escape_mrkdwn(text), TEXT_LIMIT):
-            await self._post(part)
+        await self.send_split(escape_mrkdwn(text), TEXT_LIMIT, self._post)
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
@@ -123,28 +129,11 @@ class SlackOutput(OutputChannel):
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self._post(image, [{"type": "image", "image_url": image, "alt_text": "image"}])
 
-    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
-        if handoff.is_handoff(json_message):
-            # The action server already told the team; the payload is not for the customer.
-            if channel_part(json_message, "slack") is None:
-                return  # nothing else in it for the customer
-        if "feedback_ack" in json_message and channel_part(json_message, "slack") is None:
-            return  # a press needs no chat message; Slack already shows the click
-        part = channel_part(json_message, "slack")
-        if part is None:
-            text = fallback_text(json_message)
-            if text:
-                await self.send_text_message(recipient_id, text)
-            else:
-                logger.debug(
-                    "slack: custom payload without a slack part ignored (keys %s)", sorted(json_message)
-                )
-            return
+    async def send_part(self, recipient_id: str, part: dict[str, Any], json_message: dict[str, Any]) -> None:
         text = part.get("text") if isinstance(part.get("text"), str) else ""
         blocks = part.get("blocks") if isinstance(part.get("blocks"), list) else []
         if not blocks:
-            for piece in split_text(text, TEXT_LIMIT):
-                await self._post(piece)
+            await self.send_split(text, TEXT_LIMIT, self._post)
             return
         # The renderer's text is the notification/accessibility fallback for the blocks.
         fallback = split_text(text, TEXT_LIMIT)[0] if text.strip() else "New message"
@@ -171,7 +160,7 @@ class SlackOutput(OutputChannel):
         except SlackApiError as exc:
             error = exc.response.data.get("error") if isinstance(exc.response.data, dict) else "error"
             logger.debug("slack: %s failed (%s) in conversation %s", method, error, self.conversation)
-        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
+        except NETWORK_ERRORS as exc:
             logger.debug(
                 "slack: %s failed (%s) in conversation %s", method, type(exc).__name__, self.conversation
             )

@@ -12,26 +12,23 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import Bot
 
 from connectors.common import logmask
-from connectors.common.credentials import ChannelConfigError, read_settings
-from connectors.common.dedupe import DedupeStore, MemoryDedupe, dedupe_from_settings
-from connectors.common.rasa_turn import hand_to_rasa
-from connectors.common.runner import TurnRunner
+from connectors.common.channel import WebhookInput
+from connectors.common.credentials import ChannelConfigError
+from connectors.common.dedupe import DedupeStore, dedupe_from_settings
 from connectors.common.webhook import (
     DEFAULT_MAX_BODY,
     Rejected,
     check_headers,
     check_size,
-    guard_blueprint,
     media_type,
     parse_json_object,
-    reject,
 )
 from connectors.telegram.http import AiohttpRequest
 from connectors.telegram.output import CallbackData, TelegramOutput
@@ -71,14 +68,14 @@ def make_bot(token: str, base_url: str) -> Bot:
     return Bot(token, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot", request=AiohttpRequest())
 
 
-class TelegramInput(InputChannel):
-    @classmethod
-    def name(cls) -> str:
-        return "telegram"
+class TelegramInput(WebhookInput):
+    channel_name = "telegram"
+    REQUIRED = REQUIRED
+    OPTIONAL = OPTIONAL
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> TelegramInput:
-        settings = read_settings("telegram", credentials, REQUIRED, OPTIONAL)
+        settings = cls.settings(credentials)
         mode = str(settings["mode"]).lower()
         if mode not in ("webhook", "polling"):
             raise ChannelConfigError("telegram channel: 'mode' must be 'webhook' or 'polling'")
@@ -116,10 +113,8 @@ class TelegramInput(InputChannel):
         self.mode = mode
         self.bot_username = bot_username
         self.bot_id: int | None = None
-        self.dedupe = dedupe or MemoryDedupe()
-        self.max_body_bytes = max_body_bytes
+        super().__init__(dedupe, max_body_bytes)
         self.send_attempts = send_attempts
-        self.runner = TurnRunner("telegram")
         self.callbacks = CallbackData()
         self._bot: Bot | None = None
         self._identity_lock: asyncio.Lock | None = None
@@ -149,9 +144,6 @@ class TelegramInput(InputChannel):
                 return
             self.bot_id = me.id
             self.bot_username = self.bot_username or me.username
-
-    def get_output_channel(self) -> None:
-        return None
 
     def output_for(self, action: Action) -> TelegramOutput:
         assert action.chat_id is not None
@@ -186,17 +178,23 @@ class TelegramInput(InputChannel):
             action = self._classify(update)
         if action.kind == "ignore":
             return
-        if not await self.dedupe.first_seen(f"update:{uid}"):
-            logger.info(
-                "telegram: duplicate update %s dropped (conversation %s)", uid, action.sender_id or "-"
-            )
+        if not await self.first_seen(f"update:{uid}", action.sender_id or "-"):
             return
         if action.kind == "callback":
             self.runner.start(self._callback(action, on_new_message), action.sender_id or "-")
         elif action.kind == "notice":
             self.runner.start(self.output_for(action).notice(NOTICES[action.text]), action.sender_id)
         else:
-            self.runner.start(self._turn(action, on_new_message), action.sender_id)
+            output = self.output_for(action)
+            self.start_turn(
+                on_new_message,
+                output,
+                action.text,
+                action.sender_id,
+                message_id=action.message_id,
+                metadata=action.metadata,
+                indicator=output.typing_while(),
+            )
 
     def _classify(self, update: dict[str, Any]) -> Action:
         try:
@@ -223,43 +221,22 @@ class TelegramInput(InputChannel):
             return
         action.text = text
         output = self.output_for(action)
-        turn = asyncio.ensure_future(self._turn(action, on_new_message, output))
+        turn = asyncio.ensure_future(
+            self.turn(
+                on_new_message,
+                output,
+                text,
+                action.sender_id,
+                message_id=action.message_id,
+                metadata=action.metadata,
+                indicator=output.typing_while(),
+            )
+        )
         try:
             await asyncio.wait({turn}, timeout=CALLBACK_ANSWER_WITHIN)
         finally:
             await output.answer_callback()  # no-op if the turn already answered it
         await turn
-
-    async def _turn(
-        self,
-        action: Action,
-        on_new_message: Callable[[UserMessage], Awaitable[Any]],
-        output: TelegramOutput | None = None,
-    ) -> None:
-        output = output or self.output_for(action)
-        await output.typing()  # before the turn, so "typing…" never shows after the answer
-        typing = asyncio.get_running_loop().create_task(self._keep_typing(output))
-        try:
-            await hand_to_rasa(
-                on_new_message,
-                UserMessage(
-                    action.text,
-                    output,
-                    action.sender_id,
-                    input_channel=self.name(),
-                    message_id=action.message_id,
-                    metadata=action.metadata,
-                ),
-            )
-        finally:
-            typing.cancel()
-
-    @staticmethod
-    async def _keep_typing(output: TelegramOutput) -> None:
-        # Telegram shows "typing…" for 5 s per call: repeat until the answer is sent.
-        while True:
-            await asyncio.sleep(4.5)
-            await output.typing()
 
     async def _poll(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         """Development mode: long polling instead of a public webhook URL."""
@@ -283,39 +260,27 @@ class TelegramInput(InputChannel):
                 except Rejected as exc:
                     logger.info("telegram: ignored polled update: %s", exc.reason)
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        bp = Blueprint("nimbus_telegram", __name__)
-        guard_blueprint(bp, self.max_body_bytes)
-
-        @bp.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @bp.route("/webhook", methods=["POST"])
+    def add_routes(self, bp: Blueprint, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         async def webhook(request: Request) -> HTTPResponse:
-            try:
-                if self.mode != "webhook":
-                    raise Rejected(404, "webhook disabled in polling mode")
-                self._check_secret(request)
-                body = check_size(request, self.max_body_bytes)
-                if media_type(request) != "application/json":
-                    raise Rejected(415, "unsupported content type")
-                await self.handle_update(parse_json_object(body), on_new_message)
-                return response.json({"ok": True})
-            except Rejected as exc:
-                return reject("telegram", exc, request)
+            if self.mode != "webhook":
+                raise Rejected(404, "webhook disabled in polling mode")
+            self._check_secret(request)
+            body = check_size(request, self.max_body_bytes)
+            if media_type(request) != "application/json":
+                raise Rejected(415, "unsupported content type")
+            await self.handle_update(parse_json_object(body), on_new_message)
+            return response.json({"ok": True})
 
-        @bp.listener("after_server_start")
-        async def start_polling(app: Any, _loop: Any) -> None:
-            if self.mode == "polling":
-                self._poller = asyncio.get_running_loop().create_task(self._poll(on_new_message))
+        self.post(bp, "/webhook", webhook)
 
-        @bp.listener("before_server_stop")
-        async def drain(app: Any, _loop: Any) -> None:
-            if self._poller is not None:
-                self._poller.cancel()
-            await self.runner.drain()
-            if self._bot is not None:
-                await self._bot.request.shutdown()  # closes the API session
+    async def on_start(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        if self.mode == "polling":
+            self._poller = asyncio.get_running_loop().create_task(self._poll(on_new_message))
 
-        return bp
+    async def before_drain(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+
+    async def after_drain(self) -> None:
+        if self._bot is not None:
+            await self._bot.request.shutdown()  # closes the API session

@@ -10,8 +10,10 @@ from __future__ import annotations
 import html
 import re
 
-MESSAGE_LIMIT = 4096
-CALLBACK_DATA_LIMIT = 64
+from contract.limits import TELEGRAM_CALLBACK_DATA_BYTES, TELEGRAM_MESSAGE_LIMIT
+
+MESSAGE_LIMIT = TELEGRAM_MESSAGE_LIMIT
+CALLBACK_DATA_LIMIT = TELEGRAM_CALLBACK_DATA_BYTES
 
 _TOKEN = re.compile(
     r"<[^>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);|\n\n|\n|(?<=[.!?])[ ]+|[ ]+|[^<&\n .!?]+|[^<]"

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from rasa.core.channels.channel import OutputChannel
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
-from connectors.common import handoff
-from connectors.common.delivery import TransientError, send_with_retry, split_text
-from connectors.common.payload import channel_part, fallback_text
+from connectors.common.delivery import TransientError, send_with_retry
+from connectors.common.output import ChannelOutput
 from connectors.telegram.format import (
     CALLBACK_DATA_LIMIT,
     MESSAGE_LIMIT,
@@ -67,10 +68,8 @@ async def call_telegram(call):
         raise TransientError(f"Telegram network error: {exc}") from None
 
 
-class TelegramOutput(OutputChannel):
-    @classmethod
-    def name(cls) -> str:
-        return "telegram"
+class TelegramOutput(ChannelOutput):
+    channel_name = "telegram"
 
     def __init__(
         self,
@@ -148,9 +147,7 @@ class TelegramOutput(OutputChannel):
             await self._send_html(part, markup if index == len(parts) - 1 else None)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        parts = split_text(text, MESSAGE_LIMIT, length=visible_length)
-        for part in parts:
-            await self._send_html(escape(part))
+        await self.send_split(text, MESSAGE_LIMIT, lambda part: self._send_html(escape(part)), visible_length)
 
     def _markup(self, rows: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
         keyboard = []
@@ -178,27 +175,14 @@ class TelegramOutput(OutputChannel):
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self._send_html(escape(image))
 
-    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
-        if handoff.is_handoff(json_message):
-            # The action server already told the team; the payload is not for the customer.
-            if channel_part(json_message, "telegram") is None:
-                return  # nothing else in it for the customer
-        ack = json_message.get("feedback_ack")
-        if isinstance(ack, dict):
-            # Shown as the button's toast if the press is still unanswered; never as a message.
-            await self.answer_callback(ack.get("text") if isinstance(ack.get("text"), str) else None)
-            if channel_part(json_message, "telegram") is None:
-                return
-        part = channel_part(json_message, "telegram")
-        if part is None:
-            text = fallback_text(json_message)
-            if text:
-                await self.send_text_message(recipient_id, text)
-            else:
-                logger.debug(
-                    "telegram: custom payload without a telegram part ignored (keys %s)", sorted(json_message)
-                )
-            return
+    async def on_feedback_ack(self, ack: Any) -> bool:
+        # Shown as the button's toast if the press is still unanswered; never as a message.
+        if not isinstance(ack, dict):
+            return False
+        await self.answer_callback(ack.get("text") if isinstance(ack.get("text"), str) else None)
+        return True
+
+    async def send_part(self, recipient_id: str, part: dict[str, Any], json_message: dict[str, Any]) -> None:
         html = part.get("html") if isinstance(part.get("html"), str) else ""
         if not html.strip() and isinstance(part.get("text"), str):
             html = escape(part["text"])
@@ -215,6 +199,22 @@ class TelegramOutput(OutputChannel):
                 type(exc).__name__,
                 self.conversation,
             )
+
+    @asynccontextmanager
+    async def typing_while(self) -> AsyncIterator[None]:
+        """The turn's indicator: "typing…" before the turn (never after the answer), repeated
+        every 4.5 s because Telegram shows it for 5 s per call."""
+        await self.typing()
+        typing = asyncio.get_running_loop().create_task(self._keep_typing())
+        try:
+            yield
+        finally:
+            typing.cancel()
+
+    async def _keep_typing(self) -> None:
+        while True:
+            await asyncio.sleep(4.5)
+            await self.typing()
 
     async def notice(self, text: str) -> None:
         await self._send_html(escape(text))

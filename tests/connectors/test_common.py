@@ -15,9 +15,9 @@ from connectors.common import logmask
 from connectors.common.credentials import ChannelConfigError, read_settings
 from connectors.common.dedupe import MemoryDedupe, RedisDedupe, SqliteDedupe, dedupe_from_settings
 from connectors.common.delivery import TransientError, send_with_retry, split_text
-from connectors.common.payload import channel_part, fallback_text
 from connectors.common.runner import TurnRunner
 from connectors.common.webhook import Rejected, parse_json_object
+from contract.payloads import channel_part, fallback_text
 
 PARAGRAPHS = (
     "Resetting your thermostat clears its schedule. Hold the dial for ten seconds.\n\n"

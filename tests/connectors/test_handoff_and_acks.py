@@ -17,12 +17,13 @@ from connectors.slack.channel import web_client
 from connectors.slack.output import SlackOutput
 from connectors.slack.team import SlackTeamNotifier
 from connectors.sms import SmsInput
-from connectors.sms.identity import conversation_id
-from connectors.sms.optout import OptOutStore
-from connectors.sms.output import SmsOutput, make_client
+from connectors.sms.output import SmsOutput
 from connectors.telegram import TelegramInput
 from connectors.telegram.channel import make_bot
 from connectors.telegram.output import TelegramOutput
+from connectors.twilio.api import make_client
+from connectors.twilio.identity import conversation_id
+from connectors.twilio.optout import OptOutStore
 from tests.standins.slack_api import SlackStandIn
 from tests.standins.telegram_api import TelegramStandIn
 from tests.standins.twilio_api import TwilioStandIn

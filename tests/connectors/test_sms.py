@@ -10,8 +10,9 @@ from twilio.request_validator import RequestValidator
 
 from connectors.common.credentials import ChannelConfigError
 from connectors.sms import SmsInput
-from connectors.sms.optout import OptOutStore
-from connectors.sms.output import SmsOutput, make_client
+from connectors.sms.output import SmsOutput
+from connectors.twilio.api import make_client
+from connectors.twilio.optout import OptOutStore
 from tests.standins.http_standin import Failure
 from tests.standins.twilio_api import TwilioStandIn
 

@@ -228,7 +228,7 @@ def twilio_form(
 
 def sms_conversation(number: str) -> str:
     """The conversation id the SMS channel gives a phone number (a keyed hash, not the number)."""
-    from connectors.sms.identity import conversation_id
+    from connectors.twilio.identity import conversation_id
 
     return conversation_id(number, TWILIO_TOKEN)
 

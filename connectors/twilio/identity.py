@@ -1,4 +1,5 @@
-"""The SMS conversation id: a keyed hash of the phone number, never the number itself.
+"""The conversation id of a Twilio channel (SMS, WhatsApp): a keyed hash of the phone
+number, never the number itself.
 
 Rasa and the action server log and store conversation ids (tracker, feedback, handoff
 notices), and the action server runs in another process, beyond the connectors' log
@@ -14,7 +15,7 @@ import hmac
 import re
 
 
-def conversation_id(number: str, key: str) -> str:
+def conversation_id(number: str, key: str, channel: str = "sms") -> str:
     canonical = re.sub(r"[^\d+]", "", number)
     digest = hmac.new(key.encode("utf-8"), canonical.encode("utf-8"), hashlib.sha256).hexdigest()
-    return f"sms:{digest[:24]}"
+    return f"{channel}:{digest[:24]}"

@@ -1,0 +1,59 @@
+"""WhatsApp (through Twilio): WhatsApp's own formatting (*bold*, _italic_, ~strike~,
+```code```, plain lists), citations as [n] with the links in a Sources list (WhatsApp
+links bare URLs itself; it has no link syntax and no HTML). The connector splits the
+text at Twilio's 1,600 characters. Not registered yet (work in progress, issue 22)."""
+
+from __future__ import annotations
+
+from actions.render import markup as md
+from actions.render.base import RenderedMessage, source_label, sources_by_number
+from contract import whatsapp_part
+from knowledge.documents import Answer
+
+_MARKS = {"strong": "*", "em": "_", "strike": "~"}
+FEEDBACK_PROMPT = "Reply 1 if this helped, 2 if not."
+
+
+class _WhatsAppWriter(md.InlineWriter):
+    def code(self, text: str) -> str:
+        return f"`{text}`"
+
+    def link_text(self, url: str, label: str) -> str:
+        return label if label.startswith("[") else f"{label} ({url})"
+
+    def link(self, url: str, children: tuple) -> str:
+        label = self.write(children)
+        return url if md.plain(children) == url else f"{label} ({url})"
+
+    def wrap(self, kind: str, inner: str) -> str:
+        mark = _MARKS[kind]
+        return f"{mark}{inner}{mark}" if inner.strip() else inner
+
+
+class WhatsAppRenderer:
+    def render(self, answer: Answer, feedback_ref: str | None = None) -> list[RenderedMessage]:
+        inline = _WhatsAppWriter(sources_by_number(answer)).write
+        lines: list[str] = []
+        previous = None
+        for block in md.parse(answer.text).blocks:
+            if isinstance(block, md.CodeBlock):
+                text = f"```{block.text}```"
+            elif isinstance(block, md.ListItem):
+                text = "  " * block.depth + (block.marker or "-") + " " + inline(block.inlines)
+            elif isinstance(block, md.Heading):
+                text = f"*{md.plain(block.inlines)}*"
+            elif isinstance(block, md.Quote):
+                text = "> " + inline(block.inlines)
+            else:
+                text = inline(block.inlines)
+            together = isinstance(block, md.ListItem) and isinstance(previous, md.ListItem)
+            lines.append(("\n" if together else "\n\n") + text if lines else text)
+            previous = block
+        if answer.sources:
+            lines.append("\n\n*Sources*")
+            for source in answer.sources:
+                label = source_label(source)
+                lines.append(f"\n{label}: {source.url}" if source.url else f"\n{label}")
+        if feedback_ref:
+            lines.append("\n\n" + FEEDBACK_PROMPT)
+        return [RenderedMessage(json_message=whatsapp_part("".join(lines)))]
