@@ -11,10 +11,12 @@ os.environ.setdefault("ACTIONS_WARM_UP", "0")
 
 @pytest.fixture(autouse=True)
 def feedback_db(tmp_path, monkeypatch):
-    from actions import feedback
+    from actions import feedback, gaps_store
 
     path = tmp_path / "feedback.sqlite"
     monkeypatch.setenv("FEEDBACK_DB", str(path))
     feedback._build_feedback_store.cache_clear()
+    gaps_store._build_gaps_store.cache_clear()  # refusals go beside it (actions/gaps_store.py)
     yield path
     feedback._build_feedback_store.cache_clear()
+    gaps_store._build_gaps_store.cache_clear()
