@@ -127,7 +127,12 @@ def gaps_store() -> GapsStore:
 
 
 async def record_unanswered(
-    conversation_id: str, channel: str, question: str, answer: Answer, language: str = "", handoff: bool = False
+    conversation_id: str,
+    channel: str,
+    question: str,
+    answer: Answer,
+    language: str = "",
+    handoff: bool = False,
 ) -> None:
     """Called by the knowledge action for every refusal; never fails the customer's turn.
 

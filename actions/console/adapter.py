@@ -125,7 +125,9 @@ def try_question(question: str, earlier: Sequence[Turn] = (), kb: KnowledgeBase 
         )
         for i, p in enumerate(result.passages)
     ]
-    trial = Trial(question, result.query, passages, confidence, kb.decision_bar(), verdict, answer.method, answer)
+    trial = Trial(
+        question, result.query, passages, confidence, kb.decision_bar(), verdict, answer.method, answer
+    )
     trial.previews = {channel: render(channel, answer) for channel in CHANNELS}
     return trial
 
@@ -165,7 +167,12 @@ def nearest_article(text: str, kb: KnowledgeBase | None = None) -> dict[str, Any
     if not result.passages:
         return {"article_id": "", "title": "", "url": "", "confidence": 0.0}
     top = result.passages[0]
-    return {"article_id": top.article_id, "title": top.title, "url": top.url, "confidence": kb.confidence(result)}
+    return {
+        "article_id": top.article_id,
+        "title": top.title,
+        "url": top.url,
+        "confidence": kb.confidence(result),
+    }
 
 
 def language_of(text: str, recorded: str = "") -> str:

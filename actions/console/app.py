@@ -128,7 +128,8 @@ def create_app(token: str, tracker: TrackerSource | None = None, name: str = "ni
             trial = await loop.run_in_executor(None, adapter.try_question, question, turns)
             context["trial"] = trial
             context["previews"] = {
-                channel: preview.channel_previews(channel, messages) for channel, messages in trial.previews.items()
+                channel: preview.channel_previews(channel, messages)
+                for channel, messages in trial.previews.items()
             }
         return page("try.html", active="try", **context)
 

@@ -136,7 +136,9 @@ class SQLTrackerSource:
 class RedisTrackerSource:
     """Rasa's Redis tracker store: one JSON dialogue per `<prefix>:tracker:<sender>` key."""
 
-    def __init__(self, host: str, port: int = 6379, password: str = "", db: int = 0, prefix: str = "") -> None:
+    def __init__(
+        self, host: str, port: int = 6379, password: str = "", db: int = 0, prefix: str = ""
+    ) -> None:
         import redis
 
         self.client = redis.Redis(host=host, port=port, password=password or None, db=db)

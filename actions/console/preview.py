@@ -66,8 +66,10 @@ def mrkdwn_to_html(text: str) -> str:
         target = _href(url)
         if target is None:
             return hole(html.escape(label))
-        return hole(f'<a class="sk-link" href="{html.escape(target)}" target="_blank" rel="noopener">'
-                    f"{html.escape(label)}</a>")
+        return hole(
+            f'<a class="sk-link" href="{html.escape(target)}" target="_blank" rel="noopener">'
+            f"{html.escape(label)}</a>"
+        )
 
     text = _SLACK_CODE_BLOCK.sub(code_block, text)
     text = _SLACK_CODE.sub(code, text)
@@ -96,14 +98,19 @@ def slack_html(payload: dict[str, Any]) -> Markup:
             elements = []
             for element in block.get("elements", []):
                 if element.get("type") == "mrkdwn":
-                    elements.append(f'<span class="sk-context-element">{mrkdwn_to_html(element["text"])}</span>')
+                    elements.append(
+                        f'<span class="sk-context-element">{mrkdwn_to_html(element["text"])}</span>'
+                    )
                 else:
-                    elements.append(f'<span class="sk-context-element">{html.escape(element.get("text", ""))}</span>')
+                    elements.append(
+                        f'<span class="sk-context-element">{html.escape(element.get("text", ""))}</span>'
+                    )
             parts.append(f'<div class="sk-context">{"".join(elements)}</div>')
         elif kind == "actions":
             buttons = [
-                f'<button type="button" class="sk-button" data-action-id="{html.escape(e.get("action_id", ""))}">'
-                f'{html.escape((e.get("text") or {}).get("text", ""))}</button>'
+                '<button type="button" class="sk-button" data-action-id="{}">{}</button>'.format(
+                    html.escape(e.get("action_id", "")), html.escape((e.get("text") or {}).get("text", ""))
+                )
                 for e in block.get("elements", [])
                 if e.get("type") == "button"
             ]
@@ -195,7 +202,9 @@ def telegram_html(payload: dict[str, Any]) -> tuple[Markup, list[str]]:
     body, dropped = sanitise_telegram(payload.get("html") or html.escape(payload.get("text", "")))
     keyboard = []
     for row in payload.get("buttons") or []:
-        cells = "".join(f'<button type="button" class="tg-button">{html.escape(b.get("text", ""))}</button>' for b in row)
+        cells = "".join(
+            f'<button type="button" class="tg-button">{html.escape(b.get("text", ""))}</button>' for b in row
+        )
         keyboard.append(f'<div class="tg-keyboard-row">{cells}</div>')
     keys = f'<div class="tg-keyboard">{"".join(keyboard)}</div>' if keyboard else ""
     return Markup(f'<div class="tg-text">{body}</div>{keys}'), dropped
