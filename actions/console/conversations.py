@@ -19,15 +19,20 @@ from typing import Any, Protocol
 
 from actions.handoff import HANDOFF_SLOT, transcript
 
-# A phone number in a conversation id or a message: + and at least 7 digits, with the
-# usual separators. Only the last two digits stay, enough to tell two customers apart.
-_PHONE = re.compile(r"(?<![\w])\+?\d(?:[\s().-]*\d){6,}(?![\w])")
+# A phone number in a conversation id or a message: a run of digits with the usual
+# separators, at least 9 digits (7 after a +), so dates, order numbers and times stay.
+# Only the last two digits stay, enough to tell two customers apart.
+_PHONE = re.compile(r"(?<![\w+])\+?\d(?:[\s().-]*\d){6,}(?![\w])")
 
 
 def mask_phones(text: str) -> str:
     def mask(match: re.Match) -> str:
-        digits = re.sub(r"\D", "", match.group(0))
-        return ("+" if match.group(0).startswith("+") else "") + "•" * (len(digits) - 2) + digits[-2:]
+        found = match.group(0)
+        digits = re.sub(r"\D", "", found)
+        international = found.startswith("+")
+        if len(digits) < (7 if international else 9):
+            return found
+        return ("+" if international else "") + "•" * (len(digits) - 2) + digits[-2:]
 
     return _PHONE.sub(mask, text or "")
 

@@ -33,7 +33,22 @@ from tests.actions.test_gaps import feed_sixty
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "test-console-token-" + os.urandom(6).hex()
 PHONE = "+1 415 555 0199"
-TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "blockquote", "span"}
+TELEGRAM_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "blockquote",
+    "span",
+}
 
 
 def free_port() -> int:
@@ -74,7 +89,11 @@ def write_tracker(path: Path) -> None:
         ],
         "U0SLACK1": [
             {"event": "user", "text": "how do I reset my password?", "input_channel": "slack"},
-            {"event": "bot", "text": None, "data": {"custom": {"slack": {"text": "Use the reset link [1]."}}}},
+            {
+                "event": "bot",
+                "text": None,
+                "data": {"custom": {"slack": {"text": "Use the reset link [1]."}}},
+            },
         ],
         "tg-77": [
             {"event": "user", "text": "do you sell gift cards", "input_channel": "telegram"},
@@ -90,7 +109,10 @@ def write_tracker(path: Path) -> None:
                 event = {"timestamp": now + 60 * n + i, **event}
                 db.execute(
                     events.insert().values(
-                        sender_id=sender, type_name=event["event"], timestamp=event["timestamp"], data=json.dumps(event)
+                        sender_id=sender,
+                        type_name=event["event"],
+                        timestamp=event["timestamp"],
+                        data=json.dumps(event),
                     )
                 )
 
@@ -202,7 +224,9 @@ def test_without_the_token_every_page_is_refused(console, browser):
     for path in ("/try", "/gaps", "/gaps.csv", "/conversations"):
         assert status(console + path) == 401
         assert status(console + path, {"Authorization": "Bearer wrong"}) == 401
-        assert status(console + path, {"Cookie": "nimbus_console=" + TOKEN}) == 401  # the cookie is not the token
+        assert (
+            status(console + path, {"Cookie": "nimbus_console=" + TOKEN}) == 401
+        )  # the cookie is not the token
     assert status(console + "/try", data=b"question=refund") == 401
     assert status(console + "/gaps.csv", {"Authorization": f"Bearer {TOKEN}"}) == 200
 
@@ -270,7 +294,9 @@ def test_a_question_the_articles_do_not_answer_shows_the_refusal(console, browse
     field.send_keys("what's the weather going to be in paris tomorrow")
     browser.find_element(By.ID, "ask").click()
     assert browser.find_element(By.ID, "verdict").get_attribute("data-verdict") == "abstain"
-    assert float(browser.find_element(By.ID, "confidence").text) < float(browser.find_element(By.ID, "bar").text)
+    assert float(browser.find_element(By.ID, "confidence").text) < float(
+        browser.find_element(By.ID, "bar").text
+    )
     sms = browser.find_element(By.CSS_SELECTOR, "#preview-sms .sms-bubble").text
     assert "Reply HUMAN" in sms  # the domain's SMS variant of utter_dont_know
     assert "couldn't find" in browser.find_element(By.ID, "preview-slack").text
@@ -299,7 +325,9 @@ def test_what_the_articles_are_missing_is_grouped_by_topic_and_exported(console,
         assert response.headers["Content-Type"].startswith("text/csv")
         exported = list(csv.DictReader(io.StringIO(response.read().decode())))
     assert len(exported) == 60
-    assert {r["group"] for r in exported} == {r.find_element(By.CSS_SELECTOR, ".group-name").text for r in rows}
+    assert {r["group"] for r in exported} == {
+        r.find_element(By.CSS_SELECTOR, ".group-name").text for r in rows
+    }
 
 
 def test_conversations_by_channel_with_phone_numbers_masked_and_open_handoffs(console, browser):
@@ -312,7 +340,9 @@ def test_conversations_by_channel_with_phone_numbers_masked_and_open_handoffs(co
     assert "+•••••••••99" in page
     handoffs = browser.find_elements(By.CSS_SELECTOR, "#handoffs tbody tr")
     assert len(handoffs) == 1 and "tg-77" in handoffs[0].text and "unanswered_questions" in handoffs[0].text
-    channels = {c.get_attribute("data-channel") for c in browser.find_elements(By.CSS_SELECTOR, ".conversation")}
+    channels = {
+        c.get_attribute("data-channel") for c in browser.find_elements(By.CSS_SELECTOR, ".conversation")
+    }
     assert channels == {"sms", "slack", "telegram"}
     screenshot(browser, "conversations")
 

@@ -35,7 +35,9 @@ def stack(tmp_path_factory, model, rest_credentials, kb_uri):
 
 
 def get(stack, path: str, token: str | None = TOKEN) -> tuple[int, str]:
-    headers = {"Authorization": f"Bearer {token}", "Accept": "text/html"} if token else {"Accept": "text/html"}
+    headers = (
+        {"Authorization": f"Bearer {token}", "Accept": "text/html"} if token else {"Accept": "text/html"}
+    )
     request = urllib.request.Request(stack.console_url + path, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
