@@ -41,6 +41,16 @@ _templates = Environment(
 )
 
 
+def _when(iso: str | None) -> str:
+    """`2026-12-06T08:26:49+00:00` as `2026-12-06 08:26 UTC`: the team reads many of them."""
+    if not iso:
+        return ""
+    return iso[:16].replace("T", " ") + (" UTC" if iso.endswith("+00:00") else "")
+
+
+_templates.filters["when"] = _when
+
+
 def session_value(token: str) -> str:
     return hmac.new(token.encode(), b"nimbus-console-session", hashlib.sha256).hexdigest()
 

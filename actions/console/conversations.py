@@ -110,7 +110,10 @@ class SQLTrackerSource:
         )
 
     def describe(self) -> str:
-        return f"SQL tracker store ({self.engine.url.render_as_string(hide_password=True)})"
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite":
+            return f"SQL tracker store (SQLite {(url.database or '').removeprefix('file:')})"
+        return f"SQL tracker store ({url.render_as_string(hide_password=True)})"
 
     def recent(self, limit: int = 50) -> list[Conversation]:
         import sqlalchemy as sa

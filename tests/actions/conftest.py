@@ -20,3 +20,16 @@ def feedback_db(tmp_path, monkeypatch):
     yield path
     feedback._build_feedback_store.cache_clear()
     gaps_store._build_gaps_store.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def sample_kb_uri(tmp_path_factory) -> str:
+    """One real LanceDB index of the sample articles for the modules that only read it."""
+    from knowledge.config import SAMPLE_ARTICLES
+    from knowledge.embedding import default_embedder
+    from knowledge.ingest import ingest_folder
+    from knowledge.store import ChunkStore
+
+    uri = str(tmp_path_factory.mktemp("sample-kb") / "kb")
+    ingest_folder(SAMPLE_ARTICLES, ChunkStore(uri), default_embedder().embed)
+    return uri

@@ -118,15 +118,9 @@ def write_tracker(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def console(tmp_path_factory):
-    from knowledge.config import SAMPLE_ARTICLES
-    from knowledge.embedding import default_embedder
-    from knowledge.ingest import ingest_folder
-    from knowledge.store import ChunkStore
-
+def console(tmp_path_factory, sample_kb_uri):
     tmp = tmp_path_factory.mktemp("console")
-    kb = str(tmp / "kb")
-    ingest_folder(SAMPLE_ARTICLES, ChunkStore(kb), default_embedder().embed)
+    kb = sample_kb_uri
     feed_sixty(GapsStore(tmp / "gaps.sqlite"), FeedbackStore(tmp / "feedback.sqlite"))
     write_tracker(tmp / "tracker.db")
     port = free_port()

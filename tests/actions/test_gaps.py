@@ -146,15 +146,11 @@ def test_no_questions_no_groups():
 
 
 @pytest.fixture(scope="module")
-def kb(tmp_path_factory, embedder):
-    from knowledge.config import SAMPLE_ARTICLES, RetrievalSettings, Settings
-    from knowledge.ingest import ingest_folder
+def kb(sample_kb_uri, embedder):
+    from knowledge.config import RetrievalSettings, Settings
     from knowledge.service import KnowledgeBase
-    from knowledge.store import ChunkStore
 
-    uri = str(tmp_path_factory.mktemp("kb"))
-    ingest_folder(SAMPLE_ARTICLES, ChunkStore(uri), embedder.embed)
-    return KnowledgeBase(Settings(retrieval=RetrievalSettings(uri=uri)), embedder=embedder)
+    return KnowledgeBase(Settings(retrieval=RetrievalSettings(uri=sample_kb_uri)), embedder=embedder)
 
 
 def test_the_knowledge_action_records_what_it_refuses_and_what_it_hands_over(kb, stores, monkeypatch):
