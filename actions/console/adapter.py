@@ -20,7 +20,10 @@ import numpy as np
 import yaml
 
 from actions.feedback_store import UNHELPFUL, FeedbackStore
+from actions.console.conversations import mask_phones
 from actions.gaps_store import GapsStore
+from actions.handoff_store import CLAIMED, HandoffStore
+from actions.handoff_store import default_path as handoff_db_path
 from actions.render import renderer_for
 from actions.render.base import RenderedMessage
 from knowledge.answer.prompt import Turn
@@ -212,6 +215,30 @@ def gap_questions(limit: int = 2000, since: str = "") -> list[GapQuestion]:
     return items[:limit]
 
 
-def handoff_records() -> list[dict[str, Any]] | None:
-    """Handoff records kept by the bot, if it keeps any; None: derive them from the tracker."""
-    return None
+def handoff_records(limit: int = 100) -> list[dict[str, Any]] | None:
+    """Open and claimed handoffs from the action server's records (actions/handoff_store.py).
+
+    None when this machine has no records file (the console runs away from the action
+    server, or no handoff happened yet): the page then reads the tracker's slots instead.
+    """
+    path = handoff_db_path()
+    if not path.exists():
+        return None
+    rows = []
+    for record in HandoffStore(path).listing(open_only=True, limit=limit):
+        if record.status == CLAIMED:
+            state = f"claimed by {record.agent or 'an agent'}"
+        else:
+            state = "waiting for an agent"
+        rows.append(
+            {
+                "conversation_id": mask_phones(record.conversation_id),
+                "channel": record.channel,
+                "reason": record.reason,
+                "since": record.opened_at,
+                "state": state,
+                "claimed_at": record.claimed_at or "",
+                "told": ", ".join(record.delivered_to),
+            }
+        )
+    return rows

@@ -173,14 +173,19 @@ def create_app(token: str, tracker: TrackerSource | None = None, name: str = "ni
             recent, error = [], f"Could not read the tracker store: {type(exc).__name__}"
         channels = sorted({c.channel for c in recent})
         shown = [c for c in recent if not channel or c.channel == channel][:50]
-        handoffs = adapter.handoff_records()
+        handoffs = await loop.run_in_executor(None, adapter.handoff_records)
+        handoff_source = "From the action server's handoff records."
+        if handoffs is None:
+            handoffs = open_handoffs(recent)
+            handoff_source = "From the tracker store (no handoff records on this machine)."
         return page(
             "conversations.html",
             active="conversations",
             conversations=shown,
             channels=channels,
             channel=channel,
-            handoffs=handoffs if handoffs is not None else open_handoffs(recent),
+            handoffs=handoffs,
+            handoff_source=handoff_source,
             store=source.describe(),
             error=error,
             quote=quote,

@@ -200,5 +200,18 @@ def source_from_env(env: dict[str, str] | None = None) -> TrackerSource:
     return SQLTrackerSource(f"sqlite:///file:{path}?mode=ro&uri=true")
 
 
-def open_handoffs(conversations: list[Conversation]) -> list[Conversation]:
-    return [c for c in conversations if c.handoff]
+def open_handoffs(conversations: list[Conversation]) -> list[dict[str, Any]]:
+    """Handoffs as the tracker shows them (`handoff_active` set), for when no records exist."""
+    return [
+        {
+            "conversation_id": c.conversation_id,
+            "channel": c.channel,
+            "reason": c.handoff["reason"],
+            "since": c.handoff["since"],
+            "state": c.handoff["state"],
+            "claimed_at": "",
+            "told": "",
+        }
+        for c in conversations
+        if c.handoff
+    ]

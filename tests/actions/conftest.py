@@ -1,4 +1,4 @@
-"""Every action test gets its own feedback database, never the developer's `.data/`."""
+"""Every action test gets its own feedback and handoff databases, never the developer's `.data/`."""
 
 from __future__ import annotations
 
@@ -11,15 +11,19 @@ os.environ.setdefault("ACTIONS_WARM_UP", "0")
 
 @pytest.fixture(autouse=True)
 def feedback_db(tmp_path, monkeypatch):
-    from actions import feedback, gaps_store
+    from actions import feedback, gaps_store, handoff
 
     path = tmp_path / "feedback.sqlite"
     monkeypatch.setenv("FEEDBACK_DB", str(path))
+    monkeypatch.delenv("HANDOFF_DB", raising=False)  # so handoffs.sqlite sits beside it
+    monkeypatch.delenv("GAPS_DB", raising=False)  # and gaps.sqlite (actions/gaps_store.py)
     feedback._build_feedback_store.cache_clear()
-    gaps_store._build_gaps_store.cache_clear()  # refusals go beside it (actions/gaps_store.py)
+    gaps_store._build_gaps_store.cache_clear()
+    handoff._build_store.cache_clear()
     yield path
     feedback._build_feedback_store.cache_clear()
     gaps_store._build_gaps_store.cache_clear()
+    handoff._build_store.cache_clear()
 
 
 @pytest.fixture(scope="session")

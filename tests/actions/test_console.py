@@ -27,6 +27,7 @@ import pytest
 
 from actions.feedback_store import FeedbackStore
 from actions.gaps_store import GapsStore
+from actions.handoff_store import HandoffStore
 from actions.render.sms import segments
 from tests.actions.test_gaps import feed_sixty
 
@@ -123,6 +124,11 @@ def console(tmp_path_factory, sample_kb_uri):
     kb = sample_kb_uri
     feed_sixty(GapsStore(tmp / "gaps.sqlite"), FeedbackStore(tmp / "feedback.sqlite"))
     write_tracker(tmp / "tracker.db")
+    handoffs = HandoffStore(tmp / "handoffs.sqlite")
+    handoffs.open("h1", "tg-77", "telegram", "unanswered_questions", ["webhook"])
+    handoffs.claim("tg-77", "dana")
+    handoffs.open("h2", "web-3", "rest", "customer_asked", ["slack"])
+    handoffs.open("h3", "web-4", "rest", "customer_asked", [])  # nobody told: closed at once
     port = free_port()
     env = {
         **os.environ,
@@ -130,6 +136,7 @@ def console(tmp_path_factory, sample_kb_uri):
         "KB_URI": kb,
         "FEEDBACK_DB": str(tmp / "feedback.sqlite"),
         "GAPS_DB": str(tmp / "gaps.sqlite"),
+        "HANDOFF_DB": str(tmp / "handoffs.sqlite"),
         "TRACKER_DB": str(tmp / "tracker.db"),
         "TRACKER_URL": "",
         "REDIS_HOST": "",
@@ -332,8 +339,12 @@ def test_conversations_by_channel_with_phone_numbers_masked_and_open_handoffs(co
     page = browser.page_source
     assert "555 0199" not in page and "4155550199" not in page
     assert "+•••••••••99" in page
-    handoffs = browser.find_elements(By.CSS_SELECTOR, "#handoffs tbody tr")
-    assert len(handoffs) == 1 and "tg-77" in handoffs[0].text and "unanswered_questions" in handoffs[0].text
+    handoffs = [row.text for row in browser.find_elements(By.CSS_SELECTOR, "#handoffs tbody tr")]
+    assert len(handoffs) == 2
+    assert (
+        "tg-77" in handoffs[0] and "unanswered_questions" in handoffs[0] and "claimed by dana" in handoffs[0]
+    )
+    assert "web-3" in handoffs[1] and "waiting for an agent" in handoffs[1] and "slack" in handoffs[1]
     channels = {
         c.get_attribute("data-channel") for c in browser.find_elements(By.CSS_SELECTOR, ".conversation")
     }

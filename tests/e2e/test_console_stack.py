@@ -14,15 +14,29 @@ import pytest
 
 from scripts.stack import ACTIONS_BIN, ROOT, free_port
 from tests.e2e.conftest import make_stack, say, texts
+from tests.standins.webhook_server import WebhookStandIn
 
 TOKEN = "e2e-console-" + os.urandom(6).hex()
 PHONE_SENDER = "+14155550123"
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, model, rest_credentials, kb_uri):
+def team_webhook():
+    server = WebhookStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, model, rest_credentials, kb_uri, team_webhook):
     tmp = tmp_path_factory.mktemp("console")
-    env = {"CONSOLE_TOKEN": TOKEN, "HANDOFF_AFTER_MISSES": "2", "TRACKER_URL": "", "REDIS_HOST": ""}
+    env = {
+        "CONSOLE_TOKEN": TOKEN,
+        "HANDOFF_AFTER_MISSES": "2",
+        "HANDOFF_WEBHOOK_URL": team_webhook.url,
+        "TRACKER_URL": "",
+        "REDIS_HOST": "",
+    }
     stack = make_stack(tmp, model, rest_credentials, kb_uri, env)
     stack.console_port = free_port()
     try:
@@ -60,7 +74,8 @@ def test_the_console_shows_what_the_bot_wrote(stack):
     assert "4155550123" not in page
     assert "+" + "•" * 9 + "23" in page  # the last two digits tell two customers apart
     handoffs = page.split('id="handoffs"')[1].split("</table>")[0]
-    assert "web-7" in handoffs and "unanswered_questions" in handoffs
+    assert "web-7" in handoffs and "unanswered_questions" in handoffs and "waiting for an agent" in handoffs
+    assert "handoff records" in page  # read from the action server's records, not guessed from slots
     assert PHONE_SENDER not in handoffs
 
     status, exported = get(stack, "/gaps.csv")
