@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from actions.feedback_store import UNHELPFUL, FeedbackStore
 from actions.console.conversations import mask_phones
+from actions.feedback_store import UNHELPFUL, FeedbackStore
 from actions.gaps_store import GapsStore
 from actions.handoff_store import CLAIMED, HandoffStore
 from actions.handoff_store import default_path as handoff_db_path
