@@ -303,6 +303,21 @@ def test_a_question_the_articles_do_not_answer_shows_the_refusal(console, browse
     assert "couldn't find" in browser.find_element(By.ID, "preview-slack").text
 
 
+def test_earlier_turns_are_searched_with_a_follow_up_question(console, browser):
+    from selenium.webdriver.common.by import By
+
+    log_in(browser, console)
+    field = browser.find_element(By.ID, "question")
+    field.clear()
+    field.send_keys("how long does that take?")
+    browser.find_element(By.CSS_SELECTOR, "details summary").click()
+    earlier = "I want to return my thermostat"
+    browser.find_element(By.ID, "earlier").send_keys(f"{earlier}\nbot: Start a return [1].")
+    browser.find_element(By.ID, "ask").click()
+    assert browser.find_element(By.ID, "query").text == f"{earlier} how long does that take?"
+    assert browser.find_element(By.ID, "earlier").get_attribute("value").startswith("I want to return")
+
+
 def test_what_the_articles_are_missing_is_grouped_by_topic_and_exported(console, browser):
     from selenium.webdriver.common.by import By
 
