@@ -159,9 +159,31 @@ def refusal_text(channel: str) -> str:
     return ""
 
 
+_vectors: dict[str, np.ndarray] = {}
+_vectors_lock = threading.Lock()
+MAX_CACHED_VECTORS = 50_000  # 1.5 KB each: about 75 MB at most
+
+
 def embed(texts: Sequence[str], kb: KnowledgeBase | None = None) -> np.ndarray:
-    """Unit-length vectors from the knowledge engine's own embedder."""
-    return (kb or knowledge_base()).embedder.embed(list(texts))
+    """Unit-length vectors from the knowledge engine's own embedder.
+
+    Kept per text: the gaps page groups the same recorded questions on every visit, and
+    only the questions recorded since the last one need the model.
+    """
+    texts = list(texts)
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    with _vectors_lock:
+        found = {t: _vectors[t] for t in texts if t in _vectors}
+    missing = [t for t in dict.fromkeys(texts) if t not in found]
+    if missing:
+        fresh = (kb or knowledge_base()).embedder.embed(missing)
+        found.update(zip(missing, fresh, strict=True))
+        with _vectors_lock:
+            if len(_vectors) + len(missing) > MAX_CACHED_VECTORS:
+                _vectors.clear()
+            _vectors.update(zip(missing, fresh, strict=True))
+    return np.stack([found[t] for t in texts])
 
 
 def nearest_article(text: str, kb: KnowledgeBase | None = None) -> dict[str, Any]:
