@@ -28,6 +28,7 @@ from sanic.response import HTTPResponse, html, redirect, text
 from actions import gaps
 from actions.console import adapter, preview
 from actions.console.conversations import TrackerSource, open_handoffs, source_from_env
+from knowledge.service import KnowledgeBaseMissing
 
 log = logging.getLogger(__name__)
 
@@ -131,11 +132,21 @@ def create_app(token: str, tracker: TrackerSource | None = None, name: str = "ni
         source = request.form if request.method == "POST" else request.args
         question = (source.get("question") or "").strip()[:MAX_QUESTION]
         earlier = (source.get("earlier") or "")[: 4 * MAX_QUESTION]
-        context: dict[str, Any] = {"question": question, "earlier": earlier, "trial": None, "previews": {}}
+        context: dict[str, Any] = {
+            "question": question,
+            "earlier": earlier,
+            "trial": None,
+            "previews": {},
+            "error": "",
+        }
         if question:
             turns = adapter.parse_turns(earlier)
             loop = asyncio.get_running_loop()
-            trial = await loop.run_in_executor(None, adapter.try_question, question, turns)
+            try:
+                trial = await loop.run_in_executor(None, adapter.try_question, question, turns)
+            except KnowledgeBaseMissing as exc:
+                context["error"] = f"No knowledge base to search: {exc}"
+                return page("try.html", status=503, active="try", **context)
             context["trial"] = trial
             context["previews"] = {
                 channel: preview.channel_previews(channel, messages)
@@ -147,8 +158,11 @@ def create_app(token: str, tracker: TrackerSource | None = None, name: str = "ni
     async def gaps_page(request: Request) -> HTTPResponse:
         days = _days(request)
         loop = asyncio.get_running_loop()
-        groups = await loop.run_in_executor(None, gaps.collect, days)
-        return page("gaps.html", active="gaps", groups=groups, days=days, counts=gaps.counts)
+        try:
+            groups = await loop.run_in_executor(None, gaps.collect, days)
+        except KnowledgeBaseMissing as exc:
+            return page("gaps.html", status=503, active="gaps", groups=[], days=days, error=str(exc))
+        return page("gaps.html", active="gaps", groups=groups, days=days, counts=gaps.counts, error="")
 
     @app.get("/gaps.csv")
     async def gaps_csv(request: Request) -> HTTPResponse:
