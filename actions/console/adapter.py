@@ -9,6 +9,8 @@ language detector, handoff records), this file is the one to adjust.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ import yaml
 
 from actions.console.conversations import mask_phones
 from actions.feedback_store import UNHELPFUL, FeedbackStore
+from actions.feedback_store import default_path as feedback_db_path
 from actions.gaps_store import GapsStore
 from actions.handoff_store import CLAIMED, HandoffStore
 from actions.handoff_store import default_path as handoff_db_path
@@ -37,6 +40,7 @@ PREVIEW_REF = "preview0"
 
 ANSWER = "answer"
 ABSTAIN = "abstain"
+SUGGEST = "suggest"  # the engine's "these articles may help" outcome
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,7 @@ def try_question(question: str, earlier: Sequence[Turn] = (), kb: KnowledgeBase 
     result = kb.search(question, history)
     confidence = kb.confidence(result)
     answer = kb.ask(question, history=history, conversation=list(earlier), channel="rest")
-    verdict = ABSTAIN if answer.method == "abstain" else ANSWER
+    verdict = answer.method if answer.method in (ABSTAIN, SUGGEST) else ANSWER
     passages = [
         RankedPassage(
             rank=i + 1,
@@ -219,6 +223,7 @@ def gap_questions(limit: int = 2000, since: str = "") -> list[GapQuestion]:
         )
         for row in GapsStore().recent(limit, since)
     ]
+    items += suggested_questions(limit, since)
     for record in FeedbackStore().with_verdict(UNHELPFUL, limit):
         if since and (record.verdict_at or "") < since:
             continue
@@ -235,6 +240,41 @@ def gap_questions(limit: int = 2000, since: str = "") -> list[GapQuestion]:
         )
     items.sort(key=lambda item: item.at, reverse=True)
     return items[:limit]
+
+
+def suggested_questions(limit: int = 2000, since: str = "") -> list[GapQuestion]:
+    """Questions answered only with "these articles may help", kept with the answers.
+
+    Read straight from the feedback database (read-only): the store has no query by
+    method, and a suggestion is a question the articles did not answer outright.
+    """
+    path = feedback_db_path()
+    if not path.exists():
+        return []
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        rows = db.execute(
+            "SELECT conversation_id, channel, question, answered_at, citations FROM answers"
+            " WHERE method = ? AND answered_at >= ? ORDER BY answered_at DESC LIMIT ?",
+            (SUGGEST, since, limit),
+        ).fetchall()
+    finally:
+        db.close()
+    items = []
+    for conversation_id, channel, question, answered_at, citations in rows:
+        offered = json.loads(citations or "[]")
+        items.append(
+            GapQuestion(
+                question=question,
+                kind="suggested",
+                channel=channel,
+                language=language_of(question),
+                conversation_id=conversation_id,
+                at=answered_at,
+                nearest_article=offered[0]["article_id"] if offered else "",
+            )
+        )
+    return items
 
 
 def handoff_records(limit: int = 100) -> list[dict[str, Any]] | None:

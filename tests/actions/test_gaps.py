@@ -177,3 +177,14 @@ def test_the_knowledge_action_records_what_it_refuses_and_what_it_hands_over(kb,
         ("do you sell gift cards", "refused", "telegram", "en"),
     ]
     assert all(r.nearest_article for r in rows)
+
+
+def test_questions_answered_only_with_suggestions_are_gaps_too(stores):
+    _, feedback = stores
+    offered = Answer(text="", grounded=False, method="suggest")
+    feedback.record_answer("c-9", "slack", "can I pause my plan for the summer", offered)
+    feedback.record_answer("c-9", "slack", "how long is the warranty", Answer(text="Two years [1]."))
+    questions = adapter.gap_questions()
+    assert [(q.question, q.kind, q.channel) for q in questions] == [
+        ("can I pause my plan for the summer", "suggested", "slack")
+    ]
