@@ -28,7 +28,7 @@ import pytest
 from actions.feedback_store import FeedbackStore
 from actions.gaps_store import GapsStore
 from actions.handoff_store import HandoffStore
-from actions.render.sms import segments
+from actions.render.sms import FEEDBACK_PROMPT, segments
 from tests.actions.test_gaps import feed_sixty
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -279,7 +279,7 @@ def test_a_question_shows_the_verdict_and_each_channel_as_its_customers_see_it(c
     shown = int(sms.find_element(By.CSS_SELECTOR, ".sms-segments").get_attribute("data-segments"))
     assert shown == segments(text) >= 1
     assert sms.find_element(By.CSS_SELECTOR, ".sms-encoding").text in {"GSM-7", "UCS-2"}
-    assert "**" not in text and "Reply YES or NO" in text
+    assert "**" not in text and text.endswith(FEEDBACK_PROMPT)
 
     rest = json.loads(browser.find_element(By.CSS_SELECTOR, "#preview-rest .rest-json").text)
     assert rest["custom"]["type"] == "knowledge_answer" and rest["custom"]["citations"]
