@@ -141,8 +141,13 @@ def try_question(question: str, earlier: Sequence[Turn] = (), kb: KnowledgeBase 
 
 def render(channel: str, answer: Answer) -> list[RenderedMessage]:
     """What the bot sends on `channel` for this answer, or its refusal when it abstains."""
-    if answer.method == "abstain":
+    if answer.method == ABSTAIN:
         return [RenderedMessage(text=refusal_text(channel))]
+    if answer.method == SUGGEST:
+        # Only an engine with the third outcome returns it, and its renderers come with it.
+        from actions.render import render_suggestions
+
+        return render_suggestions(channel, answer)
     return renderer_for(channel).render(answer, feedback_ref=PREVIEW_REF)
 
 
@@ -205,8 +210,14 @@ def nearest_article(text: str, kb: KnowledgeBase | None = None) -> dict[str, Any
 
 
 def language_of(text: str, recorded: str = "") -> str:
-    """The language the bot recorded for the turn; no detector exists in the engine yet."""
-    return recorded or ""
+    """The language the bot recorded for the turn, else the engine's detector's guess."""
+    if recorded:
+        return recorded
+    try:
+        from knowledge.language import detect
+    except ImportError:  # an engine without a language detector
+        return ""
+    return detect(text) or ""
 
 
 def gap_questions(limit: int = 2000, since: str = "") -> list[GapQuestion]:
