@@ -76,10 +76,10 @@ def failing(tmp_path_factory, model, rest_credentials, kb_uri, team_webhook):
 def test_a_failing_then_unreachable_webhook_gives_the_contact_line_and_the_bot_answers(failing, team_webhook):
     reply = asks_for_a_person_then_a_question(failing, "webhook-500")
     assert reply == said("utter_handoff_failed", CONTACT)
-    assert [m["conversation_id"] for m in team_webhook.received] == ["webhook-500"] * 2  # tried twice
+    assert [m["conversation_id"] for m in team_webhook.received] == ["web:webhook-500"] * 2  # tried twice
 
     team_webhook.stop()  # now nothing listens on the webhook's port
     reply = asks_for_a_person_then_a_question(failing, "webhook-down")
     assert reply == said("utter_handoff_failed", CONTACT)
     log = (failing.log_dir / "actions.log").read_text(errors="replace")
-    assert "handoff for conversation webhook-down reached no destination (webhook)" in log
+    assert "handoff for conversation web:webhook-down reached no destination (webhook)" in log
