@@ -171,12 +171,16 @@ def test_the_knowledge_action_records_what_it_refuses_and_what_it_hands_over(kb,
     ask("do you sell gift cards", 0)
     ask("can I pay with a gift voucher then", 1)
     ask("how long does a refund take", 0)  # answered: not a gap
-    rows = sorted(stores[0].recent(), key=lambda r: r.question)
-    assert [(r.question, r.kind, r.channel, r.language) for r in rows] == [
-        ("can I pay with a gift voucher then", "handoff", "telegram", "en"),
-        ("do you sell gift cards", "refused", "telegram", "en"),
-    ]
-    assert all(r.nearest_article for r in rows)
+    found = {q.question: q for q in adapter.gap_questions()}
+    assert set(found) == {"do you sell gift cards", "can I pay with a gift voucher then"}
+    assert all(q.channel == "telegram" for q in found.values())
+    # Refused outright (recorded by the action), or offered the nearest articles (kept with
+    # the answers) by an engine that has that third outcome.
+    first, second = found["do you sell gift cards"], found["can I pay with a gift voucher then"]
+    assert first.kind in {"refused", "suggested"}
+    assert second.kind in {"handoff", "suggested"}  # the second miss in a row hands over
+    refused = [q for q in found.values() if q.kind != "suggested"]
+    assert all(q.language == "en" and q.nearest_article for q in refused)
 
 
 def test_questions_answered_only_with_suggestions_are_gaps_too(stores):
