@@ -13,12 +13,14 @@ export HF_HUB_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: telegram-webhook install run chat test test-actions test-rasa lint ingest train lock clean help
+.PHONY: telegram-webhook install run chat test test-fast test-e2e lint ingest train lock clean help
 
 help:
 	@echo "make run    - install what is missing, ingest, train, start the bot"
 	@echo "make chat   - talk to the running bot in this terminal"
-	@echo "make test   - run the whole test suite"
+	@echo "make test   - run the whole test suite (test-fast, then test-e2e)"
+	@echo "make test-fast - unit tests only, no servers started (about 3 minutes)"
+	@echo "make test-e2e  - end to end: real Rasa, action server, Redis, stand-ins"
 	@echo "make ingest - (re)ingest knowledge/articles incrementally"
 	@echo "make lint   - ruff"
 
@@ -55,13 +57,24 @@ ingest: $(ACTIONS_VENV)/.installed
 train: $(RASA_VENV)/.installed
 	$(RASA_PY) -c "import sys; sys.path.insert(0, 'scripts'); import stack; stack.train_model()"
 
+# Two lanes. test-fast: unit tests of every package, nothing started but loopback stand-ins
+# (a local redis-server for the dedupe store). test-e2e: the real servers, a trained model,
+# Redis; a missing redis-server is an error, never a skip.
 test: install
+	@status=0; $(MAKE) --no-print-directory test-fast || status=1; \
+	$(MAKE) --no-print-directory test-e2e || status=1; exit $$status
+
+test-fast: install
 	@set -o pipefail; status=0; \
-	echo "==> Tests in the action-server environment (knowledge engine, actions)"; \
+	echo "==> Unit tests in the action-server environment (knowledge engine, actions)"; \
 	$(ACTIONS_PY) -m pytest tests/knowledge tests/actions -q -p no:cacheprovider || status=1; \
-	echo "==> Tests in the Rasa environment (connectors, end to end)"; \
-	$(RASA_PY) -m pytest tests/connectors tests/rasa_ext tests/bench tests/e2e -q -p no:cacheprovider || status=1; \
+	echo "==> Unit tests in the Rasa environment (connectors, rasa_ext, bench)"; \
+	$(RASA_PY) -m pytest tests/connectors tests/rasa_ext tests/bench -m "not model" -q -p no:cacheprovider || status=1; \
 	exit $$status
+
+test-e2e: install
+	@echo "==> End-to-end tests in the Rasa environment (trained model, real servers)"
+	$(RASA_PY) -m pytest tests/e2e tests/rasa_ext -m model -q -p no:cacheprovider
 
 lint: install
 	$(ACTIONS_VENV)/bin/ruff check .

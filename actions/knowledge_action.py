@@ -167,7 +167,7 @@ def warm_up() -> None:
             return
         # The model, tokenizer and index are never garbage; kept out of Python's full
         # collections, which otherwise walk them all and stall the server's event loop for
-        # a few hundred milliseconds (the same as rasa_ext/gc_freeze.py on the Rasa side).
+        # a few hundred milliseconds (the same as rasa_ext/server.py on the Rasa side).
         started = time.perf_counter()
         gc.collect()
         gc.freeze()

@@ -475,6 +475,7 @@ def our_credentials(
     sms_extra = {} if sms_reply_within is None else {"reply_within": sms_reply_within}
     return {
         "connectors.rest.RestInput": None,
+        "rasa_ext.server.NimbusServer": None,
         "connectors.slack.SlackInput": {
             "bot_token": SLACK_TOKEN,
             "signing_secret": SLACK_SECRET,
@@ -500,8 +501,12 @@ def our_credentials(
 def builtin_credentials(
     slack: SlackStandIn, telegram: TelegramStandIn, twilio: TwilioStandIn, rasa_url: str
 ) -> dict:
-    """Rasa's built-in channels with the settings their docs ask for, plus the stand-in URL."""
+    """Rasa's built-in channels with the settings their docs ask for, plus the stand-in URL.
+
+    The same Rasa server as ours (rasa_ext's server channel and patches): only the
+    channels differ."""
     return {
+        "rasa_ext.server.NimbusServer": None,
         "bench.builtin_channels.SlackInput": {
             "slack_token": SLACK_TOKEN,
             "slack_signing_secret": SLACK_SECRET,

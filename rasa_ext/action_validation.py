@@ -86,7 +86,3 @@ def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
         )
         raise error
     return True
-
-
-def install() -> None:
-    RemoteAction._validate_action_result = validate_action_result

@@ -10,29 +10,25 @@ the Rasa server's one interpreter lock, which at 64 conversations is the server'
 (py-spy `--gil`: the lock held 88 % of the time, a quarter of that in the parse).
 
 The same arithmetic in numpy on the sentence's few non-zero features takes well under a
-millisecond. Only `DIETClassifier._predict` changes: the ranking, renormalisation, the
+millisecond. Only DIETClassifier's `_predict` changes: the ranking, renormalisation, the
 fallback classifier and everything after read the same `i_scores` as before, equal to
 TensorFlow's to float32 rounding (`tests/rasa_ext/test_intent_scores.py` compares both on
 every training example). A model this shortcut does not describe (transformer layers,
 hidden layers, entity tags, dense features, diagnostic data requested) keeps Rasa's path.
-`RASA_NUMPY_INTENTS=0` keeps Rasa's path for every model.
+`NIMBUS_RASA_PATCHES_OFF=intent_scores` keeps Rasa's path for every model.
 """
 
 from __future__ import annotations
 
 import logging
-import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
 
-_UNSUPPORTED = object()  # cached per classifier: this model needs TensorFlow's path
-
-
-def enabled() -> bool:
-    return os.environ.get("RASA_NUMPY_INTENTS", "1").strip().lower() not in {"0", "false", "no", "off"}
+UNSUPPORTED = object()  # cached per classifier: this model needs TensorFlow's path
 
 
 class SentenceIntentScorer:
@@ -72,11 +68,14 @@ class SentenceIntentScorer:
         return (shifted / shifted.sum()).astype(np.float32)[np.newaxis, :]
 
     @classmethod
-    def from_classifier(cls, classifier: Any) -> SentenceIntentScorer | None:
-        """The scorer for a loaded `DIETClassifier`, or None where its model needs more."""
+    def from_classifier(
+        cls, classifier: Any, read_layers: Callable[[Any], tuple | None]
+    ) -> SentenceIntentScorer | None:
+        """The scorer for a loaded `DIETClassifier`, or None where its model needs more.
+        `read_layers` (rasa_ext/patches.py, the one module that reads Rasa's internals)
+        gives the sentence path's weights and similarity, or None."""
         from rasa.utils.tensorflow.constants import (
             COSINE,
-            ENTITY_RECOGNITION,
             HIDDEN_LAYERS_SIZES,
             INNER,
             INTENT_CLASSIFICATION,
@@ -88,10 +87,6 @@ class SentenceIntentScorer:
         config, model = classifier.component_config, classifier.model
         if model is None or not config.get(INTENT_CLASSIFICATION):
             return None
-        if config.get(ENTITY_RECOGNITION) and any(
-            spec.num_tags > 0 for spec in getattr(classifier, "_entity_tag_specs", None) or []
-        ):
-            return None
         layers_count = config.get(NUM_TRANSFORMER_LAYERS)
         if isinstance(layers_count, dict):
             layers_count = layers_count.get("text", 0)
@@ -99,23 +94,11 @@ class SentenceIntentScorer:
             return None
         if config.get(MODEL_CONFIDENCE) != SOFTMAX or getattr(model, "all_labels_embed", None) is None:
             return None
-        try:
-            sequence_layer = model._tf_layers["sequence_layer.text"]
-            combining = sequence_layer._tf_layers[sequence_layer.FEATURE_COMBINING]
-            sentence = combining._tf_layers["sparse_dense.sentence"]
-            if set(sentence._tf_layers) - {"sparse_to_dense", "sparse_dropout", "dense_dropout"}:
-                return None
-            ffnn = sequence_layer._tf_layers[sequence_layer.FFNN]
-            if getattr(ffnn, "_ffn_layers", None) or sequence_layer._has_transformer:
-                return None
-            to_dense = _weights(sentence._tf_layers["sparse_to_dense"])
-            unify_layer = combining._tf_layers.get("unify_dims_before_seq_sent_concat.sentence")
-            unify = _weights(unify_layer) if unify_layer is not None else None
-            embed = _weights(model._tf_layers["embed.text"]._dense)
-            similarity = model._tf_layers["loss.label"].similarity_type
-        except (KeyError, AttributeError, ValueError) as error:
-            logger.info("DIET intents: TensorFlow path (%s)", error)
+        layers = read_layers(classifier)
+        if layers is None:
+            logger.info("DIET intents: TensorFlow path (a model this shortcut does not describe)")
             return None
+        to_dense, unify, embed, similarity = layers
         if similarity not in (INNER, COSINE):
             return None
         return cls(
@@ -133,7 +116,7 @@ def _linear() -> Any:
     return tf.keras.activations.linear
 
 
-def _weights(layer: Any) -> tuple[np.ndarray, np.ndarray | None]:
+def weights(layer: Any) -> tuple[np.ndarray, np.ndarray | None]:
     if layer.activation not in (None, _linear()):
         raise ValueError(f"{layer.name} has an activation")
     return layer.kernel.numpy(), layer.bias.numpy() if layer.use_bias else None
@@ -173,30 +156,3 @@ def sentence_features(classifier: Any, message: Any) -> tuple[np.ndarray, np.nda
     if not columns:
         return None
     return np.concatenate(columns), np.concatenate(values), width
-
-
-def install() -> None:
-    """Give `DIETClassifier._predict` the numpy path for the models it describes."""
-    if not enabled():
-        return
-    from rasa.nlu.classifiers.diet_classifier import DIETClassifier
-
-    if getattr(DIETClassifier._predict, "_nimbus_numpy", False):
-        return
-    original = DIETClassifier._predict
-
-    def _predict(self: Any, message: Any) -> Any:
-        scorer = self.__dict__.get("_nimbus_scorer")
-        if scorer is None:
-            scorer = SentenceIntentScorer.from_classifier(self) or _UNSUPPORTED
-            self.__dict__["_nimbus_scorer"] = scorer
-        context = getattr(self, "_execution_context", None)
-        if scorer is _UNSUPPORTED or getattr(context, "should_add_diagnostic_data", False):
-            return original(self, message)
-        features = sentence_features(self, message)
-        if features is None or features[2] != scorer.vocabulary_size:
-            return original(self, message)
-        return {"i_scores": scorer.scores(features[0], features[1])}
-
-    _predict._nimbus_numpy = True  # type: ignore[attr-defined]
-    DIETClassifier._predict = _predict

@@ -1,4 +1,22 @@
-"""Rasa's Redis lock store with its ticket changes made atomic, for several replicas.
+"""Rasa's lock stores with a prompt hand-over, and the Redis one with atomic tickets.
+
+Endpoint classes (`lock_store: type: rasa_ext.lock_store.InMemoryLockStore` in
+endpoints.yml, `...AtomicRedisLockStore` in endpoints.redis.yml), so Rasa builds them
+itself; nothing of Rasa's is patched.
+
+Prompt hand-over. Rasa 3.6 serialises the turns of one conversation with a ticket lock,
+and a turn that finds the lock taken sleeps a fixed second (`wait_time_in_seconds=1`,
+which `Agent` never changes) before it looks again. The reply reaches the user before the
+turn ends (Rasa still predicts `action_listen` and saves the tracker), so a customer who
+answers quickly, or sends two messages in a row, waited a whole extra second; under load,
+when that tail is longer, it happened to most follow-up messages (`bench.channels` showed
+overhead p50 near 0.9 s at 32 conversations while the CPU was mostly idle). Here `lock()`
+(the lock stores' public context manager) wakes a waiting turn the moment a turn of the
+same conversation in this process releases the lock, and otherwise polls the store at a
+short, growing interval (5 ms up to `LOCK_POLL_MAX_SECONDS`, default 0.05 s) so a release
+by another replica is still seen quickly. Rasa's tickets, expiry and errors are unchanged.
+
+Atomic tickets (Redis, several replicas).
 
 Rasa 3.6's `RedisLockStore` changes a conversation's ticket queue by reading it (GET),
 changing it in Python and writing it back (SET). Two replicas taking a turn of the same
@@ -11,7 +29,7 @@ replica queued a ticket in it, and that replica then fails with "Could not acqui
 open-source Rasa 3.6 ships no atomic variant.)
 
 This store keeps everything else of Rasa's: the same key names and JSON ticket queue,
-the same `lock()` context manager and polling, the same endpoint options. Only the
+the same ticket rules, the same endpoint options. Only the
 read-change-write steps run inside a Redis WATCH/MULTI transaction, which Redis aborts
 (and redis-py retries) when another replica changed the key in between.
 
@@ -21,13 +39,98 @@ with the options of Rasa's `type: redis` lock store.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
+from rasa.core import lock_store as rasa_lock_store
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
+
+FIRST_POLL_SECONDS = 0.005
+
+
+def max_poll_seconds() -> float:
+    try:
+        value = float(os.environ.get("LOCK_POLL_MAX_SECONDS", "0.05"))
+    except ValueError:
+        value = 0.05
+    return value if value > 0 else 0.05
+
+
+class Releases:
+    """Per-conversation wake-ups for the turns of this process waiting on a lock."""
+
+    def __init__(self) -> None:
+        self._waiters: dict[str, set[asyncio.Future[None]]] = {}
+
+    async def wait(self, conversation_id: str, timeout: float) -> None:
+        """Wait until `notify(conversation_id)` or `timeout`, whichever comes first."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiters = self._waiters.setdefault(conversation_id, set())
+        waiters.add(future)
+        try:
+            await asyncio.wait_for(future, timeout)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            waiters.discard(future)
+            if not waiters:
+                self._waiters.pop(conversation_id, None)
+
+    def notify(self, conversation_id: str) -> None:
+        for future in self._waiters.get(conversation_id, ()):
+            if not future.done():
+                future.set_result(None)
+
+
+class PromptHandOver:
+    """`lock()` of a Rasa lock store, waiting for the lock without a fixed sleep."""
+
+    releases = Releases()  # one per process: the event loop's turns of every conversation
+
+    @asynccontextmanager
+    async def lock(
+        self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME, wait_time_in_seconds: float = 1
+    ) -> AsyncIterator[TicketLock]:
+        ticket = self.issue_ticket(conversation_id, lock_lifetime)
+        try:
+            yield await self.wait_for_turn(conversation_id, ticket, wait_time_in_seconds)
+        finally:
+            try:
+                self.cleanup(conversation_id, ticket)
+            finally:
+                self.releases.notify(conversation_id)
+
+    async def wait_for_turn(
+        self, conversation_id: str, ticket: int, wait_time_in_seconds: float
+    ) -> TicketLock:
+        poll, ceiling = FIRST_POLL_SECONDS, max_poll_seconds()
+        if wait_time_in_seconds > 0:
+            ceiling = min(ceiling, wait_time_in_seconds)
+        while True:
+            lock = self.get_lock(conversation_id)
+            if not lock:  # expired while we waited
+                break
+            if not lock.is_locked(ticket):
+                return lock
+            await self.releases.wait(conversation_id, min(poll, ceiling))
+            poll = min(poll * 2, ceiling)
+            self.update_lock(conversation_id)
+        raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
+
+
+class InMemoryLockStore(PromptHandOver, rasa_lock_store.InMemoryLockStore):
+    """Drop-in for Rasa's default (in-memory) lock store, one Rasa process."""
+
+    def __init__(self, endpoint_config: EndpointConfig | None = None) -> None:
+        # Rasa builds custom lock stores as `cls(endpoint_config=...)`; this one has no options.
+        super().__init__()
+
 
 # Options of Rasa's RedisLockStore that an endpoint file may set besides `url`.
 _OPTIONS = (
@@ -44,7 +147,7 @@ _OPTIONS = (
 )
 
 
-class AtomicRedisLockStore(RedisLockStore):
+class AtomicRedisLockStore(PromptHandOver, RedisLockStore):
     """Drop-in for Rasa's `type: redis` lock store that stays correct across replicas."""
 
     def __init__(self, endpoint_config: EndpointConfig | None = None, **kwargs: Any) -> None:

@@ -49,6 +49,8 @@ from rasa.core import tracker_store as rasa_stores
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from rasa_ext.readiness import register_tracker_store
+
 T = TypeVar("T")
 
 
@@ -57,6 +59,7 @@ class SQLTrackerStore(rasa_stores.SQLTrackerStore):
 
     def __init__(self, *args: Any, cached_conversations: int = 200, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        register_tracker_store(self)
         # Only the worker thread touches this: sender id -> ((count, highest id), events).
         self._kept: OrderedDict[str, tuple[tuple[int, int | None], list[Event]]] = OrderedDict()
         self._keep = max(0, int(cached_conversations))
@@ -113,10 +116,11 @@ class SQLTrackerStore(rasa_stores.SQLTrackerStore):
     async def _off_loop(self, work: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._worker, work, *args)
 
-    async def _retrieve(
-        self, sender_id: str, fetch_events_from_all_sessions: bool
-    ) -> DialogueStateTracker | None:
-        return await self._off_loop(self._read, sender_id, fetch_events_from_all_sessions)
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        return await self._off_loop(self._read, sender_id, False)
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
+        return await self._off_loop(self._read, conversation_id, True)
 
     def _read(self, sender_id: str, all_sessions: bool) -> DialogueStateTracker | None:
         if all_sessions:
@@ -204,3 +208,12 @@ class SQLTrackerStore(rasa_stores.SQLTrackerStore):
             events = [event for event in events if event.timestamp >= since]
         if len(events) == version[0]:
             self._remember(sender_id, version, events)
+
+
+class RedisTrackerStore(rasa_stores.RedisTrackerStore):
+    """Rasa's `type: redis` tracker store, unchanged, made known to `/health/ready`: Rasa
+    wraps the store it builds in wrappers that hide its errors, so readiness pings this."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        register_tracker_store(self)

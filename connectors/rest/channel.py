@@ -25,6 +25,7 @@ from sanic.response import HTTPResponse
 
 from connectors.common import logmask
 from connectors.common.credentials import as_bool, read_settings
+from connectors.common.rasa_turn import hand_to_rasa
 from connectors.common.webhook import (
     MAX_TEXT_CHARS,
     Rejected,
@@ -98,7 +99,7 @@ class RestInput(InputChannel):
     def get_output_channel(self) -> None:
         return None  # replies travel in the HTTP response only
 
-    def _message(self, request: Request) -> tuple[str, str]:
+    def _sender_and_text(self, request: Request) -> tuple[str, str]:
         # Any content type, as Rasa's REST channel: `curl -d '{...}'` sends a form type.
         data = parse_json_object(check_size(request, self.max_body_bytes))
         sender, text = data.get("sender"), data.get("message")
@@ -117,13 +118,15 @@ class RestInput(InputChannel):
         self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> HTTPResponse:
         check_access(request, self.token, self.widget)
-        sender, text = self._message(request)
+        sender, text = self._sender_and_text(request)
         if not text:
             return response.json([])
         conversation = NAMESPACE + sender
         output = WebOutput(conversation, sender)
         try:
-            await on_new_message(UserMessage(text, output, conversation, input_channel=self.name()))
+            await hand_to_rasa(
+                on_new_message, UserMessage(text, output, conversation, input_channel=self.name())
+            )
         except Exception:  # noqa: BLE001 - the caller gets what was said so far, never a 500
             logger.exception("rest: turn failed in conversation %s", conversation)
         return response.json(output.messages)

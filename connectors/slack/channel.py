@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from connectors.common import handoff, logmask
 from connectors.common.credentials import ChannelConfigError, as_bool, read_settings
 from connectors.common.dedupe import DedupeStore, dedupe_from_settings
+from connectors.common.rasa_turn import hand_to_rasa
 from connectors.common.runner import TurnRunner
 from connectors.common.webhook import (
     DEFAULT_MAX_BODY,
@@ -239,7 +240,8 @@ class SlackInput(InputChannel):
         if react:
             output.react_meanwhile(self.reaction, inbound.ts)
         try:
-            await on_new_message(
+            await hand_to_rasa(
+                on_new_message,
                 UserMessage(
                     inbound.text,
                     output,
@@ -247,7 +249,7 @@ class SlackInput(InputChannel):
                     input_channel=self.name(),
                     message_id=inbound.message_id,
                     metadata=inbound.metadata,
-                )
+                ),
             )
         finally:
             if react:

@@ -23,6 +23,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from connectors.common import logmask
 from connectors.common.credentials import as_float, read_settings
 from connectors.common.dedupe import DedupeStore, MemoryDedupe, dedupe_from_settings
+from connectors.common.rasa_turn import hand_to_rasa
 from connectors.common.runner import TurnRunner
 from connectors.common.webhook import (
     DEFAULT_MAX_BODY,
@@ -244,7 +245,8 @@ class SmsInput(InputChannel):
             }
         )
         task = self.runner.start(
-            on_new_message(
+            hand_to_rasa(
+                on_new_message,
                 UserMessage(
                     body,
                     output,
@@ -252,7 +254,7 @@ class SmsInput(InputChannel):
                     input_channel=self.name(),
                     message_id=sid,
                     metadata=metadata,
-                )
+                ),
             ),
             conversation,
         )

@@ -21,6 +21,7 @@ from telegram import Bot
 from connectors.common import logmask
 from connectors.common.credentials import ChannelConfigError, read_settings
 from connectors.common.dedupe import DedupeStore, MemoryDedupe, dedupe_from_settings
+from connectors.common.rasa_turn import hand_to_rasa
 from connectors.common.runner import TurnRunner
 from connectors.common.webhook import (
     DEFAULT_MAX_BODY,
@@ -239,7 +240,8 @@ class TelegramInput(InputChannel):
         await output.typing()  # before the turn, so "typing…" never shows after the answer
         typing = asyncio.get_running_loop().create_task(self._keep_typing(output))
         try:
-            await on_new_message(
+            await hand_to_rasa(
+                on_new_message,
                 UserMessage(
                     action.text,
                     output,
@@ -247,7 +249,7 @@ class TelegramInput(InputChannel):
                     input_channel=self.name(),
                     message_id=action.message_id,
                     metadata=action.metadata,
-                )
+                ),
             )
         finally:
             typing.cancel()

@@ -132,7 +132,7 @@ def test_memory_dedupe_is_bounded():
 @pytest.fixture(scope="module")
 def redis_url():
     if not shutil.which("redis-server"):
-        pytest.skip("redis-server is not installed")
+        pytest.fail("redis-server is not installed (apt-get install redis-server; .ci/run does this)", False)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -94,6 +94,7 @@ def channel_credentials(tmp_path_factory, slack_api, telegram_api, twilio_api) -
     tmp = tmp_path_factory.mktemp("channel-creds")
     config = {
         "connectors.rest.RestInput": None,
+        "rasa_ext.server.NimbusServer": None,
         "connectors.slack.SlackInput": {
             "bot_token": SLACK_TOKEN,
             "signing_secret": SLACK_SECRET,

@@ -142,3 +142,10 @@ from tests.e2e.channels import (  # noqa: E402, F401
     telegram_api,
     twilio_api,
 )
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Every end-to-end test runs a trained model: `make test-e2e` selects them with `-m model`."""
+    for item in items:
+        if "/tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.model)

@@ -23,6 +23,7 @@ from tests.e2e.channels import (
     sms_webhook,
     telegram_update,
 )
+from tests.e2e.settled import stored_turn
 from tests.standins.telegram_api import BOT_ID as TELEGRAM_BOT_ID
 
 RESPONSES = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text())["responses"]
@@ -97,7 +98,7 @@ def test_sms_handoff_reaches_the_slack_team_channel_and_silences_the_bot(
     # A person has the conversation now: whatever the customer writes, the bot says nothing.
     for text in ("hello? anyone there?", "how do I reset my thermostat"):
         assert text_sms(channel_stack, twilio_api, sender, text, expect_reply=False) == []
-    time.sleep(2)
+    stored_turn(channel_stack, conversation, "how do I reset my thermostat")  # heard, not answered
     assert not twilio_api.calls("Messages", lambda r: r.params.get("To") == sender)
     assert len(slack_api.calls("chat.postMessage", for_team(conversation))) == 2
 
@@ -143,7 +144,7 @@ def test_telegram_talk_to_a_person_button_notifies_the_team(channel_stack, slack
         },
     }
     assert telegram_update(channel_stack, message).status == 200
-    time.sleep(3)
+    stored_turn(channel_stack, conversation, "hello, is someone coming?")  # heard, not answered
     assert len(telegram_api.calls("sendMessage", lambda r: int(r.params["chat_id"]) == chat)) == 1
 
 

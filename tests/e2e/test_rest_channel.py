@@ -3,6 +3,12 @@ the fresh-machine experience of `make run`."""
 
 from __future__ import annotations
 
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -12,6 +18,7 @@ from tests.e2e.conftest import say, texts, tracker
 DOMAIN = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text())
 GREETING = DOMAIN["responses"]["utter_greet"][0]["text"]
 DONT_KNOW = DOMAIN["responses"]["utter_dont_know"][0]["text"]
+APOLOGY = DOMAIN["responses"]["utter_action_failed"][0]["text"]
 ARTICLE = "https://help.nimbushome.example/articles/"
 
 QUESTIONS = [
@@ -55,3 +62,41 @@ def test_history_survives_a_rasa_restart(plain_stack):
     say(plain_stack, sender, "thanks")
     said = [e["text"] for e in tracker(plain_stack, sender)["events"] if e["event"] == "user"]
     assert said[-1] == "thanks" and len(said) == 3
+
+
+def test_plain_rasa_run_keeps_readiness_and_the_apology(plain_stack):
+    """`make run` starts plain `rasa run` with credentials.yml: the server channel listed
+    there brings the readiness route and the apology, with no wrapper command."""
+    rasa_cmd = plain_stack.processes["rasa"].args
+    assert Path(rasa_cmd[0]).name == "rasa" and rasa_cmd[1] == "run", rasa_cmd
+    assert "rasa_ext.server.NimbusServer" in plain_stack.credentials.read_text()
+
+    body = wait_ready(plain_stack)
+    assert body["tracker_store"]["type"] == "SQLTrackerStore"
+    assert body["lock_store"]["type"] == "InMemoryLockStore"
+    assert get_json(f"{plain_stack.rasa_url}/health/live") == (200, {"status": "ok"})
+
+    plain_stack.stop("actions")  # last test of this module: the action server is gone
+    replies = say(plain_stack, "plain-no-actions", "how do I reset my thermostat?")
+    assert texts(replies) == APOLOGY
+    status, body = get_json(f"{plain_stack.rasa_url}/health/ready")
+    assert status == 200 and body["status"] == "degraded" and not body["action_server"]["ok"], body
+
+
+def get_json(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=15) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def wait_ready(stack, timeout: float = 120) -> dict:
+    """The action server loads its embedding model in the background after start-up."""
+    deadline = time.monotonic() + timeout
+    status, body = get_json(f"{stack.rasa_url}/health/ready")
+    while body.get("status") != "ok" and time.monotonic() < deadline:
+        time.sleep(1)
+        status, body = get_json(f"{stack.rasa_url}/health/ready")
+    assert status == 200 and body["status"] == "ok", body
+    return body

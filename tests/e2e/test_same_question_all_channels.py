@@ -24,6 +24,7 @@ from tests.e2e.channels import (
     sms_webhook,
     telegram_update,
 )
+from tests.e2e.settled import stored_turn
 from tests.standins.slack_api import BOT_ID, BOT_USER_ID
 from tests.standins.telegram_api import BOT_ID as TELEGRAM_BOT_ID
 from tests.standins.telegram_api import markup
@@ -131,7 +132,7 @@ def test_slack_feedback_button_press_is_recorded_quietly(channel_stack, slack_ap
     row = wait_for_verdict(channel_stack, ref)
     assert row["verdict"] == "helpful" and row["verdict_channel"] == "slack"
     assert row["question"] == QUESTION and ARTICLE in row["citations"]
-    time.sleep(2)  # room for a wrongly posted acknowledgement
+    stored_turn(channel_stack, f"slack:T1:C2002:{ts}", "/feedback_helpful")  # its replies went out by now
     assert len(slack_api.calls("chat.postMessage", lambda r: r.params.get("thread_ts") == ts)) == 1
 
 
@@ -201,7 +202,7 @@ def test_telegram_feedback_press_is_answered_with_a_toast_and_recorded(channel_s
     assert answered.params.get("text") == "Thanks for your feedback!"  # a toast, not a message
     row = wait_for_verdict(channel_stack, ref)
     assert row["verdict"] == "helpful" and row["verdict_channel"] == "telegram"
-    time.sleep(2)
+    stored_turn(channel_stack, f"telegram:{chat}", "/feedback_helpful")  # its replies went out by now
     assert len(telegram_api.calls("sendMessage", lambda r: int(r.params["chat_id"]) == chat)) == 1
     pressed = lambda r: r.params.get("callback_query_id") == callback_id  # noqa: E731
     assert len(telegram_api.calls("answerCallbackQuery", pressed)) == 1

@@ -21,6 +21,7 @@ from tests.e2e.channels import (
     slack_signed_headers,
     user_events,
 )
+from tests.e2e.settled import after_a_later_turn
 from tests.standins.slack_api import BOT_ID, BOT_USER_ID
 
 _ids = itertools.count(1)
@@ -131,10 +132,14 @@ def test_retried_event_sent_three_times_is_answered_once(channel_stack, slack_ap
     replies = [slack_event(channel_stack, envelope, retry=n) for n in range(3)]
     assert [r.status for r in replies] == [200, 200, 200]
     slack_api.wait_for("chat.postMessage", where=lambda r: r.params.get("thread_ts") == ts)
-    time.sleep(3)  # room for a wrongly accepted duplicate to produce its reply
-    assert len(thread_posts(slack_api, "C100", ts)) == 1
-    user_turns = user_events(channel_stack, f"slack:T1:C100:{ts}")
-    assert len(user_turns) == 1
+    said = after_a_later_turn(
+        channel_stack,
+        f"slack:T1:C100:{ts}",
+        lambda: slack_event(channel_stack, mention("thanks", thread_ts=ts)[0]),
+        1,
+    )
+    assert said == ["hello there", "thanks"]  # a wrongly accepted retry would sit between them
+    assert len(thread_posts(slack_api, "C100", ts)) == 2
 
 
 def test_slow_answer_is_acknowledged_at_once_and_still_delivered(
@@ -154,17 +159,27 @@ def test_slow_answer_is_acknowledged_at_once_and_still_delivered(
 
 
 def test_bot_messages_edits_and_channel_chatter_are_ignored(channel_stack, slack_api):
-    for change in (
+    first, ts = mention("hi")
+    slack_event(channel_stack, first)
+    slack_api.wait_for("chat.postMessage", where=lambda r: r.params.get("thread_ts") == ts)
+    changes = (
         {"bot_id": BOT_ID},
         {"subtype": "message_changed"},
         {"type": "message", "channel_type": "channel"},
         {"user": BOT_USER_ID},
-    ):
-        envelope, ts = mention("hello")
+    )
+    for n, change in enumerate(changes):  # each into the same thread, so the same conversation
+        envelope, _ = mention(f"chatter {n}", thread_ts=ts)
         envelope["event"].update(change)
         assert slack_event(channel_stack, envelope).status == 200
-    time.sleep(2)
-    assert not thread_posts(slack_api, "C100", ts)
+    said = after_a_later_turn(
+        channel_stack,
+        f"slack:T1:C100:{ts}",
+        lambda: slack_event(channel_stack, mention("thanks", thread_ts=ts)[0]),
+        1,
+    )
+    assert said == ["hi", "thanks"]  # none of the four reached the dialogue
+    assert len(thread_posts(slack_api, "C100", ts)) == 2
 
 
 def test_direct_message_is_answered_without_a_thread(channel_stack, slack_api):
@@ -220,10 +235,13 @@ def test_forged_requests_get_401_and_reach_nobody(channel_stack, slack_api, case
         headers = _signed(body, secret="not-the-secret")
     reply = post(f"{channel_stack.rasa_url}/webhooks/slack/events", body, headers)
     assert reply.status == 401
-    time.sleep(1)
-    assert not thread_posts(slack_api, "C100", ts) and not slack_api.calls(
-        "reactions.add", lambda r: r.params.get("timestamp") == ts
+    genuine, genuine_ts = mention("hello", thread_ts=ts)  # the same conversation, signed properly
+    said = after_a_later_turn(
+        channel_stack, f"slack:T1:C100:{ts}", lambda: slack_event(channel_stack, genuine), 0
     )
+    assert said == ["hello"]
+    assert len(thread_posts(slack_api, "C100", ts)) == 1
+    assert not slack_api.calls("reactions.add", lambda r: r.params.get("timestamp") == ts)
     assert "forged hello" not in rasa_log(channel_stack)
 
 
@@ -235,8 +253,14 @@ def test_replayed_request_is_answered_once(channel_stack, slack_api):
     replay = post(f"{channel_stack.rasa_url}/webhooks/slack/events", body, headers)
     assert first.status == replay.status == 200
     slack_api.wait_for("chat.postMessage", where=lambda r: r.params.get("thread_ts") == ts)
-    time.sleep(2)
-    assert len(thread_posts(slack_api, "C100", ts)) == 1
+    said = after_a_later_turn(
+        channel_stack,
+        f"slack:T1:C100:{ts}",
+        lambda: slack_event(channel_stack, mention("thanks", thread_ts=ts)[0]),
+        1,
+    )
+    assert said == ["hi", "thanks"]
+    assert len(thread_posts(slack_api, "C100", ts)) == 2
 
 
 @pytest.mark.parametrize(
@@ -282,5 +306,11 @@ def test_malformed_bodies_get_4xx_and_never_reach_rasa(
         f"{channel_stack.rasa_url}/webhooks/slack/events", body, _signed(body, content_type=content_type)
     )
     assert reply.status == expected
-    time.sleep(0.5)
-    assert len(slack_api.requests) == before
+    # A request that reached the dialogue would have started its turn before this later one.
+    later, ts = mention("hello")
+    after_a_later_turn(channel_stack, f"slack:T1:C100:{ts}", lambda: slack_event(channel_stack, later), 0)
+    slack_api.wait_for("reactions.remove", where=lambda r: r.params.get("timestamp") == ts)
+    about_later = [
+        r for r in slack_api.requests[before:] if ts in (r.params.get("thread_ts"), r.params.get("timestamp"))
+    ]
+    assert slack_api.requests[before:] == about_later

@@ -21,6 +21,8 @@ from tests.e2e.channels import (
     twilio_form,
     user_events,
 )
+from tests.e2e.redis_stack import wait_for_log
+from tests.e2e.settled import stored_turn
 
 _numbers = itertools.count(5550100)
 SMS_GREETING = next(
@@ -180,7 +182,8 @@ def test_phone_numbers_never_reach_the_rasa_or_action_server_logs(channel_stack,
     ):
         assert sms_webhook(channel_stack, params).status == 200
     slack_api.wait_for("chat.postMessage", where=lambda r: conversation in str(r.params.get("text")))
-    time.sleep(1)
+    stored_turn(channel_stack, conversation, "I want to talk to a human")  # every action has run
+    wait_for_log(channel_stack, "actions", conversation)  # written by another process: flushed?
     logs = {
         name: (channel_stack.log_dir / f"{name}.log").read_text(errors="replace")
         for name in ("rasa", "actions")

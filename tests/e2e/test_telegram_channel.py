@@ -14,6 +14,7 @@ from tests.e2e.channels import (
     telegram_update,
     user_events,
 )
+from tests.e2e.settled import after_a_later_turn
 from tests.standins.telegram_api import BOT_ID, BOT_USERNAME, markup
 
 _ids = itertools.count(int(time.time()) % 100000 * 1000)
@@ -69,8 +70,12 @@ def test_same_update_three_times_is_answered_once(channel_stack, telegram_api):
     update = message("hi", chat)
     assert [telegram_update(channel_stack, update).status for _ in range(3)] == [200, 200, 200]
     telegram_api.wait_for("sendMessage", where=lambda r: int(r.params["chat_id"]) == chat)
-    time.sleep(3)
-    assert len(sent_to(telegram_api, chat)) == 1
+    later = message("thanks", chat)
+    said = after_a_later_turn(
+        channel_stack, f"telegram:{chat}", lambda: telegram_update(channel_stack, later), 1
+    )
+    assert said == ["hi", "thanks"]  # a wrongly accepted copy would sit between them
+    assert len(sent_to(telegram_api, chat)) == 2
 
 
 def test_group_needs_a_mention(channel_stack, telegram_api):
@@ -80,8 +85,12 @@ def test_group_needs_a_mention(channel_stack, telegram_api):
     telegram_update(channel_stack, mention)
     (answer,) = telegram_api.wait_for("sendMessage", where=lambda r: int(r.params["chat_id"]) == group)
     assert str(mention["message"]["message_id"]) in answer.params.get("reply_parameters", "")
-    time.sleep(2)
-    assert len(sent_to(telegram_api, group)) == 1
+    later = message(f"@{BOT_USERNAME} thanks", group, "supergroup")
+    said = after_a_later_turn(
+        channel_stack, f"telegram:{group}", lambda: telegram_update(channel_stack, later), 1
+    )
+    assert len(said) == 2 and "hello everyone" not in said  # the unmentioned message never got in
+    assert len(sent_to(telegram_api, group)) == 2
 
 
 def test_non_text_updates_never_crash(channel_stack, telegram_api):
@@ -107,8 +116,11 @@ def test_non_text_updates_never_crash(channel_stack, telegram_api):
     assert [telegram_update(channel_stack, u).status for u in updates] == [200] * 4
     (notice,) = telegram_api.wait_for("sendMessage", where=lambda r: int(r.params["chat_id"]) == chat)
     assert "only read text" in notice.params["text"]
-    time.sleep(1)
-    assert len(sent_to(telegram_api, chat)) == 1 and not sent_to(telegram_api, -77)
+    said = after_a_later_turn(
+        channel_stack, f"telegram:{chat}", lambda: telegram_update(channel_stack, message("hi", chat)), 0
+    )
+    assert said == ["hi"]  # the sticker, the edit and the membership change made no turn
+    assert len(sent_to(telegram_api, chat)) == 2 and not sent_to(telegram_api, -77)
 
 
 def test_button_press_is_answered_and_forwarded(channel_stack, telegram_api):
@@ -196,8 +208,14 @@ def test_forged_and_malformed_updates_get_4xx(
         raw=raw,
     )
     assert reply.status == expected
-    time.sleep(0.5)
-    assert len(telegram_api.requests) == before
+    said = after_a_later_turn(
+        channel_stack,
+        "telegram:999",
+        lambda: telegram_update(channel_stack, message("hello", 999)),
+        len(user_events(channel_stack, "telegram:999", 0)),
+    )
+    assert "forged hello" not in said
+    assert all(int(r.params.get("chat_id", 999)) == 999 for r in telegram_api.requests[before:])
     assert "forged hello" not in rasa_log(channel_stack)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from rasa_ext.gc_freeze import freeze_startup_objects
+from rasa_ext.server import freeze_startup_objects
 
 
 def test_what_start_up_built_is_no_longer_walked_by_full_collections():

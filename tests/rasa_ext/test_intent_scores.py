@@ -11,8 +11,10 @@ from rasa.core.agent import load_agent
 from rasa.nlu.classifiers.diet_classifier import DIETClassifier
 from rasa.shared.nlu.training_data.loading import load_data
 
-from rasa_ext import intent_scores
+from rasa_ext import intent_scores, patches
 from scripts.stack import ROOT, train_model
+
+pytestmark = pytest.mark.model
 
 ODD_TEXTS = ["?", "🙂", "HUMAN!!!", "wo ist meine bestellung", "pasword resett pls", "a " * 60, "1234"]
 
@@ -43,9 +45,8 @@ def test_every_training_example_gets_tensorflow_s_intent_and_ranking(agent, monk
         m.get("text") for m in load_data(str(ROOT / "bot" / "data" / "nlu.yml")).intent_examples
     ] + ODD_TEXTS
     tensorflow = parse_all(agent, texts)
-    monkeypatch.setattr(DIETClassifier, "_predict", DIETClassifier._predict)
-    intent_scores.install()
-    numpy = parse_all(agent, texts)
+    with patches.installed("intent_scores"):
+        numpy = parse_all(agent, texts)
 
     assert isinstance(diet(agent).__dict__["_nimbus_scorer"], intent_scores.SentenceIntentScorer)
     assert len(texts) > 100
@@ -69,19 +70,18 @@ def test_a_model_with_transformer_layers_or_diagnostics_keeps_tensorflow_s_path(
         model=classifier.model,
         component_config={**classifier.component_config, "number_of_transformer_layers": 2},
     )
-    assert intent_scores.SentenceIntentScorer.from_classifier(deeper) is None
-    assert intent_scores.SentenceIntentScorer.from_classifier(classifier) is not None
+    assert patches.diet_scorer(deeper) is None
+    assert isinstance(patches.diet_scorer(classifier), intent_scores.SentenceIntentScorer)
 
-    monkeypatch.setattr(DIETClassifier, "_predict", DIETClassifier._predict)
-    intent_scores.install()
     inferences = []
     run_inference = classifier.model.run_inference
     monkeypatch.setattr(
         classifier.model, "run_inference", lambda *a, **k: inferences.append(1) or run_inference(*a, **k)
     )
-    parse_all(agent, ["where is my order?"])
-    assert inferences == []  # numpy
-    context = dataclasses.replace(classifier._execution_context, should_add_diagnostic_data=True)  # noqa: SLF001
-    monkeypatch.setattr(classifier, "_execution_context", context)
-    parse_all(agent, ["where is my order?"])
-    assert inferences == [1]  # diagnostics (attention weights, ...) come from TensorFlow only
+    with patches.installed("intent_scores"):
+        parse_all(agent, ["where is my order?"])
+        assert inferences == []  # numpy
+        context = dataclasses.replace(classifier._execution_context, should_add_diagnostic_data=True)  # noqa: SLF001
+        monkeypatch.setattr(classifier, "_execution_context", context)
+        parse_all(agent, ["where is my order?"])
+        assert inferences == [1]  # diagnostics (attention weights, ...) come from TensorFlow only

@@ -1,12 +1,11 @@
-"""Answer with a short apology when the action server is down, failing or too slow.
+"""What the customer gets when the action server is down, failing or too slow.
 
 Rasa 3.6 logs the failed call and then says nothing: the customer is left waiting for a
-reply that never comes. Rasa builds every custom-action call through
-`rasa.core.actions.action.RemoteAction`, so replacing that class is the one place that
-sees every such failure, with the conversation and the output channel at hand. The
-replacement bounds the call (Rasa's own limit is 5 minutes) and turns any failure into
-the domain response `utter_action_failed` (or a built-in sentence if the domain lacks it).
-A deliberate rejection by the action (HTTP 400) still goes back to Rasa's policies.
+reply that never comes. The `action_apology` patch (rasa_ext/patches.py) bounds each
+custom-action call (Rasa's own limit is 5 minutes) and turns any failure into the domain
+response `utter_action_failed` (or a built-in sentence if the domain lacks it), built here
+from Rasa's public API. A deliberate rejection by the action (HTTP 400) still goes back to
+Rasa's policies.
 """
 
 from __future__ import annotations
@@ -66,29 +65,10 @@ async def apology_events(nlg: Any, tracker: Any, output_channel: Any, domain: An
     return [rasa_action.create_bot_utterance({"text": DEFAULT_APOLOGY})]
 
 
-class ResilientRemoteAction(rasa_action.RemoteAction):
-    async def run(self, output_channel, nlg, tracker, domain) -> list:  # noqa: ANN001 - Rasa's signature
-        try:
-            return await asyncio.wait_for(
-                super().run(output_channel, nlg, tracker, domain), timeout=action_timeout()
-            )
-        except rasa_action.ActionExecutionRejection:
-            raise
-        except Exception as exc:  # noqa: BLE001 - every other failure means "no answer"
-            log.error(
-                "custom action %s failed for conversation %s: %s; replied with an apology",
-                self.name(),
-                conversation_ref(tracker.sender_id),
-                describe(exc),
-            )
-            return await apology_events(nlg, tracker, output_channel, domain)
-
-
-def install() -> None:
-    """Make Rasa build `ResilientRemoteAction` wherever it would build a `RemoteAction`."""
-    rasa_action.RemoteAction = ResilientRemoteAction
-    try:
-        from rasa.core.actions import forms
-    except ImportError:  # pragma: no cover - forms ship with Rasa 3.6
-        return
-    forms.RemoteAction = ResilientRemoteAction
+def log_failure(action_name: str, sender_id: str, reason: str) -> None:
+    log.error(
+        "custom action %s failed for conversation %s: %s; replied with an apology",
+        action_name,
+        conversation_ref(sender_id),
+        reason,
+    )

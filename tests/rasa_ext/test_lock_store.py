@@ -1,4 +1,8 @@
-"""A conversation's next turn starts when the previous one ends, not up to a second later."""
+"""A conversation's next turn starts when the previous one ends, not up to a second later.
+
+The lock stores are endpoint classes: Rasa builds them from the endpoint files, and
+nothing of Rasa's own lock stores is changed (checked last).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,16 @@ import asyncio
 import time
 
 import pytest
-from rasa.core.lock_store import InMemoryLockStore, LockError
+import yaml
+from rasa.core import lock_store as rasa_lock_store
+from rasa.core.lock_store import LockError, LockStore
+from rasa.utils.endpoints import EndpointConfig
 
-from rasa_ext import lock_wait
+from rasa_ext.lock_store import InMemoryLockStore
+from scripts.stack import ROOT
 
-
-@pytest.fixture(autouse=True, scope="module")
-def installed():
-    lock_wait.install()
+RASA_ACQUIRE = LockStore.__dict__["_acquire_lock"]
+RASA_LOCK = LockStore.__dict__["lock"]
 
 
 async def hold(store: InMemoryLockStore, conversation: str, seconds: float, log: list, tag: int = 0) -> None:
@@ -88,3 +94,16 @@ def test_expired_lock_still_raises_rasa_s_error():
 
     with pytest.raises(LockError):
         asyncio.run(scenario())
+
+
+def test_endpoints_yml_makes_rasa_build_the_prompt_lock_store():
+    config = yaml.safe_load((ROOT / "endpoints.yml").read_text())["lock_store"]
+    store = LockStore.create(EndpointConfig.from_dict(config))
+    assert type(store) is InMemoryLockStore
+
+
+def test_rasa_s_own_lock_store_classes_are_not_changed():
+    # Rasa's classes are untouched (a store not named in the endpoint files behaves as shipped).
+    assert LockStore.__dict__["_acquire_lock"] is RASA_ACQUIRE and LockStore.__dict__["lock"] is RASA_LOCK
+    assert "lock" not in rasa_lock_store.InMemoryLockStore.__dict__
+    assert "lock" not in rasa_lock_store.RedisLockStore.__dict__

@@ -7,36 +7,37 @@ hung dependency makes the probe fail instead of hang. The body names each part a
 is wrong with it. 503 ("unavailable") when the model or a store is unusable: messages sent
 here would be lost. 200 with "degraded" when only the action server is not ready: this
 replica still greets, hands off and apologises, so taking it out of rotation helps nobody.
+
+Rasa wraps the configured tracker store in two private wrappers that swallow its errors,
+so the stores are found here without reaching into them: rasa_ext's tracker store classes
+register themselves when Rasa builds them (`register_tracker_store`), and the lock store is
+the agent's own attribute. A store of another type is reported as not checked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-from sanic import Sanic
-from sanic.request import Request
-from sanic.response import HTTPResponse, json
-
-from rasa_ext.apps import on_every_app
 
 CHECK_TIMEOUT = 2.0
-ROUTE = "/health/ready"
+CRITICAL = ("model", "tracker_store", "lock_store")
+_tracker_store: weakref.ref | None = None
 
 
-def _unwrap(store: Any) -> Any:
-    """Rasa wraps the configured tracker store (fail-safe, awaitable); find the real one."""
-    seen = 0
-    while hasattr(store, "_tracker_store") and seen < 5:
-        store = store._tracker_store
-        seen += 1
-    return store
+def register_tracker_store(store: Any) -> None:
+    """Called by rasa_ext's tracker store classes when Rasa builds one (the agent's is the
+    latest: Rasa builds it when it loads the model)."""
+    global _tracker_store
+    _tracker_store = weakref.ref(store)
 
 
-def _ping_sync(store: Any) -> None:
+def ping(store: Any) -> None:
+    """Blocking round trip to the store's database (run on a worker thread)."""
     if hasattr(store, "red"):  # Rasa's Redis tracker and lock stores
         store.red.ping()
     elif hasattr(store, "session_scope"):  # Rasa's SQL tracker store
@@ -59,31 +60,33 @@ async def _check(name: str, probe: Callable[[], Awaitable[dict]]) -> tuple[str, 
     return name, detail
 
 
-CRITICAL = ("model", "tracker_store", "lock_store")
+async def _ping(store: Any) -> dict:
+    if not (hasattr(store, "red") or hasattr(store, "session_scope")):
+        return {"type": type(store).__name__, "checked": False}
+    await asyncio.get_running_loop().run_in_executor(None, ping, store)
+    return {"type": type(store).__name__}
 
 
-async def readiness(app: Sanic) -> dict:
-    agent = getattr(app.ctx, "agent", None)
-    loop = asyncio.get_running_loop()
+async def readiness(agent: Any) -> dict:
+    """Each part's state; `agent` is the Rasa app's `ctx.agent` (None before it loads)."""
 
     async def model() -> dict:
         if agent is None or not agent.is_ready():
             raise RuntimeError("no model loaded")
         return {"model_id": getattr(agent.processor.model_metadata, "model_id", "")}
 
-    async def store(kind: str) -> dict:
-        target = getattr(agent, kind, None) if agent else None
-        if target is None:
-            raise RuntimeError("not configured")
-        real = _unwrap(target)
-        await loop.run_in_executor(None, _ping_sync, real)
-        return {"type": type(real).__name__}
-
     async def tracker_store() -> dict:
-        return await store("tracker_store")
+        if agent is None or agent.tracker_store is None:
+            raise RuntimeError("not configured")
+        ours = _tracker_store() if _tracker_store is not None else None
+        if ours is None:  # Rasa's in-memory store, or a store class that is not rasa_ext's
+            return {"type": "not a rasa_ext store", "checked": False}
+        return await _ping(ours)
 
     async def lock_store() -> dict:
-        return await store("lock_store")
+        if agent is None or agent.lock_store is None:
+            raise RuntimeError("not configured")
+        return await _ping(agent.lock_store)
 
     async def action_server() -> dict:
         endpoint = agent.action_endpoint if agent else None
@@ -98,28 +101,17 @@ async def readiness(app: Sanic) -> dict:
                     raise RuntimeError(f"not ready: {body}")
                 return {"knowledge_base": body.get("knowledge_base", {})}
 
-    results = dict(
-        await asyncio.gather(
-            _check("model", model),
-            _check("tracker_store", tracker_store),
-            _check("lock_store", lock_store),
-            _check("action_server", action_server),
-        )
+    checks = (
+        _check("model", model),
+        _check("tracker_store", tracker_store),
+        _check("lock_store", lock_store),
+        _check("action_server", action_server),
     )
-    return results
+    return dict(await asyncio.gather(*checks))
 
 
-def add_route(app: Sanic) -> None:
-    async def ready(request: Request) -> HTTPResponse:
-        parts = await readiness(request.app)
-        if not all(parts[name]["ok"] for name in CRITICAL):
-            return json({"status": "unavailable", **parts}, status=503)
-        status = "ok" if all(part["ok"] for part in parts.values()) else "degraded"
-        return json({"status": status, **parts}, status=200)
-
-    app.add_route(ready, ROUTE, methods=["GET"], name="nimbus_health_ready")
-
-
-def install() -> None:
-    """Add the route to every app Rasa's `run` command configures."""
-    on_every_app(add_route)
+def verdict(parts: dict) -> tuple[int, str]:
+    """HTTP status and overall state for the parts `readiness` reported."""
+    if not all(parts[name]["ok"] for name in CRITICAL):
+        return 503, "unavailable"
+    return 200, "ok" if all(part["ok"] for part in parts.values()) else "degraded"
