@@ -21,6 +21,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.feedback import LAST_ANSWER_SLOT, feedback_store
+from actions.gaps_store import record_unanswered
 from actions.handoff import HANDOFF_SLOT, REASON_UNANSWERED, is_external, start_handoff
 from actions.render import renderer_for
 from knowledge.answer.prompt import Turn
@@ -132,6 +133,8 @@ class ActionSearchKnowledge(Action):
             dispatcher.utter_message(response="utter_kb_unavailable")
             return [SlotSet(UNANSWERED_SLOT, float(unanswered + 1))]
         if answer.method == "abstain":
+            handing_off = bool(HANDOFF_AFTER_MISSES and unanswered + 1 >= HANDOFF_AFTER_MISSES)
+            await record_unanswered(conversation_id, channel, question, answer, language, handoff=handing_off)
             if HANDOFF_AFTER_MISSES and unanswered + 1 >= HANDOFF_AFTER_MISSES:
                 dispatcher.utter_message(response="utter_dont_know_again")
                 return [SlotSet(LAST_ANSWER_SLOT, None)] + await start_handoff(

@@ -1,4 +1,5 @@
-"""Start the whole bot: ingest, train, then the action server and the Rasa server.
+"""Start the whole bot: ingest, train, then the action server, the Rasa server and (when
+CONSOLE_TOKEN is set) the team console.
 
 `make run` calls this, and the end-to-end tests import it, so what the tests start is
 exactly what a user starts. It runs under the Rasa environment's Python but drives the
@@ -169,6 +170,7 @@ class Stack:
     env: dict[str, str] = field(default_factory=dict)
     log_dir: Path | None = None
     api_token: str = ""
+    console_port: int = 0
     interface: str = field(default_factory=lambda: os.environ.get("RASA_INTERFACE", "0.0.0.0"))
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
@@ -179,6 +181,10 @@ class Stack:
     @property
     def action_url(self) -> str:
         return f"http://127.0.0.1:{self.action_port}"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.console_port}"
 
     def _env(self) -> dict[str, str]:
         # Both servers read the same settings: the action server reaches the Rasa server's
@@ -226,6 +232,27 @@ class Stack:
             ],
         )
         wait_http(f"{self.action_url}/health", timeout, proc, "action server")
+
+    def start_console(self, timeout: float = 120) -> None:
+        """The team console (actions/console): its own process, so no page slows an answer.
+
+        Bound to loopback whatever RASA_INTERFACE says (CONSOLE_HOST to change that): it
+        shows conversations, and belongs behind the team's own proxy if anywhere else.
+        """
+        env_host = self._env().get("CONSOLE_HOST", "127.0.0.1")
+        proc = self._spawn(
+            "console",
+            [
+                str(ACTIONS_BIN / "python"),
+                "-m",
+                "actions.console",
+                "--port",
+                str(self.console_port),
+                "--host",
+                env_host,
+            ],
+        )
+        wait_http(f"{self.console_url}/health", timeout, proc, "console")
 
     def start_rasa(self, timeout: float = 180) -> None:
         # Plain `rasa run`: the apology, readiness route and patches come from the
@@ -296,9 +323,14 @@ def run(argv: list[str] | None = None) -> int:
     load_dotenv()
     rasa_port = int(os.environ.get("RASA_PORT", "5005"))
     action_port = int(os.environ.get("ACTION_PORT", "5055"))
+    console_port = int(os.environ.get("CONSOLE_PORT", "5056"))
+    console = bool(os.environ.get("CONSOLE_TOKEN", "").strip())
     stack: Stack | None = None
     try:
-        check_prerequisites({"RASA_PORT": rasa_port, "ACTION_PORT": action_port})
+        ports = {"RASA_PORT": rasa_port, "ACTION_PORT": action_port}
+        if console:
+            ports["CONSOLE_PORT"] = console_port
+        check_prerequisites(ports)
         DATA.mkdir(exist_ok=True)
         print("==> Knowledge base: ingesting changed articles from", args.articles, flush=True)
         ingest(Path(args.articles), os.environ.get("KB_URI", str(DATA / "kb")))
@@ -307,12 +339,20 @@ def run(argv: list[str] | None = None) -> int:
         credentials = DATA / "credentials.active.yml"
         skipped = write_active_credentials(ROOT / "credentials.yml", credentials)
         stack = Stack(
-            rasa_port, action_port, model, credentials, api_token=os.environ.get("RASA_API_TOKEN", "")
+            rasa_port,
+            action_port,
+            model,
+            credentials,
+            api_token=os.environ.get("RASA_API_TOKEN", ""),
+            console_port=console_port,
         )
         print(f"==> Starting the action server on port {action_port}", flush=True)
         stack.start_actions()
         print(f"==> Starting the Rasa server on port {rasa_port}", flush=True)
         stack.start_rasa()
+        if console:
+            print(f"==> Starting the team console on port {console_port}", flush=True)
+            stack.start_console()
         kept = yaml.safe_load(credentials.read_text()) or {}
         print("\nThe bot is running.")
         print(f'  REST:  POST {stack.rasa_url}/webhooks/rest/webhook  {{"sender": "me", "message": "hi"}}')
@@ -320,6 +360,10 @@ def run(argv: list[str] | None = None) -> int:
             if channel in WEBHOOKS:
                 name, path = WEBHOOKS[channel]
                 print(f"  {name}: {stack.rasa_url}/webhooks/{path}  (register it via your public URL)")
+        if console:
+            print(f"  Team console: {stack.console_url}/  (log in with CONSOLE_TOKEN)")
+        else:
+            skipped.append("team console (set CONSOLE_TOKEN)")
         for item in skipped:
             print(f"  not started: {item}")
         print("  Chat in a terminal: make chat    Stop: Ctrl-C\n", flush=True)

@@ -1,0 +1,1 @@
+"""The support team's web console (python -m actions.console)."""

@@ -1,0 +1,139 @@
+"""The console's readers and drawings on their own: tracker stores (a real redis-server,
+SQLite read-only), phone masking, and the channel previews' handling of hostile text."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from actions.console import adapter, preview
+from actions.console.conversations import (
+    RedisTrackerSource,
+    SQLTrackerSource,
+    mask_phones,
+    open_handoffs,
+    source_from_env,
+)
+from scripts.redis_server import RedisServer
+
+
+def dialogue(sender: str, channel: str, handed_over: bool = False) -> str:
+    """A tracker as Rasa's Redis tracker store saves it: `json.dumps(Dialogue.as_dict())`."""
+    now = time.time()
+    events = [
+        {"event": "action", "timestamp": now, "name": "action_session_start"},
+        {
+            "event": "user",
+            "timestamp": now + 1,
+            "text": "my number is 07700 900123",
+            "input_channel": channel,
+        },
+        {"event": "bot", "timestamp": now + 2, "text": "Thanks!", "data": {}},
+    ]
+    if handed_over:
+        events += [
+            {
+                "event": "bot",
+                "timestamp": now + 3,
+                "data": {"custom": {"handoff": {"reason": "customer_asked"}}},
+            },
+            {"event": "slot", "timestamp": now + 3, "name": "handoff_active", "value": True},
+        ]
+    return json.dumps({"name": sender, "events": events})
+
+
+@pytest.fixture(scope="module")
+def redis_server():
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+def test_conversations_from_rasas_redis_tracker_store(redis_server):
+    import redis
+
+    client = redis.Redis(host=redis_server.host, port=redis_server.port)
+    client.set("nimbus:tracker:+447700900123", dialogue("+447700900123", "sms", handed_over=True))
+    client.set("nimbus:tracker:U123", dialogue("U123", "slack"))
+    client.set("other:tracker:x", dialogue("x", "rest"))  # another deployment's prefix
+    source = source_from_env({"REDIS_HOST": redis_server.host, "REDIS_PORT": str(redis_server.port)})
+    assert isinstance(source, RedisTrackerSource)
+    conversations = {c.conversation_id: c for c in source.recent(10)}
+    assert set(conversations) == {"+••••••••••23", "U123"}
+    sms = conversations["+••••••••••23"]
+    assert sms.channel == "sms" and sms.turns[0]["text"] == "my number is •••••••••23"
+    handoffs = open_handoffs(list(conversations.values()))  # no handoff records: from the slots
+    assert [(h["conversation_id"], h["reason"]) for h in handoffs] == [("+••••••••••23", "customer_asked")]
+    assert sms.handoff["reason"] == "customer_asked"
+
+
+def test_a_missing_sqlite_tracker_is_no_conversations_and_is_not_created(tmp_path):
+    path = tmp_path / "tracker.db"
+    source = source_from_env({"TRACKER_DB": str(path)})
+    assert isinstance(source, SQLTrackerSource)
+    assert source.recent() == []
+    assert not path.exists()
+
+
+def test_tracker_url_wins_over_the_defaults(tmp_path):
+    source = source_from_env({"TRACKER_URL": f"sqlite:///{tmp_path / 'x.db'}", "REDIS_HOST": "redis"})
+    assert isinstance(source, SQLTrackerSource)
+
+
+@pytest.mark.parametrize(
+    "text,masked",
+    [
+        ("+1 (415) 555-0199", "+•••••••••99"),
+        ("call 07700 900123 please", "call •••••••••23 please"),
+        ("order 1234 on 2024-05-01", "order 1234 on 2024-05-01"),
+        ("sms:4f1c2a9b", "sms:4f1c2a9b"),
+    ],
+)
+def test_phone_numbers_are_masked_and_other_numbers_kept(text, masked):
+    assert mask_phones(text) == masked
+
+
+def test_slack_preview_escapes_text_and_links_only_web_addresses():
+    html = preview.mrkdwn_to_html(
+        "*Bold* &lt;script&gt;alert(1)&lt;/script&gt; <javascript:alert(1)|click> <https://x.example/a?b=1&amp;c=2|ok>"
+    )
+    assert "<b>Bold</b>" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert 'href="javascript' not in html and "click" in html
+    assert 'href="https://x.example/a?b=1&amp;c=2"' in html
+
+
+def test_slack_markers_inside_code_and_links_stay_literal():
+    html = preview.mrkdwn_to_html("`*not bold*` and <https://x.example/|*label*>")
+    assert "<b>" not in html and "*not bold*" in html
+
+
+def test_telegram_preview_keeps_its_subset_and_reports_anything_else():
+    safe, dropped = preview.sanitise_telegram(
+        '<b>ok</b> <a href="https://x.example">link</a> <script>alert(1)</script>'
+        '<img src=x onerror=alert(1)><a href="javascript:alert(1)" onclick="x()">bad</a>'
+    )
+    assert "<b>ok</b>" in safe and 'href="https://x.example"' in safe
+    assert (
+        "<script" not in safe and "<img" not in safe and "javascript:" not in safe and "onclick" not in safe
+    )
+    assert "alert(1)" in safe  # the script's text is shown as text, never run
+    assert set(dropped) >= {"script", "img", "a[href]", "a[onclick]"}
+
+
+def test_earlier_turns_are_read_as_customer_and_bot_lines():
+    turns = adapter.parse_turns(
+        "how do I return it?\nbot: Start a return from your order [1].\n\nand the refund?"
+    )
+    assert [(t.role, t.text) for t in turns] == [
+        ("customer", "how do I return it?"),
+        ("assistant", "Start a return from your order [1]."),
+        ("customer", "and the refund?"),
+    ]
+
+
+def test_refusal_previews_use_the_domains_channel_variants():
+    assert "Reply HUMAN" in adapter.refusal_text("sms")
+    assert "human" in adapter.refusal_text("slack") and "Reply HUMAN" not in adapter.refusal_text("slack")
