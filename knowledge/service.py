@@ -14,6 +14,7 @@ from knowledge.answer.citations import apply_citations
 from knowledge.answer.extractive import extract_answer
 from knowledge.answer.llm import ChatModel, ModelUnavailable
 from knowledge.answer.prompt import NO_ANSWER, Turn, build_messages, load_template
+from knowledge.budget import budget_for
 from knowledge.calibration import DEFAULT_PATH, Calibration
 from knowledge.config import Settings
 from knowledge.documents import Answer, Passage
@@ -97,7 +98,9 @@ class KnowledgeBase:
             answer = self._ask_model(question, passages, conversation, channel, language, conversation_id)
             if answer is not None:
                 return answer
-        return self._extractive(question, passages)
+        # The extractive answer looks at every retrieved section: the one that answers may
+        # rank below the passages a model gets, and only quoted text is ever shown.
+        return self._extractive(question, result.passages, channel)
 
     def _ask_model(
         self,
@@ -129,8 +132,8 @@ class KnowledgeBase:
             return None
         return Answer(text=cited.text, sources=cited.sources, grounded=True, method="llm", passages=passages)
 
-    def _extractive(self, question: str, passages: list[Passage]) -> Answer:
-        raw = extract_answer(question, passages, self.embedder)
+    def _extractive(self, question: str, passages: list[Passage], channel: str = "rest") -> Answer:
+        raw = extract_answer(question, passages, self.embedder, budget=budget_for(channel))
         cited = apply_citations(raw, passages)
         if not cited.grounded:
             return Answer(text="", grounded=False, method="abstain", passages=passages)
