@@ -7,6 +7,7 @@ import re
 import pytest
 
 from knowledge.answer.structure import parse_blocks, row_line, tables_as_rows, to_plain
+from knowledge.answer_check import check_answers, facts_present, opening_problem, report
 from knowledge.budget import budget_for
 from knowledge.config import SAMPLE_ARTICLES, RetrievalSettings, Settings
 from knowledge.ingest import ingest_folder
@@ -103,3 +104,67 @@ def test_answer_starts_with_the_part_that_answers_and_keeps_the_table(kb):
     # The table comes right after its heading: the figure is not buried below prose.
     assert plain.splitlines()[0] == "Shipping options"
     assert plain.splitlines()[1].startswith("- Standard"), plain
+
+
+# --- the answer check of `kb eval` -------------------------------------------------------------
+
+
+def test_facts_are_found_as_the_customer_reads_them():
+    answer = "**Cost**\n\n| Destination | Cost |\n|---|---|\n| Canada, UK, EU | $19.95 flat rate [1] |"
+    assert facts_present(answer, ["$19.95", "Canada, UK, EU: $19.95"])
+    assert facts_present("Go to **Settings** > **Restart** [1].", ["settings > restart"])
+    assert facts_present("It takes 7–12 business days [1].", ["7-12 business days"])  # dash kinds
+    assert not facts_present("Shipping is $6.95 [1].", ["$19.95"])
+
+
+@pytest.mark.parametrize(
+    "answer,problem",
+    [
+        (
+            "Destination, Cost, Delivery time after shipping. [1] The offer applies to US orders only. [1]",
+            "table header row",
+        ),
+        ("**Reset from the menu**\n\n-\n- Press the dial [1]", "lone list marker"),
+        ("This takes about two minutes. [1]", "pronoun without its referent"),
+        ("**Heading**\n\nIt restarts at the end. [1]", "pronoun without its referent"),
+        ("**Cost**\n\n| Destination | Cost |\n|---|---|\n| Canada | $19.95 [1] |", None),
+        ("This article covers shipping within the US. [1]", None),
+        ("1. Press the dial.\n2. Select **Reset**. [1]", None),
+    ],
+)
+def test_openings_that_do_not_read_as_an_answer_are_caught(answer, problem):
+    from knowledge.documents import Passage
+
+    table = Passage(
+        "c", "a", "T", "", "S", "| Destination | Cost | Delivery time after shipping |\n|---|---|---|\n", 1.0
+    )
+    assert opening_problem(answer, [table]) == problem
+
+
+class _Q:
+    def __init__(self, q, article, facts, history=(), lang="en", part="test"):
+        self.q, self.article, self.facts, self.history, self.lang, self.part = (
+            q,
+            article,
+            facts,
+            history,
+            lang,
+            part,
+        )
+
+
+def test_answer_check_counts_facts_per_channel_budget(kb):
+    questions = [
+        _Q("how much is shipping to canada", "international-shipping", ["$19.95"]),
+        _Q("how long does a firmware update take?", "firmware-updates", ["10 minutes"]),
+        _Q("how long is the password reset link good for", "reset-your-password", ["60 minutes"]),
+        _Q("and how long does that take?", "firmware-updates", [], history=["how do I update the firmware"]),
+        _Q("¿Cuánto cuesta el envío a Canadá?", "international-shipping", [], lang="es"),
+    ]
+    results = check_answers(kb, questions)
+    for channel in ("rest", "sms"):
+        assert results[channel].right_article == 3 and results[channel].with_facts == 3
+        assert results[channel].over_budget == 0 and not results[channel].openings
+    text = report(kb, questions)
+    assert "facts present" in text and "follow-ups (test part, no model): right article first for 1/1" in text
+    assert "non-English (test part): language detected (so the reply is in it) for 1/1" in text
