@@ -65,7 +65,11 @@ class Block:
     @property
     def intro(self) -> bool:
         """A paragraph that leads into what follows ("If you see this message:")."""
-        return self.kind == "paragraph" and bool(self.sentences) and self.sentences[-1].rstrip().endswith(":")
+        return (
+            self.kind == "paragraph"
+            and bool(self.sentences)
+            and strip_markup(self.sentences[-1]).rstrip().endswith(":")
+        )
 
 
 def _cells(line: str) -> list[str]:
