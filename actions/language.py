@@ -16,6 +16,8 @@ from knowledge.documents import Answer
 from knowledge.language import ENGLISH, detect
 
 LANGUAGE_SLOT = "language"
+# Keys rasa-sdk puts in every message; any other key is a template variable ({contact}).
+_MESSAGE_KEYS = {"text", "buttons", "elements", "custom", "template", "response", "image", "attachment"}
 POINTER_INTRO = "utter_english_articles"
 OFFER_PERSON = "utter_offer_person"
 
@@ -64,7 +66,13 @@ def localize_messages(messages: list[dict], domain: dict, language: str, channel
         name = message.get("response")
         variation = pick_variation(domain, name, language, channel) if name else None
         if variation and variation.get("text"):
-            message["text"] = variation["text"]
+            # Rasa fills `{name}` from the message's extra keys only for a response it
+            # generates itself; a text sent as it is must arrive filled.
+            text = variation["text"]
+            for key, value in message.items():
+                if key not in _MESSAGE_KEYS and value is not None:
+                    text = text.replace("{" + key + "}", str(value))
+            message["text"] = text
             message["response"] = message["template"] = None
             if variation.get("buttons"):
                 message["buttons"] = variation["buttons"]

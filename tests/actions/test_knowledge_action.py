@@ -102,13 +102,16 @@ def test_unanswerable_question_says_dont_know_and_counts_the_miss(kb, monkeypatc
     assert events[0]["value"] == 1.0
 
 
-def test_second_unanswered_question_in_a_row_hands_over_to_a_person(kb, monkeypatch):
+def test_second_unanswered_question_with_no_team_to_hand_to_gives_the_contact_line(kb, monkeypatch):
     monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
     monkeypatch.delenv("HANDOFF_WEBHOOK_URL", raising=False)
+    monkeypatch.delenv("SLACK_HANDOFF_CHANNEL", raising=False)
     messages, events = run(tracker("who painted the mona lisa", unanswered=1))
-    assert [m["response"] for m in messages if m["response"]] == ["utter_dont_know_again", "utter_handoff"]
-    assert messages[-1]["custom"]["handoff"]["reason"] == "unanswered_questions"
-    assert {"event": "slot", "timestamp": None, "name": "handoff_active", "value": True} in events
+    said = [m["response"] for m in messages if m["response"]]
+    assert said == ["utter_dont_know_again", "utter_handoff_unavailable"]
+    assert not [e for e in events if e.get("name") == "handoff_active"]  # the bot keeps answering
+    # The count starts again, so the next miss does not announce the same dead end at once.
+    assert {"event": "slot", "timestamp": None, "name": "unanswered_count", "value": 0.0} in events
 
 
 def test_missing_knowledge_base_gets_a_clear_reply(tmp_path, monkeypatch):
@@ -280,3 +283,15 @@ def test_english_question_is_answered_as_before(kb, monkeypatch):
     assert messages[0]["custom"]["method"] == "extractive"
     assert "60 minutes" in messages[0]["text"]
     assert not any(e["event"] == "slot" and e["name"] == "language" for e in events)
+
+
+def test_same_turn_texts_arrive_with_their_template_variables_filled():
+    from actions.language import localize_messages
+
+    dispatcher = CollectingDispatcher()
+    dispatcher.utter_message(response="utter_handoff_failed", contact="Email support@nimbushome.example.")
+    localize_messages(dispatcher.messages, DOMAIN, "es", "rest")
+    text = dispatcher.messages[0]["text"]
+    assert text.startswith("Lo siento, no he podido contactar")
+    assert "Email support@nimbushome.example." in text
+    assert "{contact}" not in text and dispatcher.messages[0]["response"] is None
