@@ -436,6 +436,16 @@ def cross_validated(own: Report, features: Sequence[str]) -> AbstainRates:
     return abstain_rates(decisions, right, [q.gold is not None for q in queries])
 
 
+def answer_check_report(uri: Path, embedder, calibration_path: Path) -> str:
+    """Facts in the extractive answers at the REST and SMS budgets (knowledge/answer_check.py)."""
+    from knowledge.answer_check import report
+    from knowledge.config import Settings
+    from knowledge.service import KnowledgeBase
+
+    settings = Settings(retrieval=RetrievalSettings(uri=str(uri), calibration=str(calibration_path)))
+    return report(KnowledgeBase(settings, embedder=embedder))
+
+
 def main(stackfaq: Path | None, do_calibrate: bool, calibration_path: Path, out=print) -> int:
     from knowledge.embedding import default_embedder
 
@@ -466,6 +476,8 @@ def main(stackfaq: Path | None, do_calibrate: bool, calibration_path: Path, out=
             f"vector-only baseline bar: cosine >= {vector_bar:.3f} (fitted the same way)\n"
         )
         out(format_report(own, calibration, vector_bar))
+        out("")
+        out(answer_check_report(workdir / "sample", embedder, calibration_path))
         if stackfaq is not None:
             out("")
             out(format_report(evaluate_stackfaq(stackfaq, embedder, workdir), calibration, vector_bar))

@@ -106,8 +106,13 @@ class SmsRenderer:
         text = self._fit(body, answer.sources, prompt)
         return [RenderedMessage(json_message={"sms": {"text": text}})]
 
-    def _compose(self, body: str, sources: list[Source], prompt: str) -> str:
-        cited = {int(n) for n in _CITED.findall(body)}
+    def _compose(self, body: str, sources: list[Source], prompt: str, cited: set[int] | None = None) -> str:
+        """Body, then the cited articles' links, then the feedback prompt.
+
+        `cited` is what the whole answer cites: a body cut short (an extractive answer
+        cites its section once, at the end) still links the article with the rest.
+        """
+        cited = {int(n) for n in _CITED.findall(body)} if cited is None else cited
         lines = []
         for source in sources:
             if source.number in cited:
@@ -125,10 +130,11 @@ class SmsRenderer:
         if self.fits(text):
             return text
         # Whole sentences from the start, as many as fit with their sources.
+        cited = {int(n) for n in _CITED.findall(body)}
         ends = [m.end() for m in _SENTENCE_END.finditer(body)]
         best = ""
         for end in ends:
-            candidate = self._compose(body[:end], sources, prompt)
+            candidate = self._compose(body[:end], sources, prompt, cited)
             if not self.fits(candidate):
                 break
             best = candidate
@@ -162,7 +168,7 @@ class SmsRenderer:
 
 def plain_body(markdown: str) -> str:
     lines: list[str] = []
-    for block in md.parse(markdown).blocks:
+    for block in md.without_tables(md.parse(markdown).blocks):
         if isinstance(block, md.CodeBlock):
             lines.append(block.text)
         elif isinstance(block, md.ListItem):

@@ -1,5 +1,8 @@
 """Telegram: HTML parse mode, linked citations, a Sources list and inline feedback
-buttons, already split into messages Telegram accepts (4,096 characters)."""
+buttons, already split into messages Telegram accepts (4,096 characters).
+
+Telegram's HTML has no tables (a `<pre>` grid wraps unreadably on a phone), so a table
+arrives as one bullet per row: "Canada, UK, EU: $19.95 flat rate, 7–12 business days"."""
 
 from __future__ import annotations
 
@@ -88,7 +91,7 @@ class TelegramRenderer:
 
         parts: list[str] = []
         previous = None
-        for block in md.parse(answer.text).blocks:
+        for block in md.without_tables(md.parse(answer.text).blocks):
             joiner = "\n" if isinstance(block, md.ListItem) and isinstance(previous, md.ListItem) else "\n\n"
             for piece in block_html(block):
                 parts.append(joiner + piece if parts else piece)
