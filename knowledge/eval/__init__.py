@@ -1,0 +1,1 @@
+"""Labelled evaluation sets for the sample help centre (data files and their loader)."""
