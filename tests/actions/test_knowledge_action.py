@@ -184,3 +184,33 @@ def test_not_ready_for_customers_until_the_warm_up_is_over(kb, monkeypatch):
     assert health.knowledge_status() == {"ok": False, "error": "still loading the embedding model"}
     knowledge_action.warmed_up.set()
     assert health.knowledge_status()["ok"] is True
+
+
+NEAR_MISS = "can i pick my order up at your warehouse instead of having it shipped"
+
+
+def test_unsure_question_gets_the_nearest_articles_without_buttons_and_counts_as_a_miss(kb, monkeypatch):
+    from actions.feedback import feedback_store
+
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
+    messages, events = run(tracker(NEAR_MISS))
+    assert len(messages) == 1
+    payload = messages[0]["custom"]
+    assert payload["type"] == "knowledge_suggestions"
+    assert 1 <= len(payload["articles"]) <= 3
+    assert all(a["url"].startswith("https://help.nimbushome.example/") for a in payload["articles"])
+    assert "may help" in messages[0]["text"] and not messages[0]["buttons"]
+    assert events[0] == {"event": "slot", "timestamp": None, "name": "unanswered_count", "value": 1.0}
+    # stored like an answer, with the articles it offered, for the team to review
+    stored = feedback_store().latest("customer-1")
+    assert stored.method == "suggest"
+    assert [c["article_id"] for c in stored.citations] == [a["article_id"] for a in payload["articles"]]
+
+
+def test_suggestions_after_a_miss_still_hand_over_to_a_person(kb, monkeypatch):
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
+    monkeypatch.delenv("HANDOFF_WEBHOOK_URL", raising=False)
+    messages, events = run(tracker(NEAR_MISS, channel="telegram", unanswered=1))
+    assert "may help" in messages[0]["custom"]["telegram"]["html"]
+    assert [m["response"] for m in messages if m["response"]] == ["utter_handoff"]
+    assert {"event": "slot", "timestamp": None, "name": "handoff_active", "value": True} in events
