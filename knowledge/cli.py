@@ -55,7 +55,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     except KnowledgeBaseMissing as exc:
         print(f"kb search: {exc}", file=sys.stderr)
         return 2
-    verdict = "answer" if kb.is_answerable(result) else "abstain (I don't know)"
+    verdict = {"answer": "answer", "suggest": "suggest articles (unsure)", "abstain": "I don't know"}[
+        kb.outcome(result)
+    ]
     print(
         f"query: {result.query!r}\nconfidence {kb.confidence(result):.3f} "
         f"(bar {kb.decision_bar():.3f}; cosine {result.signals.cosine:.3f}, "
@@ -76,6 +78,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     answer = KnowledgeBase(Settings.from_env()).ask(args.question)
     if answer.method == "abstain":
         print("I don't know (no article answers this well enough).")
+        return 0
+    if answer.method == "suggest":
+        print("Not sure; these articles may help:")
+        for s in answer.suggestions:
+            print(f"- {s.title} {s.url}")
         return 0
     print(answer.text)
     for s in answer.sources:

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 # How many times the title and the section heading count against one body word in the
 # full-text index (see `Chunk.fts_text`); chosen on the tuning part of the evaluation set.
-FTS_TITLE_REPEAT = 2
-FTS_HEADING_REPEAT = 2
+FTS_TITLE_REPEAT = 1
+FTS_HEADING_REPEAT = 1
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,19 @@ def load_labelled(path: Path | None = None) -> list[Question]:
     ]
 
 
+@dataclass(frozen=True)
+class Query:
+    """A question's text and its article, for tools that only need question wording."""
+
+    text: str
+    gold: str | None
+
+
+def load_questions(path: Path | None = None) -> list[Query]:
+    """Every labelled question as plain text (benchmarks and tests use the wording only)."""
+    return [Query(q.q, q.article) for q in load_labelled(path)]
+
+
 def _as_list(value) -> list[str]:
     if value is None:
         return []
@@ -446,7 +459,7 @@ def compare_retrieval(embedder, workdir: Path, out=print) -> None:
         f"{'R@1':>7}{'R@3':>7}{'MRR':>7}"
     )
     try:
-        for repeat in ((1, 1), (2, 2), (3, 3), (2, 1)):
+        for repeat in ((1, 1), (2, 2), (3, 3)):
             documents.FTS_TITLE_REPEAT, documents.FTS_HEADING_REPEAT = repeat
             store = ChunkStore(str(workdir / f"cmp-{repeat[0]}-{repeat[1]}"), "chunks")
             ingest_folder(SAMPLE_ARTICLES, store, embedder.embed)
@@ -456,10 +469,8 @@ def compare_retrieval(embedder, workdir: Path, out=print) -> None:
                 Weights(0.2, 0.0, 0.1),
                 Weights(0.2, 0.1, 0.1),
                 Weights(0.2, 0.2, 0.1),
-                Weights(0.1, 0.2, 0.1),
-                Weights(0.2, 0.1, 0.2),
-                Weights(0.2, 0.2, 0.2),
-                Weights(0.1, 0.1, 0.2),
+                Weights(0.1, 0.0, 0.3),
+                Weights(0.1, 0.1, 0.3),
                 Weights(0.0, 0.0, 0.0),
             ):
                 rankings = [

@@ -39,9 +39,9 @@ CANDIDATES = 20
 class Weights:
     """Bonuses added to an article's best chunk cosine (see the module docstring)."""
 
-    title: float = 0.1
+    title: float = 0.2
     heading: float = 0.0
-    fts: float = 0.3
+    fts: float = 0.1
 
 
 DEFAULT_WEIGHTS = Weights()

@@ -91,7 +91,11 @@ def test_labelled_questions_come_split_into_fixed_parts():
 
 def test_stackfaq_loader_drops_star_entries_and_handles_odd_shapes(tmp_path):
     threads = [
-        {"question": "Delete account?", "answer": ["Go to settings.", "  "], "rephr": ["remove acct", "*", " "]},
+        {
+            "question": "Delete account?",
+            "answer": ["Go to settings.", "  "],
+            "rephr": ["remove acct", "*", " "],
+        },
         {"question": "Dark mode?", "answer": "Use the toggle.", "rephr": "night theme"},
         {"question": "Export?", "answer": ["CSV."], "rephr": []},
         {"question": "Fonts?", "answer": ["Bold."], "rephr": None},
@@ -152,8 +156,10 @@ def test_bars_come_from_the_leave_one_article_out_searches():
     base = Calibration(("score",), (10.0,), -5.0, 0.5)
     rng = np.random.default_rng(0)
     results = [
-        ProbeResult(Probe(f"q{i}", "a", "title"), "a", {"score": 0.9, "cosine": 0.8}, {"score": s, "cosine": s})
-        for i, s in enumerate(rng.uniform(0.1, 0.7, 200))
+        ProbeResult(
+            Probe(f"q{i}", "a", "title"), "a", {"score": 0.9, "cosine": 0.8}, {"score": v, "cosine": v}
+        )
+        for i, v in enumerate(rng.uniform(0.1, 0.7, 200))
     ]
     calibrated = with_bars(base, results, negative_rate=0.1, unrelated_quantile=0.05)
     held = [r.held_out for r in results]
