@@ -186,7 +186,7 @@ def test_not_ready_for_customers_until_the_warm_up_is_over(kb, monkeypatch):
     assert health.knowledge_status()["ok"] is True
 
 
-NEAR_MISS = "can i pick my order up at your warehouse instead of having it shipped"
+NEAR_MISS = "is there a nimbus app for my smart tv"
 
 
 def test_unsure_question_gets_the_nearest_articles_without_buttons_and_counts_as_a_miss(kb, monkeypatch):
