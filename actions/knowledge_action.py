@@ -21,7 +21,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.feedback import LAST_ANSWER_SLOT, feedback_store
-from actions.handoff import HANDOFF_SLOT, REASON_UNANSWERED, start_handoff
+from actions.handoff import HANDOFF_SLOT, REASON_UNANSWERED, is_external, start_handoff
 from actions.render import render_suggestions, renderer_for
 from knowledge.answer.prompt import Turn
 from knowledge.service import KnowledgeBase, KnowledgeBaseMissing
@@ -68,7 +68,7 @@ def conversation_turns(tracker: Tracker, limit: int = 6) -> tuple[list[str], lis
     for event in tracker.events:
         kind = event.get("event")
         text = (event.get("text") or "").strip()
-        if not text:
+        if not text or is_external(event):  # an agent's claim or hand-back, not the customer
             continue
         if kind == "user":
             turns.append(Turn("customer", text))

@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> None:
         level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     app = build_app(args.actions)
+    from actions.handoff import log_destinations
+
+    log_destinations()  # one line; says so when a customer asking for a person could reach no one
     app.run(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)
 
 

@@ -17,6 +17,7 @@ from rasa_ext import (  # noqa: E402
     debug_log_copies,
     event_types,
     gc_freeze,
+    handoff_destinations,
     health,
     intent_scores,
     lock_wait,
@@ -33,6 +34,7 @@ def main() -> None:
     debug_log_copies.install()
     event_types.install()
     gc_freeze.install()
+    handoff_destinations.install()
     health.install()
     intent_scores.install()
     lock_wait.install()

@@ -181,7 +181,12 @@ class Stack:
         return f"http://127.0.0.1:{self.action_port}"
 
     def _env(self) -> dict[str, str]:
-        env = {**os.environ, **self.env}
+        # Both servers read the same settings: the action server reaches the Rasa server's
+        # Slack handoff route with its URL and API token (actions/handoff.py).
+        started = {"RASA_URL": self.rasa_url}
+        if self.api_token:
+            started["RASA_API_TOKEN"] = self.api_token
+        env = {**os.environ, **started, **self.env}
         env.setdefault("ACTION_SERVER_URL", f"{self.action_url}/webhook")
         env.setdefault("TRACKER_DB", str(DATA / "tracker.db"))
         env.setdefault("HF_HUB_OFFLINE", "1")

@@ -1,11 +1,14 @@
 """Slack Events API input channel: verify, dedupe, acknowledge, then answer in the background.
 
 Routes (prefix /webhooks/slack): GET / (health), POST /events (Events API and, if the
-app's Interactivity URL points here too, button presses), POST /interactions.
+app's Interactivity URL points here too, button presses), POST /interactions, and
+POST /handoff: the action server's handoff notice for the team channel, answered 200 only
+once Slack accepted the post (connectors/common/handoff.py).
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
@@ -246,6 +249,16 @@ class SlackInput(InputChannel):
             if react:
                 await output.end_reaction(self.reaction, inbound.ts)
 
+    @staticmethod
+    def _check_api_token(request: Request) -> None:
+        """The handoff route posts in the team's channel: only holders of Rasa's API token may."""
+        expected = os.environ.get("RASA_API_TOKEN", "").strip()
+        if not expected:
+            raise Rejected(403, "set RASA_API_TOKEN on both servers to accept handoff notices")
+        given = (request.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise Rejected(401, "missing or wrong token")
+
     def _interaction_payload(self, body: bytes) -> dict[str, Any]:
         form = urllib.parse.parse_qs(decode_utf8(body), keep_blank_values=True)
         raw = form.get("payload")
@@ -288,6 +301,28 @@ class SlackInput(InputChannel):
                     raise Rejected(415, "unsupported content type")
                 await self.handle_interaction(self._interaction_payload(body), on_new_message)
                 return response.text("")
+            except Rejected as exc:
+                return reject("slack", exc, request)
+
+        @bp.route("/handoff", methods=["POST"])
+        async def team_handoff(request: Request) -> HTTPResponse:
+            try:
+                body = check_size(request, self.max_body_bytes)
+                self._check_api_token(request)
+                if handoff.notifier() is None:
+                    raise Rejected(503, "no team channel configured (handoff_channel)")
+                if media_type(request) != "application/json":
+                    raise Rejected(415, "unsupported content type")
+                notice = parse_json_object(body)
+                if notice.get("event", handoff.OPENED) != handoff.OPENED:
+                    return response.json({"ok": True, "ignored": str(notice.get("event"))})
+                try:
+                    parsed = handoff.parse_notice(notice)
+                except ValueError as exc:
+                    raise Rejected(400, str(exc)) from None
+                if not await handoff.announce(parsed):
+                    return response.json({"ok": False, "error": "Slack did not accept the post"}, status=502)
+                return response.json({"ok": True})
             except Rejected as exc:
                 return reject("slack", exc, request)
 

@@ -125,7 +125,7 @@ class SlackOutput(OutputChannel):
 
     async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
         if handoff.is_handoff(json_message):
-            await handoff.forward(json_message, self.conversation, "slack")  # for the team, not the customer
+            # The action server already told the team; the payload is not for the customer.
             if channel_part(json_message, "slack") is None:
                 return  # nothing else in it for the customer
         if "feedback_ack" in json_message and channel_part(json_message, "slack") is None:

@@ -8,6 +8,7 @@ up: where it is, why, the transcript, and how to hand it back to the bot.
 from __future__ import annotations
 
 import html
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,8 @@ from connectors.slack.format import escape_mrkdwn
 from connectors.slack.output import call_slack
 
 SECTION_LIMIT = 2900
+# Notices remembered per process, so a later addition (an SMS number) lands in their thread.
+REMEMBERED_NOTICES = 1000
 MAX_TRANSCRIPT_BLOCKS = 40
 REASONS = {
     "customer_asked": "the customer asked for a person",
@@ -80,18 +83,42 @@ class SlackTeamNotifier:
         self._client = client  # a factory: the client must be created on the server's loop
         self.channel = channel
         self.attempts = attempts
+        self._threads: OrderedDict[str, str] = OrderedDict()  # conversation id -> notice ts
 
-    async def notify(self, handoff: Handoff) -> bool:
-        text, blocks = handoff_message(handoff)
+    async def _post(self, conversation: str, what: str, **params: Any) -> Any:
         client = self._client()
 
         async def post() -> Any:
-            return await client.chat_postMessage(channel=self.channel, text=text, blocks=blocks)
+            return await client.chat_postMessage(channel=self.channel, **params)
 
-        result = await send_with_retry(
-            lambda: call_slack(post),
-            what="slack handoff notification",
-            conversation=handoff.conversation_id,
-            attempts=self.attempts,
+        return await send_with_retry(
+            lambda: call_slack(post), what=what, conversation=conversation, attempts=self.attempts
         )
-        return result is not None
+
+    async def notify(self, handoff: Handoff) -> bool:
+        text, blocks = handoff_message(handoff)
+        result = await self._post(
+            handoff.conversation_id, "slack handoff notification", text=text, blocks=blocks
+        )
+        if result is None:
+            return False
+        ts = result.get("ts") if hasattr(result, "get") else None
+        if ts:
+            self._threads[handoff.conversation_id] = str(ts)
+            self._threads.move_to_end(handoff.conversation_id)
+            while len(self._threads) > REMEMBERED_NOTICES:
+                self._threads.popitem(last=False)
+        return True
+
+    async def add_contact(self, conversation_id: str, contact: dict[str, str]) -> bool:
+        """Reply in the notice's thread (or, if another process posted it, name the conversation)."""
+        phone = contact.get("phone")
+        if not phone:
+            return False
+        conversation = escape_mrkdwn(conversation_id)
+        text = f"Conversation `{conversation}`: reply by SMS to: {escape_mrkdwn(phone)}"
+        thread = self._threads.get(conversation_id)
+        params: dict[str, Any] = {"text": text}
+        if thread:
+            params["thread_ts"] = thread
+        return await self._post(conversation_id, "slack handoff contact", **params) is not None

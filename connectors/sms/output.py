@@ -126,7 +126,7 @@ class SmsOutput(OutputChannel):
     async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
         if handoff.is_handoff(json_message):
             # The agent answers by SMS, so the team (not the logs) gets the number.
-            await handoff.forward(json_message, self.conversation, "sms", contact={"phone": self.to})
+            await handoff.forward(json_message, self.conversation, contact={"phone": self.to})
             if channel_part(json_message, "sms") is None:
                 return  # nothing else in it for the customer
         if "feedback_ack" in json_message and channel_part(json_message, "sms") is None:

@@ -180,7 +180,7 @@ class TelegramOutput(OutputChannel):
 
     async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
         if handoff.is_handoff(json_message):
-            await handoff.forward(json_message, self.conversation, "telegram")  # for the team only
+            # The action server already told the team; the payload is not for the customer.
             if channel_part(json_message, "telegram") is None:
                 return  # nothing else in it for the customer
         ack = json_message.get("feedback_ack")

@@ -4,6 +4,7 @@ a real SQLite feedback store and a stand-in team webhook on loopback."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 
@@ -177,7 +178,8 @@ def test_asking_for_a_human_notifies_the_team_with_the_transcript(monkeypatch, w
     assert sent["reason"] == "customer_asked" and sent["channel"] == "slack"
     assert [t["from"] for t in sent["transcript"]] == ["customer", "bot", "customer"]
     assert "5-7 business days" in sent["transcript"][1]["text"]  # the Slack answer's fallback text
-    assert sent["hand_back"]["path"] == "/conversations/C42%3A1700.1/tracker/events"
+    assert sent["hand_back"]["path"] == "/conversations/C42%3A1700.1/trigger_intent"
+    assert sent["hand_back"]["body"] == {"name": "EXTERNAL_handoff_resolved", "entities": {}}
     assert replies[0]["response"] == "utter_handoff"
     assert replies[1]["custom"]["handoff"]["conversation_id"] == "C42:1700.1"
     assert slots(events) == {"handoff_active": True, "unanswered_count": 0.0}
@@ -193,12 +195,72 @@ def test_unreachable_team_keeps_the_bot_talking(monkeypatch):
     failing = WebhookStandIn(status=503).start()
     try:
         monkeypatch.setenv("HANDOFF_WEBHOOK_URL", failing.url)
-        replies, events = run(handoff.ActionHandoff(), make_tracker([user("human please", "request_human")]))
+        monkeypatch.setenv("HANDOFF_CONTACT_LINE", "Call 555-0100.")
+        tracker = make_tracker([user("human please", "request_human")], {"unanswered_count": 1.0})
+        replies, events = run(handoff.ActionHandoff(), tracker)
         assert len(failing.wait_for(2)) == 2  # retried once
     finally:
         failing.stop()
-    assert [m["response"] for m in replies] == ["utter_handoff_failed"]
-    assert "handoff_active" not in slots(events)
+    told = [(m["response"], m.get("contact")) for m in replies]
+    assert told == [("utter_handoff_failed", "Call 555-0100.")]
+    assert slots(events) == {"unanswered_count": 0.0}  # not silenced, and no second handoff right away
+
+
+def test_without_a_destination_the_customer_gets_the_contact_line_and_the_bot_stays(monkeypatch, caplog):
+    monkeypatch.delenv("HANDOFF_WEBHOOK_URL", raising=False)
+    monkeypatch.delenv("SLACK_HANDOFF_CHANNEL", raising=False)
+    monkeypatch.delenv("HANDOFF_CONTACT_LINE", raising=False)
+    replies, events = run(handoff.ActionHandoff(), make_tracker([user("human please", "request_human")]))
+    assert [m["response"] for m in replies] == ["utter_handoff_unavailable"]
+    assert "https://help.nimbushome.example/articles/contact-support" in replies[0]["contact"]
+    assert slots(events) == {"unanswered_count": 0.0}
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        handoff.log_destinations()
+    assert len(caplog.records) == 1 and "handoff has no destination" in caplog.text
+
+
+def test_slack_team_channel_is_reached_through_the_rasa_servers_route(monkeypatch):
+    route = WebhookStandIn().start()  # plays the Slack connector's route on the Rasa server
+    try:
+        monkeypatch.delenv("HANDOFF_WEBHOOK_URL", raising=False)
+        monkeypatch.setenv("SLACK_HANDOFF_CHANNEL", "C0TEAM")
+        monkeypatch.setenv("RASA_API_TOKEN", "s3cret")
+        monkeypatch.setenv("RASA_URL", route.url.rsplit("/hooks", 1)[0] + "/")
+        replies, events = run(handoff.ActionHandoff(), make_tracker([user("human please", "request_human")]))
+        assert route.paths == ["/webhooks/slack/handoff"]
+        assert route.headers[0]["Authorization"] == "Bearer s3cret"
+        assert route.received[0]["conversation_id"] == "customer-1"
+    finally:
+        route.stop()
+    assert replies[0]["response"] == "utter_handoff"
+    assert replies[1]["custom"]["handoff"]["delivered_to"] == ["slack"]
+    assert slots(events)["handoff_active"] is True
+
+
+def test_one_destination_accepting_is_enough_to_hand_over(monkeypatch, webhook):
+    refusing = WebhookStandIn(status=502).start()  # the Slack route: Slack refused the post
+    try:
+        monkeypatch.setenv("HANDOFF_WEBHOOK_URL", webhook.url)
+        monkeypatch.setenv("SLACK_HANDOFF_CHANNEL", "C0TEAM")
+        monkeypatch.setenv("RASA_API_TOKEN", "s3cret")
+        monkeypatch.setenv("RASA_URL", refusing.url.rsplit("/hooks", 1)[0])
+        replies, events = run(handoff.ActionHandoff(), make_tracker([user("human please", "request_human")]))
+        assert len(refusing.received) == 1  # the connector retries Slack itself: one POST
+    finally:
+        refusing.stop()
+    assert replies[1]["custom"]["handoff"]["delivered_to"] == ["webhook"]
+    assert slots(events)["handoff_active"] is True
+
+
+def test_a_slack_channel_without_the_api_token_is_no_destination(monkeypatch):
+    monkeypatch.delenv("HANDOFF_WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("SLACK_HANDOFF_CHANNEL", "C0TEAM")
+    monkeypatch.delenv("RASA_API_TOKEN", raising=False)
+    ok, line = handoff.describe_destinations()
+    assert not ok and "RASA_API_TOKEN" in line
+    replies, _ = run(handoff.ActionHandoff(), make_tracker([user("human please", "request_human")]))
+    assert [m["response"] for m in replies] == ["utter_handoff_unavailable"]
 
 
 def test_while_handed_off_the_bot_says_nothing_and_forwards_the_message(monkeypatch, webhook):
@@ -231,14 +293,100 @@ def test_two_misses_in_a_row_hand_over(monkeypatch, webhook):
     assert webhook.wait_for(1)[0]["reason"] == "unanswered_questions"
 
 
-def test_release_command_posts_the_hand_back_events(webhook):
+def test_release_and_claim_commands_trigger_the_external_intents(webhook):
     base = webhook.url.rsplit("/hooks", 1)[0]
     assert handoff.main(["release", "C42:1700.1", "--rasa-url", base, "--token", "s3cret"]) == 0
-    assert webhook.paths[0] == "/conversations/C42%3A1700.1/tracker/events?token=s3cret"
-    assert webhook.received[0] == [
-        {"event": "slot", "name": "handoff_active", "value": False},
-        {"event": "slot", "name": "unanswered_count", "value": 0},
+    assert (
+        handoff.main(["claim", "C42:1700.1", "--rasa-url", base, "--token", "s3cret", "--agent", "Ann"]) == 0
+    )
+    assert webhook.paths == ["/conversations/C42%3A1700.1/trigger_intent?token=s3cret"] * 2
+    assert webhook.received == [
+        {"name": "EXTERNAL_handoff_resolved", "entities": {}},
+        {"name": "EXTERNAL_handoff_claimed", "entities": {"agent": "Ann"}},
     ]
+
+
+def agent_says(intent, agent=None, slots=None, events=()):
+    entities = [{"entity": "agent", "value": agent}] if agent else []
+    external = {
+        "event": "user",
+        "text": f"EXTERNAL: {intent}",
+        "metadata": {"is_external": True},
+        "parse_data": {"text": f"EXTERNAL: {intent}", "intent": {"name": intent}, "entities": entities},
+    }
+    return make_tracker([*events, external], {"handoff_active": True, **(slots or {})})
+
+
+def test_a_handoff_is_recorded_from_opened_to_claimed_to_resolved_and_the_webhook_hears_each(
+    monkeypatch, webhook, capsys
+):
+    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", webhook.url)
+    history = [user("hello", "greet"), user("human please", "request_human")]
+    replies, _ = run(handoff.ActionHandoff(), make_tracker(history))
+    handoff_id = replies[1]["custom"]["handoff"]["handoff_id"]
+    # A transcript never shows an agent's claim or hand-back as something the customer said.
+    claim = agent_says("EXTERNAL_handoff_claimed", "Ann", events=history)
+    assert [t["text"] for t in handoff.transcript(claim)] == ["hello", "human please"]
+
+    assert handoff.main(["list"]) == 0
+    listed = capsys.readouterr().out
+    assert "open" in listed and "customer-1" in listed and "customer_asked" in listed and handoff_id in listed
+
+    assert run(handoff.ActionHandoffClaimed(), claim) == ([], [])  # the bot stays quiet
+    silence = make_tracker([user("anyone?", "ask_knowledge")], {"handoff_active": True})
+    run(handoff.ActionHandoffSilence(), silence)
+    replies, events = run(handoff.ActionHandoffResolved(), agent_says("EXTERNAL_handoff_resolved"))
+    assert replies == [] and slots(events) == {"handoff_active": False, "unanswered_count": 0.0}
+
+    sent = webhook.wait_for(4)
+    assert [m["event"] for m in sent] == [
+        "handoff_requested",
+        "handoff_claimed",
+        "customer_message",
+        "handoff_resolved",
+    ]
+    assert {m["handoff_id"] for m in sent} == {handoff_id}
+    claimed, resolved = sent[1], sent[3]
+    assert claimed["agent"] == "Ann" and claimed["claimed_at"] and claimed["status"] == "claimed"
+    assert resolved["agent"] == "Ann" and resolved["outcome"] == "handed_back" and resolved["resolved_at"]
+    assert resolved["opened_at"] <= resolved["claimed_at"] <= resolved["resolved_at"]
+
+    assert handoff.main(["list"]) == 0
+    assert capsys.readouterr().out == ""  # nothing open any more
+    assert handoff.main(["list", "--all", "--json"]) == 0
+    (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert record["reason"] == "customer_asked" and record["delivered_to"] == ["webhook"]
+    assert record["status"] == "resolved" and record["agent"] == "Ann"
+
+
+def test_a_handoff_nobody_was_told_about_is_recorded_closed_with_why(monkeypatch, capsys, feedback_db):
+    monkeypatch.delenv("HANDOFF_WEBHOOK_URL", raising=False)
+    monkeypatch.delenv("SLACK_HANDOFF_CHANNEL", raising=False)
+    run(handoff.ActionHandoff(), make_tracker([user("/request_human", "request_human")]))
+    db = feedback_db.with_name("handoffs.sqlite")
+    assert handoff.main(["list", "--db", str(db)]) == 0
+    assert capsys.readouterr().out == ""  # not open: nobody is coming
+    assert handoff.main(["list", "--db", str(db), "--all", "--json"]) == 0
+    (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert record["status"] == "undelivered" and record["outcome"] == "no_destination"
+    assert record["reason"] == "button" and record["delivered_to"] == []
+
+
+def test_a_hand_back_that_only_reset_the_slot_is_closed_when_the_next_handoff_opens(monkeypatch, webhook):
+    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", webhook.url)
+    run(handoff.ActionHandoff(), make_tracker([user("human", "request_human")]))
+    reset = {"event": "slot", "name": "handoff_active", "value": False, "timestamp": 1_700_000_100.0}
+    later = make_tracker([user("human", "request_human"), reset, user("human again", "request_human")])
+    run(handoff.ActionHandoff(), later)
+    first, second = handoff.handoff_store().listing(open_only=False)[::-1]
+    assert first.status == "resolved" and first.resolved_at == "2023-11-14T22:15:00+00:00"
+    assert second.status == "open"
+
+
+def test_a_claim_without_an_open_handoff_changes_nothing(monkeypatch, webhook):
+    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", webhook.url)
+    assert run(handoff.ActionHandoffClaimed(), agent_says("EXTERNAL_handoff_claimed", "Bo")) == ([], [])
+    assert webhook.received == []
 
 
 def test_answers_stored_by_many_conversations_at_once_do_not_wait_on_each_other(tmp_path):

@@ -102,13 +102,16 @@ def test_unanswerable_question_says_dont_know_and_counts_the_miss(kb, monkeypatc
     assert events[0]["value"] == 1.0
 
 
-def test_second_unanswered_question_in_a_row_hands_over_to_a_person(kb, monkeypatch):
+def test_second_unanswered_question_with_no_team_to_hand_to_gives_the_contact_line(kb, monkeypatch):
     monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
     monkeypatch.delenv("HANDOFF_WEBHOOK_URL", raising=False)
+    monkeypatch.delenv("SLACK_HANDOFF_CHANNEL", raising=False)
     messages, events = run(tracker("who painted the mona lisa", unanswered=1))
-    assert [m["response"] for m in messages if m["response"]] == ["utter_dont_know_again", "utter_handoff"]
-    assert messages[-1]["custom"]["handoff"]["reason"] == "unanswered_questions"
-    assert {"event": "slot", "timestamp": None, "name": "handoff_active", "value": True} in events
+    said = [m["response"] for m in messages if m["response"]]
+    assert said == ["utter_dont_know_again", "utter_handoff_unavailable"]
+    assert not [e for e in events if e.get("name") == "handoff_active"]  # the bot keeps answering
+    # The count starts again, so the next miss does not announce the same dead end at once.
+    assert {"event": "slot", "timestamp": None, "name": "unanswered_count", "value": 0.0} in events
 
 
 def test_missing_knowledge_base_gets_a_clear_reply(tmp_path, monkeypatch):
@@ -208,9 +211,16 @@ def test_unsure_question_gets_the_nearest_articles_without_buttons_and_counts_as
 
 
 def test_suggestions_after_a_miss_still_hand_over_to_a_person(kb, monkeypatch):
+    from tests.standins.webhook_server import WebhookStandIn
+
     monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
-    monkeypatch.delenv("HANDOFF_WEBHOOK_URL", raising=False)
-    messages, events = run(tracker(NEAR_MISS, channel="telegram", unanswered=1))
-    assert "may help" in messages[0]["custom"]["telegram"]["html"]
-    assert [m["response"] for m in messages if m["response"]] == ["utter_handoff"]
-    assert {"event": "slot", "timestamp": None, "name": "handoff_active", "value": True} in events
+    team = WebhookStandIn().start()
+    try:
+        monkeypatch.setenv("HANDOFF_WEBHOOK_URL", team.url)
+        messages, events = run(tracker(NEAR_MISS, channel="telegram", unanswered=1))
+        assert "may help" in messages[0]["custom"]["telegram"]["html"]
+        assert [m["response"] for m in messages if m["response"]] == ["utter_handoff"]
+        assert {"event": "slot", "timestamp": None, "name": "handoff_active", "value": True} in events
+        assert team.wait_for(1)[0]["reason"] == "unanswered_questions"
+    finally:
+        team.stop()

@@ -98,15 +98,10 @@ def test_slack_channel_with_handoff_channel_registers_the_team_notifier(monkeypa
     assert handoff.notifier().channel == "C0YML"
 
 
-def test_telegram_handoff_goes_to_the_team_channel_not_the_customer(slack_api, telegram_api):
+def test_the_notice_reaches_the_team_channel_with_the_escaped_transcript(slack_api):
     handoff.register(team_notifier(slack_api))
-
-    async def scenario():
-        async with make_bot(TG_TOKEN, telegram_api.base_url) as bot:
-            await TelegramOutput(bot, 42, "telegram:42").send_custom_json("u", HANDOFF)
-
-    asyncio.run(scenario())
-    assert telegram_api.messages() == []
+    notice = {"event": "handoff_requested", **HANDOFF["handoff"]}
+    assert asyncio.run(handoff.announce(handoff.parse_notice(notice))) is True
     (post,) = slack_api.posts("C0TEAM")
     blocks = json.dumps(post.params["blocks"])
     assert "telegram:42" in post.params["text"] and "(telegram)" in blocks
@@ -116,14 +111,35 @@ def test_telegram_handoff_goes_to_the_team_channel_not_the_customer(slack_api, t
     assert "release telegram:42" in blocks
 
 
-def test_sms_handoff_gives_the_team_the_number_and_the_logs_only_the_conversation_id(
+@pytest.mark.parametrize("body", [{}, {"conversation_id": ""}, {"conversation_id": "c", "transcript": "x"}])
+def test_a_notice_without_a_conversation_or_with_a_bad_transcript_is_refused(body):
+    with pytest.raises(ValueError):
+        handoff.parse_notice(body)
+
+
+def test_the_customer_never_sees_the_handoff_payload_and_nothing_more_is_posted(slack_api, telegram_api):
+    handoff.register(team_notifier(slack_api))
+    payload = {"handoff": {**HANDOFF["handoff"], "delivered_to": ["slack"]}}
+
+    async def scenario():
+        async with make_bot(TG_TOKEN, telegram_api.base_url) as bot:
+            await TelegramOutput(bot, 42, "telegram:42").send_custom_json("u", payload)
+
+    asyncio.run(scenario())
+    assert telegram_api.messages() == []
+    assert slack_api.posts() == []  # the action server already told the team
+
+
+def test_sms_handoff_gives_the_team_the_number_in_the_notice_thread_and_logs_only_the_id(
     slack_api, twilio_api, caplog
 ):
     handoff.register(team_notifier(slack_api))
     conversation = conversation_id(CUSTOMER, TWILIO_TOKEN)
-    payload = {"handoff": {**HANDOFF["handoff"], "conversation_id": conversation, "channel": "sms"}}
+    notice = {**HANDOFF["handoff"], "conversation_id": conversation, "channel": "sms"}
+    payload = {"handoff": {"conversation_id": conversation, "channel": "sms", "delivered_to": ["slack"]}}
 
     async def scenario():
+        assert await handoff.announce(handoff.parse_notice(notice))
         client = make_client(SID, TWILIO_TOKEN, twilio_api.url)
         out = SmsOutput(
             client,
@@ -134,31 +150,43 @@ def test_sms_handoff_gives_the_team_the_number_and_the_logs_only_the_conversatio
             conversation=conversation,
         )
         await out.send_custom_json("u", payload)
+        # Told through the webhook only: there is no Slack notice to add the number to.
+        await out.send_custom_json("u", {"handoff": {**payload["handoff"], "delivered_to": ["webhook"]}})
         await client.http_client.session.close()
 
     with caplog.at_level(logging.DEBUG):
         asyncio.run(scenario())
     assert twilio_api.calls("Messages") == []
-    (post,) = slack_api.posts("C0TEAM")
-    assert f"Reply by SMS to: {CUSTOMER}" in json.dumps(post.params["blocks"])
+    notice_post, contact_post = slack_api.posts("C0TEAM")
+    assert CUSTOMER not in json.dumps(notice_post.params)
+    assert f"reply by SMS to: {CUSTOMER}" in contact_post.params["text"]
+    assert contact_post.params["thread_ts"] == "1700000000.000001"
     assert conversation in caplog.text and CUSTOMER not in caplog.text
 
 
-def test_failing_team_channel_is_logged_and_the_turn_goes_on(slack_api, telegram_api, caplog):
+def test_failing_team_channel_is_logged_and_reported_as_not_delivered(slack_api, caplog):
     from tests.standins.http_standin import Failure
 
     slack_api.fail("chat.postMessage", *[Failure(500, {}, {"ok": False, "error": "fatal_error"})] * 2)
     handoff.register(team_notifier(slack_api))
-
-    async def scenario():
-        async with make_bot(TG_TOKEN, telegram_api.base_url) as bot:
-            out = TelegramOutput(bot, 42, "telegram:42")
-            await out.send_custom_json("u", HANDOFF)
-            await out.send_text_message("u", "still here")
-
-    asyncio.run(scenario())
+    assert asyncio.run(handoff.announce(handoff.parse_notice(HANDOFF["handoff"]))) is False
     assert "telegram:42 could not reach the team channel" in caplog.text
-    assert [m.params["text"] for m in telegram_api.messages()] == ["still here"]
+
+
+def test_rasa_side_start_up_line_names_the_missing_destination(monkeypatch, slack_api):
+    for name in ("HANDOFF_WEBHOOK_URL", "SLACK_HANDOFF_CHANNEL", "RASA_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    ok, line = handoff.describe_destinations()
+    assert not ok and "handoff has no destination" in line
+    handoff.register(team_notifier(slack_api))
+    ok, line = handoff.describe_destinations()
+    assert not ok and "SLACK_HANDOFF_CHANNEL is not" in line  # the action server would not know
+    monkeypatch.setenv("SLACK_HANDOFF_CHANNEL", "C0TEAM")
+    ok, line = handoff.describe_destinations()
+    assert not ok and "RASA_API_TOKEN" in line  # the action server could not use the route
+    monkeypatch.setenv("RASA_API_TOKEN", "t")
+    line = "handoff: the team is told through the Slack team channel"
+    assert handoff.describe_destinations() == (True, line)
 
 
 def test_without_a_team_channel_the_handoff_payload_is_still_never_shown(slack_api):

@@ -135,6 +135,8 @@ def channel_stack(tmp_path_factory, model, channel_credentials, kb_uri, openai_l
             "OPENAI_MODEL": "stand-in-model",
             "OPENAI_TIMEOUT": "30",
             "OPENAI_MAX_RETRIES": "0",
+            # The action server tells the team through the Slack connector's handoff route.
+            "SLACK_HANDOFF_CHANNEL": SLACK_TEAM_CHANNEL,
         },
     )
     try:

@@ -40,6 +40,8 @@ def make_stack(tmp: Path, model: Path, credentials: Path, kb_uri: str, extra_env
         "FEEDBACK_DB": str(tmp / "feedback.sqlite"),
         # A developer's own team webhook must never receive test handoffs.
         "HANDOFF_WEBHOOK_URL": "",
+        "SLACK_HANDOFF_CHANNEL": "",
+        "HANDOFF_CONTACT_LINE": "",
         # No real provider is reachable from tests: only the stand-in may be configured.
         "OPENAI_API_KEY": "",
         "OPENAI_BASE_URL": "",

@@ -34,6 +34,7 @@ def stack(tmp_path_factory, model, rest_credentials, kb_uri, team_webhook):
     env = {"HANDOFF_WEBHOOK_URL": team_webhook.url, "FEEDBACK_DB": str(tmp / "feedback.sqlite")}
     stack = make_stack(tmp, model, rest_credentials, kb_uri, env)
     stack.feedback_db = tmp / "feedback.sqlite"
+    stack.handoff_db = tmp / "handoffs.sqlite"  # beside FEEDBACK_DB by default
     try:
         stack.start_actions()
         stack.start_rasa()
@@ -99,12 +100,39 @@ def test_handoff_notifies_the_team_and_silences_the_bot_until_handed_back(stack,
     forwarded = [m for m in team_webhook.wait_for(2) if m.get("event") == "customer_message"]
     assert [m["text"] for m in forwarded if m["conversation_id"] == sender][:1] == ["hello? anyone there?"]
 
-    # Handed back with the documented command (Rasa's HTTP API underneath).
+    # The team sees it open, an agent claims it, then hands it back, all with the documented
+    # commands (Rasa's HTTP API underneath); the record and the webhook follow each step.
+    listed = actions_cli("actions.handoff", "list", "--db", str(stack.handoff_db), "--json")
+    (record,) = [r for r in map(json.loads, listed.splitlines()) if r["conversation_id"] == sender]
+    assert record["status"] == "open" and record["reason"] == "customer_asked" and record["opened_at"]
+    assert record["id"] == notice["handoff_id"] and record["delivered_to"] == ["webhook"]
+
     token = stack.api_token
-    actions_cli("actions.handoff", "release", sender, "--rasa-url", stack.rasa_url, "--token", token)
+    rasa = ["--rasa-url", stack.rasa_url, "--token", token, "--agent", "Ann"]
+    actions_cli("actions.handoff", "claim", sender, *rasa)
+    assert say(stack, sender, "still waiting") == []  # claimed: the bot stays out of it
+    actions_cli("actions.handoff", "release", sender, *rasa)
     assert slot(stack, sender, "handoff_active") is False
     answer = say(stack, sender, "how do I return my thermostat?")
     assert "[1]" in texts(answer) and "Sources:" in texts(answer)
+
+    steps = [m for m in team_webhook.wait_for(6) if m.get("conversation_id") == sender]
+    assert [m["event"] for m in steps] == [
+        "handoff_requested",
+        "customer_message",
+        "customer_message",
+        "handoff_claimed",
+        "customer_message",
+        "handoff_resolved",
+    ]
+    assert {m["handoff_id"] for m in steps} == {notice["handoff_id"]}
+    assert steps[-1]["agent"] == "Ann" and steps[-1]["outcome"] == "handed_back"
+    listed = actions_cli("actions.handoff", "list", "--db", str(stack.handoff_db), "--all", "--json")
+    (record,) = [r for r in map(json.loads, listed.splitlines()) if r["conversation_id"] == sender]
+    assert record["status"] == "resolved" and record["agent"] == "Ann"
+    assert record["opened_at"] <= record["claimed_at"] <= record["resolved_at"]
+    # An agent's claim and hand-back never show up as something the customer said.
+    assert "EXTERNAL: " not in json.dumps(team_webhook.received)
 
 
 def test_two_unanswered_questions_hand_over_and_the_raw_api_hands_back(stack, team_webhook):
@@ -117,7 +145,7 @@ def test_two_unanswered_questions_hand_over_and_the_raw_api_hands_back(stack, te
     assert say(stack, sender, "hello?") == []
 
     request = urllib.request.Request(
-        f"{stack.rasa_url}/conversations/{sender}/tracker/events?token={stack.api_token}",
+        f"{stack.rasa_url}{notices[0]['hand_back']['path']}?token={stack.api_token}",
         json.dumps(notices[0]["hand_back"]["body"]).encode(),
         {"Content-Type": "application/json"},
         method=notices[0]["hand_back"]["method"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 
@@ -80,20 +81,23 @@ def test_sms_handoff_reaches_the_slack_team_channel_and_silences_the_bot(
     confirmed = text_sms(channel_stack, twilio_api, sender, "I want to talk to a human")
     assert confirmed == [variant("utter_handoff", "sms")]  # the payload itself is never shown
 
-    (notice,) = slack_api.wait_for("chat.postMessage", where=for_team(conversation))
+    notice, contact = slack_api.wait_for("chat.postMessage", 2, where=for_team(conversation))
     shown = json.dumps(notice.params["blocks"])
     assert "(sms)" in shown and "the customer asked for a person" in shown
     assert "*Customer:* hi" in shown and "*Customer:* I want to talk to a human" in shown
-    assert sender in shown  # the agent replies by SMS, so the team needs the number
     assert f"release {conversation}" in shown
     assert notice.headers["authorization"] == "Bearer xoxb-e2e-bot-token"  # the Slack channel's client
+    # The agent replies by SMS, so the team needs the number: only the SMS connector has it,
+    # and it adds it in the notice's thread.
+    assert sender not in json.dumps(notice.params) and sender in contact.params["text"]
+    assert contact.params.get("thread_ts")  # a reply in the notice's thread
 
     # A person has the conversation now: whatever the customer writes, the bot says nothing.
     for text in ("hello? anyone there?", "how do I reset my thermostat"):
         assert text_sms(channel_stack, twilio_api, sender, text, expect_reply=False) == []
     time.sleep(2)
     assert not twilio_api.calls("Messages", lambda r: r.params.get("To") == sender)
-    assert len(slack_api.calls("chat.postMessage", for_team(conversation))) == 1
+    assert len(slack_api.calls("chat.postMessage", for_team(conversation))) == 2
 
     hand_back(channel_stack, conversation)
     assert text_sms(channel_stack, twilio_api, sender, "hello") == [variant("utter_greet", "sms")]
@@ -139,3 +143,44 @@ def test_telegram_talk_to_a_person_button_notifies_the_team(channel_stack, slack
     assert telegram_update(channel_stack, message).status == 200
     time.sleep(3)
     assert len(telegram_api.calls("sendMessage", lambda r: int(r.params["chat_id"]) == chat)) == 1
+
+
+def test_when_slack_refuses_the_notice_the_customer_gets_the_contact_line_and_answers(
+    channel_stack, slack_api, twilio_api
+):
+    from tests.standins.http_standin import Failure
+
+    sender = f"+1646556{next(_n) % 10000:04d}"
+    conversation = sms_conversation(sender)
+    # Every attempt of the connector's retries fails: Slack is down.
+    slack_api.fail("chat.postMessage", *[Failure(500, {}, {"ok": False, "error": "fatal_error"})] * 4)
+    replies = text_sms(channel_stack, twilio_api, sender, "I want to talk to a human")
+    (told,) = replies
+    assert told.startswith("Sorry, I couldn't reach our support team just now.")
+    assert "contact-support" in told  # the default contact line: the contact article
+    assert len(slack_api.calls("chat.postMessage", for_team(conversation))) == 4  # all refused
+    answer = text_sms(channel_stack, twilio_api, sender, "how long do refunds take?")
+    assert answer and "refund" in " ".join(answer).lower()
+
+
+def test_the_handoff_route_takes_only_the_action_servers_authenticated_notices(channel_stack, slack_api):
+    url = f"{channel_stack.rasa_url}/webhooks/slack/handoff"
+    forged = {"event": "handoff_requested", "conversation_id": "forged", "transcript": []}
+    notice = json.dumps(forged).encode()
+
+    def post(body: bytes, token: str | None) -> int:
+        headers = {"Content-Type": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(url, body, headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert post(notice, None) == 401
+    assert post(notice, "wrong-token") == 401
+    assert post(b'{"event": "handoff_requested"}', channel_stack.api_token) == 400
+    assert post(b"[1]", channel_stack.api_token) == 400
+    assert not slack_api.calls("chat.postMessage", lambda r: "forged" in json.dumps(r.params))

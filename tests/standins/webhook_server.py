@@ -12,6 +12,7 @@ class WebhookStandIn:
         self.status = status
         self.received: list[dict] = []
         self.paths: list[str] = []
+        self.headers: list[dict[str, str]] = []
         self._event = threading.Condition()
         stand_in = self
 
@@ -20,6 +21,7 @@ class WebhookStandIn:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with stand_in._event:
                     stand_in.paths.append(self.path)
+                    stand_in.headers.append(dict(self.headers))
                     stand_in.received.append(json.loads(body or b"null"))
                     stand_in._event.notify_all()
                 self.send_response(stand_in.status)
