@@ -128,8 +128,8 @@ def _fts_query(text: str) -> str:
     return " ".join(re.findall(r"[\w']+", text)).replace("'", " ")
 
 
-def _dot(values, vector: np.ndarray) -> float | None:
-    if values is None:
+def _dot(values, vector: np.ndarray | None) -> float | None:
+    if values is None or vector is None:  # full-text mode has no query vector
         return None
     return float(np.dot(np.asarray(values, dtype=np.float32), vector))
 

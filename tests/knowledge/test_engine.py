@@ -283,3 +283,10 @@ def test_kb_calibrate_sets_the_bars_from_the_index_itself(sample_kb, monkeypatch
     stored = Calibration.from_json(ChunkStore(sample_kb).load_calibration())
     assert "leave-one-article-out" in stored.bars_from
     assert 0 < stored.threshold < 1 and stored.suggest_cosine is not None
+
+
+def test_full_text_mode_ranks_without_a_query_vector(sample_kb, embedder):
+    kb = kb_for(sample_kb, embedder)
+    result = kb.retriever.rank("password reset link expired", None, 5, mode="fts")
+    assert result.article_ids()[0] == "reset-your-password"
+    assert result.signals.title == 0.0 and result.signals.heading == 0.0
