@@ -108,7 +108,9 @@ def handoff_store() -> HandoffStore:
 
 
 def trigger_path(conversation_id: str) -> str:
-    return f"/conversations/{urllib.parse.quote(conversation_id, safe='')}/trigger_intent"
+    # ":" stays as it is: Rasa's router does not unquote "%3A", and every conversation id
+    # has one (`web:`, `telegram:`, `slack:`, `sms:`).
+    return f"/conversations/{urllib.parse.quote(conversation_id, safe=':')}/trigger_intent"
 
 
 def agent_request(intent: str, agent: str = "") -> dict[str, Any]:

@@ -474,7 +474,7 @@ def our_credentials(
     """
     sms_extra = {} if sms_reply_within is None else {"reply_within": sms_reply_within}
     return {
-        "rest": None,
+        "connectors.rest.RestInput": None,
         "connectors.slack.SlackInput": {
             "bot_token": SLACK_TOKEN,
             "signing_secret": SLACK_SECRET,

@@ -17,7 +17,9 @@ from knowledge.documents import Answer, Source
 
 MAX_CHARS = 1600  # what Twilio accepts in one message body
 DEFAULT_SEGMENTS = 3
-FEEDBACK_PROMPT = "Helpful? Reply YES or NO."
+# Digits, never YES/NO: YES (like START, STOP, HELP...) is a carrier keyword that the
+# carrier or Twilio answers itself; connectors/sms maps 1/2 (and Y/N) to the verdict.
+FEEDBACK_PROMPT = "Reply 1 if this helped, 2 if not."
 
 GSM_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"

@@ -9,7 +9,6 @@ once Slack accepted the post (connectors/common/handoff.py).
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import os
 import urllib.parse
@@ -31,9 +30,12 @@ from connectors.common.runner import TurnRunner
 from connectors.common.webhook import (
     DEFAULT_MAX_BODY,
     Rejected,
+    check_headers,
     check_size,
     decode_utf8,
+    guard_blueprint,
     media_type,
+    parse_json,
     parse_json_object,
     reject,
 )
@@ -86,6 +88,7 @@ OPTIONAL: dict[str, Any] = {
     "app_token": "",
     "dedupe_ttl": 24 * 3600,
     "dedupe_redis_url": "",
+    "dedupe_db": "",  # default: dedupe.sqlite beside $TRACKER_DB; "memory" for none
     "max_body_bytes": DEFAULT_MAX_BODY,
     "send_attempts": 4,
     "handoff_channel": "",  # team channel for handoff notices; default $SLACK_HANDOFF_CHANNEL
@@ -181,6 +184,7 @@ class SlackInput(InputChannel):
     # --- request handling -------------------------------------------------------------
 
     def _verify(self, request: Request) -> bytes:
+        check_headers(request)
         body = check_size(request, self.max_body_bytes)
         self.verifier.check(
             body, request.headers.get("X-Slack-Request-Timestamp"), request.headers.get("X-Slack-Signature")
@@ -264,16 +268,14 @@ class SlackInput(InputChannel):
         raw = form.get("payload")
         if not raw:
             raise Rejected(400, "form body without payload")
-        try:
-            payload = json.loads(raw[0])
-        except json.JSONDecodeError:
-            raise Rejected(400, "payload is not valid JSON") from None
+        payload = parse_json(raw[0], "payload")
         if not isinstance(payload, dict):
             raise Rejected(400, "payload is not a JSON object")
         return payload
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("nimbus_slack", __name__)
+        guard_blueprint(bp, self.max_body_bytes)
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

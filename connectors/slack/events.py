@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.common.webhook import Rejected, ensure_clean_text
+from connectors.common.webhook import Rejected, bounded, customer_text, ensure_clean_text
 
 GRANULARITIES = ("thread", "channel", "user")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
@@ -71,7 +71,7 @@ def from_event(envelope: dict[str, Any], granularity: str, bot_user_id: str | No
     channel, ts = _str(event.get("channel")), _str(event.get("ts"))
     if not channel or not ts:
         raise Rejected(400, "event without channel or ts")
-    text = strip_mentions(_str(event.get("text")), bot_user_id)
+    text = customer_text(strip_mentions(_str(event.get("text")), bot_user_id))
     ensure_clean_text(text)
     if not text:
         return None
@@ -87,17 +87,19 @@ def from_event(envelope: dict[str, Any], granularity: str, bot_user_id: str | No
         ts=ts,
         dedupe_key=f"event:{event_id}",
         message_id=_str(event.get("client_msg_id")) or ts,
-        metadata={
-            "slack": {
-                "team": team,
-                "channel": channel,
-                "channel_type": channel_type or "channel",
-                "user": user,
-                "thread_ts": reply_thread,
-                "ts": ts,
-                "event_id": event_id,
+        metadata=bounded(
+            {
+                "slack": {
+                    "team": team,
+                    "channel": channel,
+                    "channel_type": channel_type or "channel",
+                    "user": user,
+                    "thread_ts": reply_thread,
+                    "ts": ts,
+                    "event_id": event_id,
+                }
             }
-        },
+        ),
     )
 
 
@@ -131,16 +133,18 @@ def from_block_actions(payload: dict[str, Any], granularity: str) -> Inbound | N
         ts=message_ts,
         dedupe_key=f"action:{user}:{action_ts}:{_str(action.get('action_id'))}",
         message_id=action_ts or message_ts,
-        metadata={
-            "slack": {
-                "team": team,
-                "channel": channel,
-                "user": user,
-                "thread_ts": thread,
-                "ts": message_ts,
-                "action_id": _str(action.get("action_id")),
-                "user_name": _str((payload.get("user") or {}).get("username")) or None,
+        metadata=bounded(
+            {
+                "slack": {
+                    "team": team,
+                    "channel": channel,
+                    "user": user,
+                    "thread_ts": thread,
+                    "ts": message_ts,
+                    "action_id": _str(action.get("action_id")),
+                    "user_name": _str((payload.get("user") or {}).get("username")) or None,
+                }
             }
-        },
+        ),
         react=False,
     )

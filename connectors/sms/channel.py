@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,7 +24,18 @@ from connectors.common import logmask
 from connectors.common.credentials import as_float, read_settings
 from connectors.common.dedupe import DedupeStore, MemoryDedupe, dedupe_from_settings
 from connectors.common.runner import TurnRunner
-from connectors.common.webhook import DEFAULT_MAX_BODY, Rejected, check_size, decode_utf8, media_type, reject
+from connectors.common.webhook import (
+    DEFAULT_MAX_BODY,
+    Rejected,
+    bounded,
+    check_headers,
+    check_size,
+    customer_text,
+    decode_utf8,
+    guard_blueprint,
+    media_type,
+    reject,
+)
 from connectors.sms.identity import conversation_id
 from connectors.sms.optout import OptOutStore
 from connectors.sms.output import DEFAULT_API_BASE_URL, SmsOutput, make_client
@@ -33,6 +45,24 @@ logger = logging.getLogger(__name__)
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
 START_WORDS = {"START", "UNSTOP", "YES"}
 HELP_WORDS = {"HELP", "INFO"}
+# Feedback on an answer ("Helpful? Reply 1 for yes, 2 for no." in actions/render/sms.py).
+# Never YES/NO: YES is a carrier opt-in keyword, answered by the carrier, not by us.
+FEEDBACK_WORDS = {
+    "1": "/feedback_helpful",
+    "Y": "/feedback_helpful",
+    "2": "/feedback_unhelpful",
+    "N": "/feedback_unhelpful",
+}
+
+# Twilio's own formats: a message SID is SM/MM + 32 hex digits, an account SID AC + 32.
+# The signature has no separators between parameters, so a signed request can be re-split
+# (`MessageSid=SMxNumMedia0`); checking every field's format refuses such forgeries.
+_MESSAGE_SID = re.compile(r"^(?:SM|MM)[0-9a-fA-F]{32}$")
+_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_ADDRESS = re.compile(r"^(?:[a-z]+:)?\+?[0-9]{3,15}$")  # E.164, short code, whatsapp:+1...
+_MEDIA_URL = re.compile(r"^MediaUrl(0|[1-9][0-9]?)$")
+_COUNT = re.compile(r"^[0-9]{1,2}$")  # never int() of a 4,301-digit or "²" string
+MAX_MEDIA = 10
 
 REQUIRED = {
     "account_sid": "TWILIO_ACCOUNT_SID",
@@ -52,6 +82,7 @@ OPTIONAL: dict[str, Any] = {
     "optout_db": ".data/sms_optout.sqlite",
     "dedupe_ttl": 24 * 3600,
     "dedupe_redis_url": "",
+    "dedupe_db": "",  # default: dedupe.sqlite beside $TRACKER_DB; "memory" for none
     "max_body_bytes": 64 * 1024,
     "send_attempts": 4,
     # Key for the pseudonymous conversation ids (default: the auth token). Changing it
@@ -115,6 +146,7 @@ class SmsInput(InputChannel):
         return f"{proto}://{host}{request.path}{query}"
 
     def _verify(self, request: Request) -> dict[str, str]:
+        check_headers(request)
         body = check_size(request, self.max_body_bytes)
         signature = request.headers.get("X-Twilio-Signature")
         if not signature:
@@ -130,18 +162,38 @@ class SmsInput(InputChannel):
             raise Rejected(403, "invalid signature")
         return params
 
+    def check_fields(self, params: dict[str, str]) -> int:
+        """Refuse a message whose fields are not as Twilio sends them; returns NumMedia.
+
+        Unknown fields (WhatsApp's ProfileName, geo fields, new ones) are allowed.
+        """
+        if not _MESSAGE_SID.match(params.get("MessageSid") or ""):
+            raise Rejected(400, "missing or malformed MessageSid")
+        if not _ACCOUNT_SID.match(params.get("AccountSid") or ""):
+            raise Rejected(400, "missing or malformed AccountSid")
+        if params["AccountSid"] != self.account_sid:
+            raise Rejected(403, "message for another account")
+        for field in ("From", "To"):
+            if not _ADDRESS.match(params.get(field) or ""):
+                raise Rejected(400, f"missing or malformed {field}")
+        count = params.get("NumMedia", "0")
+        if not _COUNT.match(count) or int(count) > MAX_MEDIA:
+            raise Rejected(400, "malformed NumMedia")
+        indexes = {int(m.group(1)) for key in params if (m := _MEDIA_URL.match(key))}
+        if indexes != set(range(int(count))):
+            raise Rejected(400, "NumMedia does not match the MediaUrl fields")
+        return int(count)
+
     async def handle(
         self, params: dict[str, str], on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> HTTPResponse:
-        sid, sender = params.get("MessageSid") or params.get("SmsSid"), params.get("From")
-        if not sid or not sender:
-            raise Rejected(400, "missing MessageSid or From")
+        media = self.check_fields(params)
+        sid, sender = params["MessageSid"], params["From"]
         body = (params.get("Body") or "").strip()
         try:
             body.encode("utf-8")
-            media = int(params.get("NumMedia") or 0)
-        except (UnicodeEncodeError, ValueError):
-            raise Rejected(400, "malformed Body or NumMedia") from None
+        except UnicodeEncodeError:
+            raise Rejected(400, "malformed Body") from None
         conversation = conversation_id(sender, self.conversation_key)
         if not await self.dedupe.first_seen(f"message:{sid}"):
             logger.info("sms: duplicate %s dropped (conversation %s)", sid, conversation)
@@ -158,9 +210,10 @@ class SmsInput(InputChannel):
             return twiml([])  # they asked us to stop: no reply of any kind
         if keyword in HELP_WORDS:
             return twiml([self.settings["help_text"]])
-        if not body:
+        text = FEEDBACK_WORDS.get(keyword) or customer_text(body)
+        if not text:
             return twiml([self.settings["media_text"]] if media else [])
-        return await self._turn(sid, sender, conversation, body, params, on_new_message)
+        return await self._turn(sid, sender, conversation, text, params, on_new_message)
 
     async def _turn(
         self,
@@ -180,14 +233,16 @@ class SmsInput(InputChannel):
             attempts=int(self.settings.get("send_attempts") or 4),
             conversation=conversation,
         )
-        metadata = {
-            "sms": {
-                "to": to_number,
-                "from_country": params.get("FromCountry"),
-                "num_media": params.get("NumMedia"),
-                "message_sid": sid,
+        metadata = bounded(
+            {
+                "sms": {
+                    "to": to_number,
+                    "from_country": params.get("FromCountry"),
+                    "num_media": params.get("NumMedia"),
+                    "message_sid": sid,
+                }
             }
-        }
+        )
         task = self.runner.start(
             on_new_message(
                 UserMessage(
@@ -212,6 +267,7 @@ class SmsInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("nimbus_sms", __name__)
+        guard_blueprint(bp, self.max_body_bytes)
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -25,7 +25,9 @@ from connectors.common.runner import TurnRunner
 from connectors.common.webhook import (
     DEFAULT_MAX_BODY,
     Rejected,
+    check_headers,
     check_size,
+    guard_blueprint,
     media_type,
     parse_json_object,
     reject,
@@ -55,6 +57,7 @@ OPTIONAL: dict[str, Any] = {
     "bot_username": "",
     "dedupe_ttl": 24 * 3600,
     "dedupe_redis_url": "",
+    "dedupe_db": "",  # default: dedupe.sqlite beside $TRACKER_DB; "memory" for none
     "max_body_bytes": DEFAULT_MAX_BODY,
     "send_attempts": 4,
 }
@@ -163,6 +166,7 @@ class TelegramInput(InputChannel):
         )
 
     def _check_secret(self, request: Request) -> None:
+        check_headers(request)
         sent = request.headers.get("X-Telegram-Bot-Api-Secret-Token")
         if not sent:
             raise Rejected(401, "missing X-Telegram-Bot-Api-Secret-Token")
@@ -279,6 +283,7 @@ class TelegramInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("nimbus_telegram", __name__)
+        guard_blueprint(bp, self.max_body_bytes)
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.common.webhook import Rejected, ensure_clean_text
+from connectors.common.webhook import Rejected, bounded, customer_text, ensure_clean_text
 
 PRIVATE = "private"
 GROUPS = ("group", "supergroup")
@@ -72,19 +72,22 @@ def _user_name(user: dict[str, Any]) -> str | None:
 
 
 def _meta(chat: dict[str, Any], user: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "telegram": {
-            "chat_id": chat.get("id"),
-            "chat_type": chat.get("type"),
-            "chat_title": chat.get("title"),
-            "user_id": user.get("id"),
-            "user_name": _user_name(user),
-            "username": user.get("username"),
-            "language_code": user.get("language_code"),
-            "message_id": message.get("message_id"),
-            "thread_id": message.get("message_thread_id"),
+    # Bounded: it is stored with every user event, and names and titles are free text.
+    return bounded(
+        {
+            "telegram": {
+                "chat_id": chat.get("id"),
+                "chat_type": chat.get("type"),
+                "chat_title": chat.get("title"),
+                "user_id": user.get("id"),
+                "user_name": _user_name(user),
+                "username": user.get("username"),
+                "language_code": user.get("language_code"),
+                "message_id": message.get("message_id"),
+                "thread_id": message.get("message_thread_id"),
+            }
         }
-    }
+    )
 
 
 def _addressed_in_group(
@@ -142,7 +145,9 @@ def classify(update: dict[str, Any], bot_username: str | None, bot_id: int | Non
     if command is not None:
         if command not in COMMANDS:
             return Action("notice", text="unknown_command", **base)
-        text = COMMANDS[command]
+        text = COMMANDS[command]  # our own mapping: the only text that may name an intent
+    else:
+        text = customer_text(text)
     if not text:
         return Action("ignore")
     return Action("turn", text=text, **base)

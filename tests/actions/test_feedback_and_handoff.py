@@ -119,7 +119,7 @@ def test_helpful_press_in_telegram_is_acknowledged_without_a_chat_message(monkey
 
 def test_sms_customer_answers_with_a_word(monkeypatch, feedback_db):
     messages, new_slots, history = answer_on("sms", monkeypatch)
-    assert messages[0]["custom"]["sms"]["text"].endswith("Helpful? Reply YES or NO.")
+    assert messages[0]["custom"]["sms"]["text"].endswith("Reply 1 if this helped, 2 if not.")
     replies, _ = run(
         feedback.ActionRecordFeedback(),
         make_tracker(history + [user("no", "feedback_unhelpful", channel="sms")], new_slots),
@@ -178,7 +178,7 @@ def test_asking_for_a_human_notifies_the_team_with_the_transcript(monkeypatch, w
     assert sent["reason"] == "customer_asked" and sent["channel"] == "slack"
     assert [t["from"] for t in sent["transcript"]] == ["customer", "bot", "customer"]
     assert "5-7 business days" in sent["transcript"][1]["text"]  # the Slack answer's fallback text
-    assert sent["hand_back"]["path"] == "/conversations/C42%3A1700.1/trigger_intent"
+    assert sent["hand_back"]["path"] == "/conversations/C42:1700.1/trigger_intent"
     assert sent["hand_back"]["body"] == {"name": "EXTERNAL_handoff_resolved", "entities": {}}
     assert replies[0]["response"] == "utter_handoff"
     assert replies[1]["custom"]["handoff"]["conversation_id"] == "C42:1700.1"
@@ -299,7 +299,7 @@ def test_release_and_claim_commands_trigger_the_external_intents(webhook):
     assert (
         handoff.main(["claim", "C42:1700.1", "--rasa-url", base, "--token", "s3cret", "--agent", "Ann"]) == 0
     )
-    assert webhook.paths == ["/conversations/C42%3A1700.1/trigger_intent?token=s3cret"] * 2
+    assert webhook.paths == ["/conversations/C42:1700.1/trigger_intent?token=s3cret"] * 2
     assert webhook.received == [
         {"name": "EXTERNAL_handoff_resolved", "entities": {}},
         {"name": "EXTERNAL_handoff_claimed", "entities": {"agent": "Ann"}},

@@ -233,7 +233,7 @@ def test_sms_emoji_and_cyrillic_use_ucs2_and_are_cut_at_a_sentence_end():
 def test_sms_long_answer_cut_at_sentence_and_lists_only_kept_sources():
     text = sms_text("long_answer")
     lines = text.split("\n")
-    assert lines[-1] == "Helpful? Reply YES or NO."
+    assert lines[-1] == "Reply 1 if this helped, 2 if not."
     body = "\n".join(line for line in lines if not line.startswith("[") and line != lines[-1])
     assert body.rstrip().endswith(("].", "]", "."))
     cited = set(re.findall(r"\[(\d)\]", body))

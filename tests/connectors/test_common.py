@@ -13,7 +13,7 @@ import pytest
 
 from connectors.common import logmask
 from connectors.common.credentials import ChannelConfigError, read_settings
-from connectors.common.dedupe import MemoryDedupe, RedisDedupe, dedupe_from_settings
+from connectors.common.dedupe import MemoryDedupe, RedisDedupe, SqliteDedupe, dedupe_from_settings
 from connectors.common.delivery import TransientError, send_with_retry, split_text
 from connectors.common.payload import channel_part, fallback_text
 from connectors.common.runner import TurnRunner
@@ -163,12 +163,35 @@ def test_redis_dedupe_is_shared_between_replicas(redis_url):
     assert sorted(_run(scenario())) == [False, False, True]
 
 
-def test_dedupe_chooses_redis_when_configured(redis_url, monkeypatch):
+def test_dedupe_chooses_redis_when_configured(redis_url, monkeypatch, tmp_path):
     monkeypatch.delenv("REDIS_URL", raising=False)
-    assert isinstance(dedupe_from_settings({}, "slack"), MemoryDedupe)
+    monkeypatch.setenv("TRACKER_DB", str(tmp_path / "tracker.db"))
+    default = dedupe_from_settings({}, "slack")
+    assert isinstance(default, SqliteDedupe) and default.path == str(tmp_path / "dedupe.sqlite")
+    assert isinstance(dedupe_from_settings({"dedupe_db": "memory"}, "slack"), MemoryDedupe)
     assert isinstance(dedupe_from_settings({"dedupe_redis_url": redis_url}, "slack"), RedisDedupe)
     monkeypatch.setenv("REDIS_URL", redis_url)
     assert isinstance(dedupe_from_settings({}, "slack"), RedisDedupe)
+
+
+def test_sqlite_dedupe_survives_a_restart_and_expires(tmp_path):
+    """Finding 4: a platform retry delivered after a restart must not be answered again."""
+    now = [1000.0]
+    path = str(tmp_path / "dedupe.sqlite")
+
+    async def seen(store, key):
+        return await store.first_seen(key)
+
+    before = SqliteDedupe(path, ttl=60, prefix="slack:", clock=lambda: now[0])
+    assert _run(seen(before, "event:Ev1")) is True
+    assert _run(seen(before, "event:Ev1")) is False
+    SqliteDedupe.close_all()  # the process ends; only the file remains
+    after = SqliteDedupe(path, ttl=60, prefix="slack:", clock=lambda: now[0])
+    assert _run(seen(after, "event:Ev1")) is False
+    assert _run(seen(SqliteDedupe(path, ttl=60, prefix="telegram:"), "event:Ev1")) is True
+    now[0] += 61  # past the TTL the id may be reused
+    assert _run(seen(after, "event:Ev1")) is True
+    SqliteDedupe.close_all()
 
 
 def test_redis_down_falls_back_to_memory(caplog):

@@ -283,9 +283,17 @@ def test_sms_turn_uses_the_hashed_id_and_replies_to_the_real_number(twilio_api):
                 "phone_number": "+15550001111",
                 "api_base_url": twilio_api.url,
                 "optout_db": ":memory:",
+                "dedupe_db": "memory",
             }
         )
-        params = {"MessageSid": "SM9", "From": CUSTOMER, "To": "+15550001111", "Body": "hi", "NumMedia": "0"}
+        params = {
+            "MessageSid": "SM" + "9" * 32,
+            "AccountSid": SID,
+            "From": CUSTOMER,
+            "To": "+15550001111",
+            "Body": "hi",
+            "NumMedia": "0",
+        }
         reply = await channel.handle(params, on_new_message)
         return reply.body.decode()
 

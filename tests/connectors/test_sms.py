@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 
 import pytest
 from twilio.request_validator import RequestValidator
@@ -117,12 +118,26 @@ def sms_channel(api, reply_within: float = 0.5) -> SmsInput:
             "api_base_url": api.url,
             "reply_within": reply_within,
             "optout_db": ":memory:",
+            "dedupe_db": "memory",
         }
     )
 
 
-def sms(body: str, sid: str, sender: str = "+15551234567") -> dict[str, str]:
-    return {"MessageSid": sid, "From": sender, "To": "+15550001111", "Body": body, "NumMedia": "0"}
+def twilio_sid(name: str, prefix: str = "SM") -> str:
+    """A SID in Twilio's format (prefix + 32 hex digits), stable per readable name."""
+    return prefix + hashlib.md5(name.encode()).hexdigest()
+
+
+def sms(body: str, sid: str, sender: str = "+15551234567", **extra: str) -> dict[str, str]:
+    return {
+        "MessageSid": twilio_sid(sid),
+        "AccountSid": SID,
+        "From": sender,
+        "To": "+15550001111",
+        "Body": body,
+        "NumMedia": "0",
+        **extra,
+    }
 
 
 def run_sms(api, turn_seconds: float, messages: list[dict[str, str]]) -> tuple[list[str], list]:
@@ -145,7 +160,7 @@ def run_sms(api, turn_seconds: float, messages: list[dict[str, str]]) -> tuple[l
 def test_quick_turn_replies_in_twiml(twilio_api):
     (body,), received = run_sms(twilio_api, 0, [sms("hi", "SM1")])
     assert "<Message>answer to hi</Message>" in body
-    assert twilio_api.calls("Messages") == [] and received[0].message_id == "SM1"
+    assert twilio_api.calls("Messages") == [] and received[0].message_id == twilio_sid("SM1")
 
 
 def test_slow_turn_answers_empty_twiml_then_uses_the_api(twilio_api):
@@ -161,7 +176,7 @@ def test_same_message_sid_is_one_turn(twilio_api):
 
 
 def test_stop_start_help_and_mms(twilio_api):
-    mms = {**sms("", "SM9"), "NumMedia": "1"}
+    mms = sms("", "SM9", NumMedia="1", MediaUrl0="https://api.twilio.com/media/1")
     bodies, received = run_sms(
         twilio_api, 0, [sms("Stop", "SM4"), sms("hello", "SM5"), sms("START", "SM6"), sms("help", "SM7"), mms]
     )

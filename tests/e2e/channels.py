@@ -93,7 +93,7 @@ def twilio_api():
 def channel_credentials(tmp_path_factory, slack_api, telegram_api, twilio_api) -> Path:
     tmp = tmp_path_factory.mktemp("channel-creds")
     config = {
-        "rest": None,
+        "connectors.rest.RestInput": None,
         "connectors.slack.SlackInput": {
             "bot_token": SLACK_TOKEN,
             "signing_secret": SLACK_SECRET,

@@ -117,8 +117,17 @@ def texts(replies: list[dict]) -> str:
     return "\n".join(r["text"] for r in replies if r.get("text"))
 
 
+PLATFORM_PREFIXES = ("slack:", "telegram:", "sms:", "web:")
+
+
+def conversation_id(sender: str) -> str:
+    """The conversation a REST `sender` talks in: the REST channel keeps its own `web:`
+    namespace, so a platform id passed here is used as it is."""
+    return sender if sender.startswith(PLATFORM_PREFIXES) else f"web:{sender}"
+
+
 def tracker(stack: Stack, sender: str) -> dict:
-    url = f"{stack.rasa_url}/conversations/{sender}/tracker?token={stack.api_token}"
+    url = f"{stack.rasa_url}/conversations/{conversation_id(sender)}/tracker?token={stack.api_token}"
     with urllib.request.urlopen(url, timeout=30) as response:
         return json.loads(response.read())
 

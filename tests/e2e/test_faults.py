@@ -143,10 +143,12 @@ def test_model_api_failure_gives_a_cited_extractive_answer_in_bounded_time(bot, 
         assert 0.25 <= gaps[0] <= 0.5 + 0.4 and 0.5 <= gaps[1] <= 1.0 + 0.4, gaps  # jittered backoff
 
     # The operator: each retry and the fallback, with the conversation id and the cause.
-    log = wait_for_log(stack, "actions", f"falling back to the extractive answer for conversation {sender}")
-    assert f"model call attempt 1 for conversation {sender} failed ({error}); retrying in" in log
-    assert f"model call failed for conversation {sender} after" in log and error in log
-    assert f"falling back to the extractive answer for conversation {sender}" in log
+    log = wait_for_log(
+        stack, "actions", f"falling back to the extractive answer for conversation web:{sender}"
+    )
+    assert f"model call attempt 1 for conversation web:{sender} failed ({error}); retrying in" in log
+    assert f"model call failed for conversation web:{sender} after" in log and error in log
+    assert f"falling back to the extractive answer for conversation web:{sender}" in log
 
 
 def test_platform_api_429_and_5xx_replies_are_retried_then_logged(channel_stack, telegram_api):
@@ -209,8 +211,10 @@ def test_missing_or_empty_knowledge_base_gets_a_clear_reply_and_log_line(bot, kb
     try:
         # Missing directory.
         assert texts(say(stack, "kb-missing", question)) == KB_UNAVAILABLE
-        log = wait_for_log(stack, "actions", "knowledge base unavailable for conversation kb-missing")
-        expected = f"unavailable for conversation kb-missing: no knowledge base table 'chunks' at {kb_dir}"
+        log = wait_for_log(stack, "actions", "knowledge base unavailable for conversation web:kb-missing")
+        expected = (
+            f"unavailable for conversation web:kb-missing: no knowledge base table 'chunks' at {kb_dir}"
+        )
         assert expected in log
         status, body = get_json(f"{stack.action_url}/health/ready")
         assert status == 503 and "kb ingest" in body["knowledge_base"]["error"], body
@@ -219,8 +223,8 @@ def test_missing_or_empty_knowledge_base_gets_a_clear_reply_and_log_line(bot, kb
         # Empty directory (e.g. a volume mounted before the first ingestion).
         kb_dir.mkdir()
         assert texts(say(stack, "kb-empty", question)) == KB_UNAVAILABLE
-        assert "knowledge base unavailable for conversation kb-empty" in wait_for_log(
-            stack, "actions", "knowledge base unavailable for conversation kb-empty"
+        assert "knowledge base unavailable for conversation web:kb-empty" in wait_for_log(
+            stack, "actions", "knowledge base unavailable for conversation web:kb-empty"
         )
     finally:
         shutil.rmtree(kb_dir, ignore_errors=True)
@@ -240,9 +244,9 @@ def test_slow_action_server_gets_an_apology_not_silence(bot):
         os.killpg(actions.pid, signal.SIGCONT)
     assert texts(replies) == APOLOGY
     assert ACTION_TIMEOUT - 0.5 <= elapsed < ACTION_TIMEOUT + 5, elapsed
-    log = wait_for_log(stack, "rasa", "failed for conversation stuck-actions")
+    log = wait_for_log(stack, "rasa", "failed for conversation web:stuck-actions")
     assert (
-        f"custom action action_search_knowledge failed for conversation stuck-actions: "
+        f"custom action action_search_knowledge failed for conversation web:stuck-actions: "
         f"no answer within {ACTION_TIMEOUT:.0f} s; replied with an apology"
     ) in log
     # Once it answers again, so does the bot.
@@ -258,7 +262,9 @@ def test_redis_outage_gets_an_apology_and_the_bot_recovers_when_redis_returns(bo
         replies = say(stack, "redis-customer", "hello")
         assert texts(replies) == APOLOGY
         log = wait_for_log(stack, "rasa", "conversation store unavailable")
-        assert "conversation store unavailable (AtomicRedisLockStore) for conversation redis-customer" in log
+        assert (
+            "conversation store unavailable (AtomicRedisLockStore) for conversation web:redis-customer" in log
+        )
         status, body = get_json(f"{stack.rasa_url}/health/ready")
         assert status == 503 and body["status"] == "unavailable", body
         assert not body["tracker_store"]["ok"] and not body["lock_store"]["ok"]
@@ -276,8 +282,8 @@ def test_action_server_down_gets_an_apology_not_silence(bot):
     replies, elapsed = timed_say(stack, "no-actions", "how do I reset my thermostat?")
     assert texts(replies) == APOLOGY
     assert elapsed < 5, elapsed  # refused at once: no need to wait for the timeout
-    log = wait_for_log(stack, "rasa", "failed for conversation no-actions")
-    assert "custom action action_search_knowledge failed for conversation no-actions: " in log
+    log = wait_for_log(stack, "rasa", "failed for conversation web:no-actions")
+    assert "custom action action_search_knowledge failed for conversation web:no-actions: " in log
     assert "Couldn't connect to the server" in log
     status, body = get_json(f"{stack.rasa_url}/health/ready")
     assert status == 200 and body["status"] == "degraded" and not body["action_server"]["ok"], body

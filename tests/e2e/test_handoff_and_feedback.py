@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from scripts.stack import ACTIONS_BIN, ROOT
-from tests.e2e.conftest import make_stack, say, texts, tracker
+from tests.e2e.conftest import conversation_id, make_stack, say, texts, tracker
 from tests.standins.webhook_server import WebhookStandIn
 
 DOMAIN = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text())["responses"]
@@ -85,9 +85,11 @@ def test_handoff_notifies_the_team_and_silences_the_bot_until_handed_back(stack,
     say(stack, sender, "hi")
     replies = say(stack, sender, "I want to talk to a human")
     assert texts(replies) == response("utter_handoff")
-    assert any(r.get("custom", {}).get("handoff") for r in replies)
+    # The transcript is for the team: never in the customer's response.
+    assert not any("handoff" in (r.get("custom") or {}) for r in replies)
+    assert "transcript" not in json.dumps(replies)
 
-    notice = next(m for m in team_webhook.wait_for(1) if m.get("conversation_id") == sender)
+    notice = next(m for m in team_webhook.wait_for(1) if m.get("conversation_id") == conversation_id(sender))
     assert notice["event"] == "handoff_requested" and notice["reason"] == "customer_asked"
     said = [(t["from"], t["text"]) for t in notice["transcript"]]
     assert said[0] == ("customer", "hi") and said[-1] == ("customer", "I want to talk to a human")
@@ -98,25 +100,29 @@ def test_handoff_notifies_the_team_and_silences_the_bot_until_handed_back(stack,
     assert say(stack, sender, "how do I return my thermostat?") == []
     assert slot(stack, sender, "handoff_active") is True
     forwarded = [m for m in team_webhook.wait_for(2) if m.get("event") == "customer_message"]
-    assert [m["text"] for m in forwarded if m["conversation_id"] == sender][:1] == ["hello? anyone there?"]
+    assert [m["text"] for m in forwarded if m["conversation_id"] == conversation_id(sender)][:1] == [
+        "hello? anyone there?"
+    ]
 
     # The team sees it open, an agent claims it, then hands it back, all with the documented
     # commands (Rasa's HTTP API underneath); the record and the webhook follow each step.
     listed = actions_cli("actions.handoff", "list", "--db", str(stack.handoff_db), "--json")
-    (record,) = [r for r in map(json.loads, listed.splitlines()) if r["conversation_id"] == sender]
+    (record,) = [
+        r for r in map(json.loads, listed.splitlines()) if r["conversation_id"] == conversation_id(sender)
+    ]
     assert record["status"] == "open" and record["reason"] == "customer_asked" and record["opened_at"]
     assert record["id"] == notice["handoff_id"] and record["delivered_to"] == ["webhook"]
 
     token = stack.api_token
     rasa = ["--rasa-url", stack.rasa_url, "--token", token, "--agent", "Ann"]
-    actions_cli("actions.handoff", "claim", sender, *rasa)
+    actions_cli("actions.handoff", "claim", conversation_id(sender), *rasa)
     assert say(stack, sender, "still waiting") == []  # claimed: the bot stays out of it
-    actions_cli("actions.handoff", "release", sender, *rasa)
+    actions_cli("actions.handoff", "release", conversation_id(sender), *rasa)
     assert slot(stack, sender, "handoff_active") is False
     answer = say(stack, sender, "how do I return my thermostat?")
     assert "[1]" in texts(answer) and "Sources:" in texts(answer)
 
-    steps = [m for m in team_webhook.wait_for(6) if m.get("conversation_id") == sender]
+    steps = [m for m in team_webhook.wait_for(6) if m.get("conversation_id") == conversation_id(sender)]
     assert [m["event"] for m in steps] == [
         "handoff_requested",
         "customer_message",
@@ -128,7 +134,9 @@ def test_handoff_notifies_the_team_and_silences_the_bot_until_handed_back(stack,
     assert {m["handoff_id"] for m in steps} == {notice["handoff_id"]}
     assert steps[-1]["agent"] == "Ann" and steps[-1]["outcome"] == "handed_back"
     listed = actions_cli("actions.handoff", "list", "--db", str(stack.handoff_db), "--all", "--json")
-    (record,) = [r for r in map(json.loads, listed.splitlines()) if r["conversation_id"] == sender]
+    (record,) = [
+        r for r in map(json.loads, listed.splitlines()) if r["conversation_id"] == conversation_id(sender)
+    ]
     assert record["status"] == "resolved" and record["agent"] == "Ann"
     assert record["opened_at"] <= record["claimed_at"] <= record["resolved_at"]
     # An agent's claim and hand-back never show up as something the customer said.
@@ -140,7 +148,7 @@ def test_two_unanswered_questions_hand_over_and_the_raw_api_hands_back(stack, te
     assert texts(say(stack, sender, "what is the capital city of australia?")) == response("utter_dont_know")
     second = texts(say(stack, sender, "who painted the mona lisa"))
     assert second == response("utter_dont_know_again") + "\n" + response("utter_handoff")
-    notices = [m for m in team_webhook.wait_for(1) if m.get("conversation_id") == sender]
+    notices = [m for m in team_webhook.wait_for(1) if m.get("conversation_id") == conversation_id(sender)]
     assert notices and notices[0]["reason"] == "unanswered_questions"
     assert say(stack, sender, "hello?") == []
 

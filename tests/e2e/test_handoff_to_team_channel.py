@@ -18,6 +18,7 @@ from scripts.stack import ROOT
 from tests.e2e.channels import (
     SLACK_TEAM_CHANNEL,
     TWILIO_NUMBER,
+    TWILIO_SID,
     sms_conversation,
     sms_webhook,
     telegram_update,
@@ -55,7 +56,8 @@ def text_sms(stack, twilio_api, sender: str, body: str, expect_reply: bool = Tru
     """What the customer receives for one text: TwiML messages, or Messages API sends."""
     before = len(twilio_api.calls("Messages", lambda r: r.params.get("To") == sender))
     params = {
-        "MessageSid": f"SMhandoff{next(_n):024d}",
+        "MessageSid": f"SM0a0d0ff{next(_n):025d}",
+        "AccountSid": TWILIO_SID,
         "From": sender,
         "To": TWILIO_NUMBER,
         "Body": body,

@@ -17,6 +17,7 @@ import pytest
 
 from tests.e2e.channels import (
     TWILIO_NUMBER,
+    TWILIO_SID,
     post,
     slack_event,
     slack_signed_headers,
@@ -211,9 +212,10 @@ def test_telegram_feedback_press_is_answered_with_a_toast_and_recorded(channel_s
 
 def test_sms_answer_is_plain_text_with_numbered_compact_sources(channel_stack, twilio_api):
     sender = f"+1415777{next(_n) % 10000:04d}"
-    sid = f"SMsame{next(_n):026d}"
+    sid = f"SM5a3e{next(_n):028d}"
     params = {
         "MessageSid": sid,
+        "AccountSid": TWILIO_SID,
         "From": sender,
         "To": TWILIO_NUMBER,
         "Body": QUESTION,
@@ -232,7 +234,7 @@ def test_sms_answer_is_plain_text_with_numbered_compact_sources(channel_stack, t
     assert f"[{numbers[0]}] {compact}" in text  # the compact source list, one per cited number
     # Plain text: the model's Markdown (**bold**, `code`, links) is gone, URLs are compact.
     assert not re.search(r"\*\*|`|</?[a-z]|\]\(|https?://", text), text
-    assert text.endswith("Helpful? Reply YES or NO.")
+    assert text.endswith("Reply 1 if this helped, 2 if not.")
     assert len(text) <= 3 * 153  # the default budget of three GSM-7 segments
 
 

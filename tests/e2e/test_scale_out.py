@@ -55,7 +55,7 @@ def replica_credentials(tmp_path_factory, telegram_api):
     """REST plus our Telegram channel; its dedupe store is the replicas' Redis (REDIS_URL)."""
     path = tmp_path_factory.mktemp("scale-creds") / "credentials.yml"
     config = {
-        "rest": None,
+        "connectors.rest.RestInput": None,
         "connectors.telegram.TelegramInput": {
             "token": TELEGRAM_TOKEN,
             "webhook_secret": TELEGRAM_SECRET,

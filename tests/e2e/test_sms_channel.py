@@ -39,7 +39,7 @@ _sids = itertools.count(1)
 
 
 def inbound(body: str, sender: str, **extra) -> dict[str, str]:
-    sid = f"SM{int(time.time())}{next(_sids):020d}"
+    sid = f"SM{int(time.time())}{next(_sids):022d}"  # Twilio's format: SM + 32 hex digits
     return {
         "MessageSid": sid,
         "SmsSid": sid,
