@@ -23,7 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.feedback import LAST_ANSWER_SLOT, feedback_store
 from actions.handoff import HANDOFF_SLOT, REASON_UNANSWERED, is_external, start_handoff
 from actions.language import LANGUAGE_SLOT, customer_language, localize_messages, pointer_answer
-from actions.render import renderer_for
+from actions.render import render_suggestions, renderer_for
 from knowledge.answer.prompt import Turn
 from knowledge.language import ENGLISH
 from knowledge.language import warm_up as load_language_model
@@ -156,6 +156,8 @@ class ActionSearchKnowledge(Action):
                 )
             dispatcher.utter_message(response="utter_dont_know")
             return [SlotSet(UNANSWERED_SLOT, float(unanswered + 1)), SlotSet(LAST_ANSWER_SLOT, None)]
+        if answer.method == "suggest":
+            return await self._suggest(dispatcher, tracker, answer, question, channel, unanswered)
         ref = None
         try:
             # A SQLite commit waits for the disk: on the event loop it stalled every other
@@ -169,6 +171,37 @@ class ActionSearchKnowledge(Action):
         for message in renderer_for(channel).render(answer, feedback_ref=ref):
             dispatcher.utter_message(**message.as_kwargs())
         return [SlotSet(UNANSWERED_SLOT, 0.0), SlotSet(LAST_ANSWER_SLOT, ref)]
+
+    async def _suggest(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        answer,
+        question: str,
+        channel: str,
+        unanswered: int,
+    ) -> list[dict[str, Any]]:
+        """ "These articles may help": an unanswered question as far as handoff is concerned.
+
+        The reply is stored with its articles (the team sees what was offered), carries
+        no Helpful buttons (there is no answer to rate), and counts as a miss: after
+        `HANDOFF_AFTER_MISSES` misses in a row a person takes over, as after "I don't know".
+        """
+        conversation_id = tracker.sender_id
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(
+                _pool, lambda: feedback_store().record_answer(conversation_id, channel, question, answer)
+            )
+        except Exception:  # noqa: BLE001 - the suggestions still go out
+            log.exception("could not store the suggestions for conversation %s", conversation_id)
+        for message in render_suggestions(channel, answer):
+            dispatcher.utter_message(**message.as_kwargs())
+        if HANDOFF_AFTER_MISSES and unanswered + 1 >= HANDOFF_AFTER_MISSES:
+            return [SlotSet(LAST_ANSWER_SLOT, None)] + await start_handoff(
+                dispatcher, tracker, REASON_UNANSWERED
+            )
+        return [SlotSet(UNANSWERED_SLOT, float(unanswered + 1)), SlotSet(LAST_ANSWER_SLOT, None)]
 
 
 def warm_up() -> None:

@@ -8,7 +8,7 @@ renders it.
 
 from __future__ import annotations
 
-from actions.render.base import RenderedMessage, source_label
+from actions.render.base import SUGGESTIONS_INTRO, SUGGESTIONS_OUTRO, RenderedMessage, source_label
 from knowledge.answer.structure import tables_as_rows
 from knowledge.documents import Answer
 
@@ -43,3 +43,20 @@ class MarkdownRenderer:
         if answer.sources:
             text += "\n\nSources:\n" + sources_markdown(answer)
         return [RenderedMessage(text=text, json_message=structured(answer, feedback_ref))]
+
+
+def render_suggestions(answer: Answer) -> list[RenderedMessage]:
+    """The nearest articles as a Markdown list, plus the same list as structured data."""
+    lines = [SUGGESTIONS_INTRO]
+    for source in answer.suggestions:
+        lines.append(f"- [{source.title}]({source.url})" if source.url else f"- {source.title}")
+    lines.append("")
+    lines.append(SUGGESTIONS_OUTRO)
+    payload = {
+        "type": "knowledge_suggestions",
+        "text": SUGGESTIONS_INTRO,
+        "articles": [
+            {"title": s.title, "url": s.url, "article_id": s.article_id} for s in answer.suggestions
+        ],
+    }
+    return [RenderedMessage(text="\n".join(lines), json_message=payload)]

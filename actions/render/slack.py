@@ -10,6 +10,8 @@ from actions.render import markup as md
 from actions.render.base import (
     HELPFUL_INTENT,
     HUMAN_PAYLOAD,
+    SUGGESTIONS_INTRO,
+    SUGGESTIONS_OUTRO,
     UNHELPFUL_INTENT,
     RenderedMessage,
     feedback_payload,
@@ -275,3 +277,17 @@ def feedback_block(ref: str) -> dict:
             button("request_human", "🙋 Talk to a person", HUMAN_PAYLOAD),
         ],
     }
+
+
+def render_suggestions(answer: Answer) -> list[RenderedMessage]:
+    """A short mrkdwn section with the nearest articles as links; no feedback buttons."""
+    links = [
+        f"{BULLETS[0]} " + (link(s.url, s.title) if s.url else escape(s.title)) for s in answer.suggestions
+    ]
+    text = "\n".join([escape(SUGGESTIONS_INTRO), *links])[:SECTION_LIMIT]
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(SUGGESTIONS_OUTRO)}]},
+    ]
+    fallback = "\n".join([SUGGESTIONS_INTRO, *(f"- {s.title}" for s in answer.suggestions)])
+    return [RenderedMessage(json_message={"slack": {"text": escape(fallback), "blocks": blocks}})]

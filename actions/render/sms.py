@@ -177,3 +177,24 @@ def plain_body(markdown: str) -> str:
         else:
             lines.append(md.plain(block.inlines, show_url=compact_url))
     return "\n".join(line.rstrip() for line in lines)
+
+
+SMS_SUGGESTIONS_INTRO = "Not sure I have the exact answer. These may help:"
+SMS_SUGGESTIONS_OUTRO = "Reply HUMAN to reach a person."
+
+
+def render_suggestions(
+    answer: Answer, max_segments: int | None = None, link_base: str | None = None
+) -> list[RenderedMessage]:
+    """Titles and short links, as many articles as fit the segment budget (at least one)."""
+    budget = SmsRenderer(max_segments=max_segments, link_base=link_base)
+    lines: list[str] = []
+    for source in answer.suggestions:
+        where = short_url(source, budget.link_base)
+        line = normalise(f"- {source.title}" + (f": {where}" if where else ""))
+        text = "\n".join([SMS_SUGGESTIONS_INTRO, *lines, line, SMS_SUGGESTIONS_OUTRO])
+        if lines and not budget.fits(text):
+            break
+        lines.append(line)
+    text = "\n".join([SMS_SUGGESTIONS_INTRO, *lines, SMS_SUGGESTIONS_OUTRO])
+    return [RenderedMessage(json_message={"sms": {"text": text}})]

@@ -12,6 +12,8 @@ from actions.render import markup as md
 from actions.render.base import (
     HELPFUL_INTENT,
     HUMAN_PAYLOAD,
+    SUGGESTIONS_INTRO,
+    SUGGESTIONS_OUTRO,
     UNHELPFUL_INTENT,
     RenderedMessage,
     feedback_payload,
@@ -159,3 +161,13 @@ def feedback_buttons(ref: str) -> list[list[dict]]:
             if len(button["callback_data"].encode()) > CALLBACK_DATA_LIMIT:
                 raise ValueError(f"callback_data over {CALLBACK_DATA_LIMIT} bytes: {button['callback_data']}")
     return buttons
+
+
+def render_suggestions(answer: Answer) -> list[RenderedMessage]:
+    """The nearest articles as linked HTML lines; no feedback buttons."""
+    lines = [escape(SUGGESTIONS_INTRO)]
+    for source in answer.suggestions:
+        label = escape(source.title)
+        lines.append(f"{BULLETS[0]} " + (anchor(source.url, label) if source.url else label))
+    lines += ["", escape(SUGGESTIONS_OUTRO)]
+    return [RenderedMessage(json_message={"telegram": {"html": "\n".join(lines)}})]

@@ -295,3 +295,40 @@ def test_same_turn_texts_arrive_with_their_template_variables_filled():
     assert text.startswith("Lo siento, no he podido contactar")
     assert "Email support@nimbushome.example." in text
     assert "{contact}" not in text and dispatcher.messages[0]["response"] is None
+
+
+NEAR_MISS = "is there a nimbus app for my smart tv"
+
+
+def test_unsure_question_gets_the_nearest_articles_without_buttons_and_counts_as_a_miss(kb, monkeypatch):
+    from actions.feedback import feedback_store
+
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
+    messages, events = run(tracker(NEAR_MISS))
+    assert len(messages) == 1
+    payload = messages[0]["custom"]
+    assert payload["type"] == "knowledge_suggestions"
+    assert 1 <= len(payload["articles"]) <= 3
+    assert all(a["url"].startswith("https://help.nimbushome.example/") for a in payload["articles"])
+    assert "may help" in messages[0]["text"] and not messages[0]["buttons"]
+    assert events[0] == {"event": "slot", "timestamp": None, "name": "unanswered_count", "value": 1.0}
+    # stored like an answer, with the articles it offered, for the team to review
+    stored = feedback_store().latest("customer-1")
+    assert stored.method == "suggest"
+    assert [c["article_id"] for c in stored.citations] == [a["article_id"] for a in payload["articles"]]
+
+
+def test_suggestions_after_a_miss_still_hand_over_to_a_person(kb, monkeypatch):
+    from tests.standins.webhook_server import WebhookStandIn
+
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
+    team = WebhookStandIn().start()
+    try:
+        monkeypatch.setenv("HANDOFF_WEBHOOK_URL", team.url)
+        messages, events = run(tracker(NEAR_MISS, channel="telegram", unanswered=1))
+        assert "may help" in messages[0]["custom"]["telegram"]["html"]
+        assert [m["response"] for m in messages if m["response"]] == ["utter_handoff"]
+        assert {"event": "slot", "timestamp": None, "name": "handoff_active", "value": True} in events
+        assert team.wait_for(1)[0]["reason"] == "unanswered_questions"
+    finally:
+        team.stop()

@@ -97,7 +97,9 @@ def test_how_to_question_gets_the_numbered_steps(kb):
 
 
 def test_answer_starts_with_the_part_that_answers_and_keeps_the_table(kb):
-    answer = kb.ask("how much does express shipping cost", channel="rest")
+    # (Since the three-way decision, "how much does express shipping cost" ranks the
+    # international article first and gets suggestions: this is about the answer, not that.)
+    answer = kb.ask("what are the shipping options and how much do they cost", channel="rest")
     assert answer.sources[0].article_id == "shipping-options-and-costs"
     plain = to_plain(answer.text)
     assert "Express: $14.95" in plain, answer.text
