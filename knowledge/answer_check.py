@@ -116,8 +116,8 @@ def check_answers(kb, questions: Sequence, channels: Sequence[str] = CHANNELS) -
         for channel in channels:
             result = results[channel]
             answer = kb.ask(question.q, history=history, channel=channel)
-            if answer.method == "abstain":
-                continue
+            if answer.method in ("abstain", "suggest", "pointer"):
+                continue  # no answer text: "I don't know", or articles offered to read
             result.answered += 1
             problem = opening_problem(answer.text, answer.passages)
             if problem:

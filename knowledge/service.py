@@ -126,10 +126,14 @@ class KnowledgeBase:
             return calibration.related(result.signals.as_dict())
         return self.confidence(result) >= self.decision_bar()
 
-    def suggestions(self, result: SearchResult) -> list[Source]:
-        """The nearest articles, best first, leaving out any below the "unrelated" bar."""
+    def suggestions(self, result: SearchResult, use_floor: bool = True) -> list[Source]:
+        """The nearest articles, best first, leaving out any below the "unrelated" bar.
+
+        `use_floor=False` for a question not in English: its cosines to English articles
+        are low across the board, so the bar would drop articles that are in fact nearest.
+        """
         calibration = self.calibration
-        floor = calibration.suggest_cosine if calibration is not None else None
+        floor = calibration.suggest_cosine if calibration is not None and use_floor else None
         best: dict[str, Passage] = {}
         for passage in result.passages:
             best.setdefault(passage.article_id, passage)
@@ -294,7 +298,7 @@ class KnowledgeBase:
         """The suggestions' articles, for a customer whose language the bot cannot answer in."""
         return Answer(
             text="",
-            sources=self.suggestions(result),
+            sources=self.suggestions(result, use_floor=False),
             grounded=False,
             method="pointer",
             passages=result.passages,
