@@ -104,7 +104,8 @@ class FeedbackStore:
         ref = secrets.token_urlsafe(6)  # 8 characters: fits Telegram's 64-byte callback data
         citations = [
             {"number": s.number, "title": s.title, "url": s.url, "article_id": s.article_id, "page": s.page}
-            for s in answer.sources
+            # a "these articles may help" reply is stored with the articles it offered
+            for s in (answer.sources or answer.suggestions)
         ]
         with self._use() as db:
             db.execute(

@@ -23,8 +23,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.feedback import LAST_ANSWER_SLOT, feedback_store
 from actions.gaps_store import record_unanswered
 from actions.handoff import HANDOFF_SLOT, REASON_UNANSWERED, is_external, start_handoff
-from actions.render import renderer_for
+from actions.language import LANGUAGE_SLOT, customer_language, localize_messages, pointer_answer
+from actions.render import render_suggestions, renderer_for
 from knowledge.answer.prompt import Turn
+from knowledge.language import ENGLISH
+from knowledge.language import warm_up as load_language_model
 from knowledge.service import KnowledgeBase, KnowledgeBaseMissing
 
 log = logging.getLogger(__name__)
@@ -90,16 +93,27 @@ class ActionSearchKnowledge(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        """Answer, then hand the turn back to the customer.
+        """Answer in the customer's language, then hand the turn back to the customer.
 
         In every rule and story the customer speaks next (tests/actions checks bot/data),
         so the action says so itself: Rasa then skips the second run of its dialogue
         policies that would only predict `action_listen` again, about 2 ms of the Rasa
         server's event loop per answer, paid while every other conversation waits there.
         """
-        return await self._respond(dispatcher, tracker) + [FollowupAction("action_listen")]
+        question = (tracker.latest_message.get("text") or "").strip()
+        metadata = tracker.latest_message.get("metadata")
+        language = customer_language(question, metadata, tracker.get_slot(LANGUAGE_SLOT))
+        channel = tracker.get_latest_input_channel() or "rest"
+        events = await self._respond(dispatcher, tracker, language, domain)
+        # Texts chosen by name this turn (the slot below only applies from the next turn).
+        localize_messages(dispatcher.messages, domain, language, channel)
+        if language != (tracker.get_slot(LANGUAGE_SLOT) or ENGLISH):
+            events.append(SlotSet(LANGUAGE_SLOT, None if language == ENGLISH else language))
+        return events + [FollowupAction("action_listen")]
 
-    async def _respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+    async def _respond(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         question = (tracker.latest_message.get("text") or "").strip()
         channel = tracker.get_latest_input_channel() or "rest"
         conversation_id = tracker.sender_id
@@ -110,11 +124,6 @@ class ActionSearchKnowledge(Action):
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
         history, turns = conversation_turns(tracker)
-        language = (
-            (tracker.latest_message.get("metadata") or {}).get("language", "")
-            if isinstance(tracker.latest_message.get("metadata"), dict)
-            else ""
-        )
         loop = asyncio.get_running_loop()
         try:
             answer = await loop.run_in_executor(
@@ -124,7 +133,9 @@ class ActionSearchKnowledge(Action):
                     history=history,
                     conversation=turns,
                     channel=channel,
-                    language=language,
+                    # English is the default: the model is then told to answer in the
+                    # question's own language, in case a short message was misread.
+                    language="" if language == ENGLISH else language,
                     conversation_id=conversation_id,
                 ),
             )
@@ -132,6 +143,12 @@ class ActionSearchKnowledge(Action):
             log.error("knowledge base unavailable for conversation %s: %s", conversation_id, exc)
             dispatcher.utter_message(response="utter_kb_unavailable")
             return [SlotSet(UNANSWERED_SLOT, float(unanswered + 1))]
+        if answer.method == "pointer":
+            # Not a miss: the customer has articles to read and a person on offer.
+            pointer = pointer_answer(answer, domain, language, channel)
+            for message in renderer_for(channel).render(pointer):
+                dispatcher.utter_message(**message.as_kwargs())
+            return [SlotSet(LAST_ANSWER_SLOT, None)]
         if answer.method == "abstain":
             handing_off = bool(HANDOFF_AFTER_MISSES and unanswered + 1 >= HANDOFF_AFTER_MISSES)
             await record_unanswered(conversation_id, channel, question, answer, language, handoff=handing_off)
@@ -142,6 +159,8 @@ class ActionSearchKnowledge(Action):
                 )
             dispatcher.utter_message(response="utter_dont_know")
             return [SlotSet(UNANSWERED_SLOT, float(unanswered + 1)), SlotSet(LAST_ANSWER_SLOT, None)]
+        if answer.method == "suggest":
+            return await self._suggest(dispatcher, tracker, answer, question, channel, unanswered)
         ref = None
         try:
             # A SQLite commit waits for the disk: on the event loop it stalled every other
@@ -156,12 +175,44 @@ class ActionSearchKnowledge(Action):
             dispatcher.utter_message(**message.as_kwargs())
         return [SlotSet(UNANSWERED_SLOT, 0.0), SlotSet(LAST_ANSWER_SLOT, ref)]
 
+    async def _suggest(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        answer,
+        question: str,
+        channel: str,
+        unanswered: int,
+    ) -> list[dict[str, Any]]:
+        """ "These articles may help": an unanswered question as far as handoff is concerned.
+
+        The reply is stored with its articles (the team sees what was offered), carries
+        no Helpful buttons (there is no answer to rate), and counts as a miss: after
+        `HANDOFF_AFTER_MISSES` misses in a row a person takes over, as after "I don't know".
+        """
+        conversation_id = tracker.sender_id
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(
+                _pool, lambda: feedback_store().record_answer(conversation_id, channel, question, answer)
+            )
+        except Exception:  # noqa: BLE001 - the suggestions still go out
+            log.exception("could not store the suggestions for conversation %s", conversation_id)
+        for message in render_suggestions(channel, answer):
+            dispatcher.utter_message(**message.as_kwargs())
+        if HANDOFF_AFTER_MISSES and unanswered + 1 >= HANDOFF_AFTER_MISSES:
+            return [SlotSet(LAST_ANSWER_SLOT, None)] + await start_handoff(
+                dispatcher, tracker, REASON_UNANSWERED
+            )
+        return [SlotSet(UNANSWERED_SLOT, float(unanswered + 1)), SlotSet(LAST_ANSWER_SLOT, None)]
+
 
 def warm_up() -> None:
     """Load the embedding model at server start, not on the first customer's question."""
     try:
         try:
             knowledge_base().embedder.embed_one("warm up")
+            load_language_model()
         except Exception as exc:  # noqa: BLE001 - the server still starts and reports per request
             log.warning("knowledge engine warm-up failed: %s", exc)
             return

@@ -49,7 +49,7 @@ def timed(fn) -> tuple[float, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=3, help="passes over the 107 questions")
+    parser.add_argument("--rounds", type=int, default=3, help="passes over the labelled questions")
     parser.add_argument(
         "--concurrency", type=int, default=4, help="simultaneous questions for the second table (0: skip)"
     )

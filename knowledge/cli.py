@@ -36,6 +36,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     for path, reason in report.failed:
         print(f"failed: {path}: {reason}", file=sys.stderr)
     print(f"{report.summary()} (index: {uri})")
+    if (
+        not args.no_calibrate
+        and store.count()
+        and (report.changed or store.calibration_fingerprint() != store.content_fingerprint())
+    ):
+        # The bars belong to these articles: recalibrate now, within a bounded time.
+        calibrate_store(store, None)
     return 1 if report.failed and args.strict else 0
 
 
@@ -48,7 +55,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     except KnowledgeBaseMissing as exc:
         print(f"kb search: {exc}", file=sys.stderr)
         return 2
-    verdict = "answer" if kb.is_answerable(result) else "abstain (I don't know)"
+    verdict = {"answer": "answer", "suggest": "suggest articles (unsure)", "abstain": "I don't know"}[
+        kb.outcome(result)
+    ]
     print(
         f"query: {result.query!r}\nconfidence {kb.confidence(result):.3f} "
         f"(bar {kb.decision_bar():.3f}; cosine {result.signals.cosine:.3f}, "
@@ -70,6 +79,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if answer.method == "abstain":
         print("I don't know (no article answers this well enough).")
         return 0
+    if answer.method == "suggest":
+        print("Not sure; these articles may help:")
+        for s in answer.suggestions:
+            print(f"- {s.title} {s.url}")
+        return 0
     print(answer.text)
     for s in answer.sources:
         print(f"[{s.number}] {s.title} {s.url}")
@@ -84,7 +98,49 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if stackfaq is not None and not stackfaq.exists():
         print(f"kb eval: StackFAQ not found at {stackfaq}", file=sys.stderr)
         return 2
-    return run_eval(stackfaq, args.calibrate, Path(args.calibration or DEFAULT_PATH))
+    return run_eval(stackfaq, args.calibrate, Path(args.calibration or DEFAULT_PATH), compare=args.compare)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Set the index's own bars (leave-one-article-out on its titles and headings) and store them."""
+    from knowledge.store import ChunkStore
+
+    settings = RetrievalSettings.from_env()
+    store = ChunkStore(args.uri or settings.uri, settings.table)
+    if not store.exists():
+        print(f"kb calibrate: no index at {store.uri}; run `kb ingest` first", file=sys.stderr)
+        return 2
+    return calibrate_store(store, args.budget, show_curve=True)
+
+
+def calibrate_store(store, budget: float | None, show_curve: bool = False) -> int:
+    import time
+
+    from knowledge.calibration import BUDGET_SECONDS, DEFAULT_PATH, Calibration
+    from knowledge.embedding import default_embedder
+    from knowledge.evaluation import format_curve, self_calibrate
+
+    settings = RetrievalSettings.from_env()
+    base = Calibration.load(settings.calibration or DEFAULT_PATH)
+    if base is None:
+        print("kb calibrate: no base calibration (knowledge/calibration.json)", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    budget = budget if budget is not None else BUDGET_SECONDS
+    try:
+        calibration, results = self_calibrate(store, default_embedder(), base, started + budget)
+    except ValueError as exc:  # too few articles to calibrate: the default applies
+        print(f"kb calibrate: {exc}; the default calibration applies", file=sys.stderr)
+        return 1
+    store.save_calibration(calibration.to_json(), store.content_fingerprint())
+    print(
+        f"calibrated on {len(results)} questions in {time.monotonic() - started:.0f} s: confident when "
+        f'>= {calibration.threshold:.3f}, "I don\'t know" below cosine {calibration.suggest_cosine:.3f} '
+        f"(stored with the index at {store.uri})"
+    )
+    if show_curve:
+        print(format_curve(calibration, results))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--uri", help="LanceDB URI (default: $KB_URI or .data/kb)")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
     ingest.add_argument("--strict", action="store_true", help="exit 1 if any file failed")
+    ingest.add_argument(
+        "--no-calibrate", action="store_true", help="do not recalibrate the bars when articles changed"
+    )
     ingest.set_defaults(func=cmd_ingest)
     search = sub.add_parser("search", help="show ranked passages for a question")
     search.add_argument("question")
@@ -111,7 +170,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="fit the answer/abstain decision on the own labelled questions and write it first",
     )
     ev.add_argument("--calibration", help="calibration file (default: knowledge/calibration.json)")
+    ev.add_argument(
+        "--compare", action="store_true", help="first compare retrieval variants on the tune part"
+    )
     ev.set_defaults(func=cmd_eval)
+    cal = sub.add_parser(
+        "calibrate", help="set the index's own answer/suggest/don't-know bars and store them"
+    )
+    cal.add_argument("--uri", help="LanceDB URI (default: $KB_URI or .data/kb)")
+    cal.add_argument("--budget", type=float, default=None, help="seconds to spend at most (default 120)")
+    cal.set_defaults(func=cmd_calibrate)
     return parser
 
 

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# How many times the title and the section heading count against one body word in the
+# full-text index (see `Chunk.fts_text`); chosen on the tuning part of the evaluation set.
+FTS_TITLE_REPEAT = 1
+FTS_HEADING_REPEAT = 1
+
 
 @dataclass(frozen=True)
 class Section:
@@ -48,6 +53,27 @@ class Chunk:
         parts.append(self.text)
         return "\n".join(parts)
 
+    @property
+    def heading_path(self) -> str:
+        """Where the chunk sits ("Reset your password > The link expired"): embedded on its
+        own, because a customer's question often paraphrases a heading, not the text under it."""
+        if self.section and self.section != self.title:
+            return f"{self.title} > {self.section}"
+        return self.title
+
+    @property
+    def fts_text(self) -> str:
+        """The full-text column: title and heading repeated so BM25 weighs them above body words.
+
+        Repetition is the classic stand-in for field weights (BM25F) with a single-field
+        index, and it keeps one index that LanceDB's full-text search handles alone.
+        """
+        parts = [self.title] * FTS_TITLE_REPEAT
+        if self.section and self.section != self.title:
+            parts += [self.section] * FTS_HEADING_REPEAT
+        parts.append(self.text)
+        return "\n".join(parts)
+
 
 @dataclass(frozen=True)
 class Passage:
@@ -81,5 +107,7 @@ class Answer:
     text: str
     sources: list[Source] = field(default_factory=list)
     grounded: bool = True
-    method: str = "extractive"  # "llm", "extractive" or "abstain"
+    method: str = "extractive"  # "llm", "extractive", "suggest" or "abstain"
     passages: list[Passage] = field(default_factory=list)
+    # "These articles may help" (method "suggest"): the nearest articles, best first.
+    suggestions: list[Source] = field(default_factory=list)

@@ -1,70 +1,131 @@
-"""`kb eval`: retrieval and answer/abstain quality, measured side by side.
+"""`kb eval`: what a customer gets, per part of the labelled questions and on StackFAQ.
 
 Two question sets:
 
-* the project's own labelled questions (`knowledge/eval/questions.yml`) against the sample
-  help centre, indexed with the real ingestion pipeline;
-* StackFAQ (Karan & Snajder 2018; read from a path, never copied into the project):
-  each thread is one article (title = the original question, one section per answer),
-  each paraphrase (`rephr`, "*" entries dropped) is a query that must find its thread.
-  For the abstention task every thread whose position in the file is 4 modulo 5 (25 of
-  125) is left out of the index, and its paraphrases must be refused.
+* the project's labelled customer questions (`knowledge/eval/`, see its dataset module)
+  against the sample help centre, indexed with the real ingestion pipeline and decided
+  by the real engine (`KnowledgeBase`: search, follow-up handling, the three outcomes).
+  Every choice (fusion weights, signals, the calibration's shares) is made on the
+  `tune` part; the `test` part is what the docs report.
+* StackFAQ (Karan & Snajder 2018; read from a path, never copied into the project): each
+  thread is one article (title = the original question, one section per answer), each
+  paraphrase (`rephr`, "*" entries dropped) must find its thread. For the abstention task
+  every thread whose position is 4 modulo 5 (25 of 125) is left out of the index; its
+  paraphrases must not get a confident answer. The index calibrates itself exactly as a
+  customer's would (`kb calibrate`: titles and headings, leave-one-article-out); nothing
+  is fitted on StackFAQ.
 
-Each method answers from the same LanceDB table: vector search alone, full-text (BM25)
-search alone, and the shipped fused ranking with the calibrated decision. Latency is the
-wall time of one query: embedding (when the method needs it) plus the search.
+Metrics are small functions over per-question `Record`s (see `METRICS`), so a new one
+(e.g. "the answer contains the expected facts") is one more entry.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from knowledge.calibration import FEATURES, Calibration, best_threshold, fit
+from knowledge.calibration import (
+    ANSWER,
+    FEATURES,
+    SUGGEST,
+    Calibration,
+    ProbeResult,
+    curve,
+    fit,
+    probes_from_rows,
+    run_probes,
+    with_bars,
+)
 from knowledge.chunking import chunk_article
-from knowledge.config import SAMPLE_ARTICLES, RetrievalSettings
+from knowledge.config import SAMPLE_ARTICLES, RetrievalSettings, Settings
 from knowledge.documents import Article, Section
-from knowledge.retrieval import Retriever
+from knowledge.retrieval import Retriever, Weights, build_query
 from knowledge.store import ChunkStore, rows_for
 
-QUESTIONS = Path(__file__).resolve().parent / "eval" / "questions.yml"
+LEGACY_QUESTIONS = Path(__file__).resolve().parent / "eval" / "questions.yml"
 STACKFAQ_FILE = "stackExchange-FAQ.json"
 HELD_OUT_MODULUS = 5
 HELD_OUT_REMAINDER = 4
-METHODS = ("vector", "fts", "hybrid")
-METHOD_NAMES = {"vector": "vector only", "fts": "full-text only", "hybrid": "fused (shipped)"}
 DEPTH = 10
-
-
-@dataclass(frozen=True)
-class Query:
-    text: str
-    gold: str | None  # article id that answers it; None when nothing in the index does
-
-
-@dataclass
-class Run:
-    """One method's results on one query set."""
-
-    rankings: list[list[str]] = field(default_factory=list)
-    signals: list[dict[str, float]] = field(default_factory=list)
-    latencies_ms: list[float] = field(default_factory=list)
+PARTS = ("tune", "test")
 
 
 # -- data --------------------------------------------------------------------------------
 
 
-def load_questions(path: Path = QUESTIONS) -> list[Query]:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    return [Query(str(item["q"]), item.get("article") or None) for item in data["questions"]]
+@dataclass(frozen=True)
+class Question:
+    """One labelled question, in the shape of `knowledge.eval.dataset.EvalQuestion`."""
+
+    id: str
+    q: str
+    article: str | None
+    kind: str  # answerable | near_miss | off_topic | handoff
+    lang: str = "en"
+    history: tuple[str, ...] = ()
+    facts: tuple[str, ...] = ()
+    pair: str | None = None
+    part: str = "tune"
+
+
+def _legacy_part(text: str) -> str:
+    return "tune" if int(hashlib.sha1(text.encode()).hexdigest(), 16) % 2 == 0 else "test"
+
+
+def load_labelled(path: Path | None = None) -> list[Question]:
+    """The labelled questions: the dataset module when present, else the older questions.yml."""
+    try:
+        from knowledge.eval.dataset import load_questions as load_dataset
+    except ImportError:
+        load_dataset = None
+    if load_dataset is not None and (path is None or Path(path).name != LEGACY_QUESTIONS.name):
+        return [
+            Question(
+                id=str(q.id),
+                q=q.q,
+                article=q.article,
+                kind=q.kind,
+                lang=q.lang,
+                history=tuple(q.history or ()),
+                facts=tuple(q.facts or ()),
+                pair=q.pair,
+                part=q.part,
+            )
+            for q in load_dataset(path)
+        ]
+    data = yaml.safe_load(Path(path or LEGACY_QUESTIONS).read_text(encoding="utf-8"))
+    return [
+        Question(
+            id=f"legacy-{i}",
+            q=str(item["q"]),
+            article=item.get("article") or None,
+            kind="answerable" if item.get("article") else "near_miss",
+            part=_legacy_part(str(item["q"])),
+        )
+        for i, item in enumerate(data["questions"])
+    ]
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question's text and its article, for tools that only need question wording."""
+
+    text: str
+    gold: str | None
+
+
+def load_questions(path: Path | None = None) -> list[Query]:
+    """Every labelled question as plain text (benchmarks and tests use the wording only)."""
+    return [Query(q.q, q.article) for q in load_labelled(path)]
 
 
 def _as_list(value) -> list[str]:
@@ -75,8 +136,8 @@ def _as_list(value) -> list[str]:
     return [v for v in value if isinstance(v, str)]
 
 
-def load_stackfaq(path: Path) -> tuple[list[Article], list[Query]]:
-    """Threads as articles and their paraphrases as queries (all threads)."""
+def load_stackfaq(path: Path) -> tuple[list[Article], list[Question]]:
+    """Threads as articles and their paraphrases as questions (all threads)."""
     file = Path(path)
     if file.is_dir():
         file = file / STACKFAQ_FILE
@@ -87,9 +148,11 @@ def load_stackfaq(path: Path) -> tuple[list[Article], list[Query]]:
         answers = [a.strip() for a in _as_list(thread.get("answer")) if a.strip()]
         sections = tuple(Section(heading=f"Answer {n}", text=a) for n, a in enumerate(answers, start=1))
         articles.append(Article(article_id, str(thread["question"]).strip(), "", sections))
-        for text in _as_list(thread.get("rephr")):
+        for n, text in enumerate(_as_list(thread.get("rephr"))):
             if text.strip() and text.strip() != "*":
-                queries.append(Query(text.strip(), article_id))
+                queries.append(
+                    Question(f"{article_id}/{n}", text.strip(), article_id, "answerable", part="test")
+                )
     return articles, queries
 
 
@@ -98,7 +161,41 @@ def held_out(article_id: str) -> bool:
     return int(article_id.rsplit("-", 1)[1]) % HELD_OUT_MODULUS == HELD_OUT_REMAINDER
 
 
-# -- metrics -----------------------------------------------------------------------------
+# -- records and metrics -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the engine did with one question."""
+
+    question: Question
+    ranking: tuple[str, ...]  # article ids, best first
+    outcome: str  # answer | suggest | abstain
+    suggestions: tuple[str, ...] = ()
+    signals: dict[str, float] = field(default_factory=dict)
+    answer_text: str = ""
+
+    @property
+    def right_first(self) -> bool:
+        return bool(self.ranking) and self.ranking[0] == self.question.article
+
+    @property
+    def confident_right(self) -> bool:
+        return self.outcome == ANSWER and self.right_first
+
+    @property
+    def found(self) -> bool:
+        """The right article in the confident answer or among the suggestions."""
+        return self.confident_right or (self.outcome == SUGGEST and self.question.article in self.suggestions)
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    kinds: tuple[str, ...]  # the question kinds it is computed over
+    value: Callable[[Record], bool]
+    target: str = ""  # e.g. ">= 0.92", shown beside the figure
+    only: Callable[[Record], bool] | None = None  # a further filter (e.g. sibling pairs)
 
 
 def recall_at(rankings: Sequence[Sequence[str]], gold: Sequence[str], k: int) -> float:
@@ -116,358 +213,351 @@ def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(values, q)) if len(values) else float("nan")
 
 
-@dataclass(frozen=True)
-class AbstainRates:
-    answered_right: float  # answerable questions answered with the right article first
-    answered_wrong: float  # answerable questions answered with another article first
-    refused_answerable: float
-    refused_unanswerable: float  # unanswerable questions refused (higher is better)
+METRICS: list[Metric] = [
+    Metric("answerable: right article first", ("answerable",), lambda r: r.right_first, ">= 0.92"),
+    Metric(
+        "answerable: right article in top 3", ("answerable",), lambda r: r.question.article in r.ranking[:3]
+    ),
+    Metric("answerable: confident + right article", ("answerable",), lambda r: r.confident_right, ">= 0.80"),
+    Metric(
+        "answerable: confident + wrong article",
+        ("answerable",),
+        lambda r: r.outcome == ANSWER and not r.right_first,
+        "",
+    ),
+    Metric("answerable: right article answered or suggested", ("answerable",), lambda r: r.found, ">= 0.95"),
+    Metric('answerable: "I don\'t know"', ("answerable",), lambda r: r.outcome not in (ANSWER, SUGGEST), ""),
+    Metric(
+        "sibling pairs: confident + right article",
+        ("answerable",),
+        lambda r: r.confident_right,
+        "",
+        only=lambda r: bool(r.question.pair),
+    ),
+    Metric(
+        "follow-ups: right article first",
+        ("answerable",),
+        lambda r: r.right_first,
+        "",
+        only=lambda r: bool(r.question.history),
+    ),
+    Metric("near-miss: confident answer", ("near_miss",), lambda r: r.outcome == ANSWER, "<= 0.10"),
+    Metric("near-miss: suggestions", ("near_miss",), lambda r: r.outcome == SUGGEST, ""),
+    Metric("off-topic: no confident answer", ("off_topic",), lambda r: r.outcome != ANSWER, "= 1.00"),
+    Metric('off-topic: "I don\'t know"', ("off_topic",), lambda r: r.outcome not in (ANSWER, SUGGEST), ""),
+]
 
 
-def abstain_rates(
-    decisions: Sequence[bool], top1_right: Sequence[bool], answerable: Sequence[bool]
-) -> AbstainRates:
-    pos = [(d, r) for d, r, a in zip(decisions, top1_right, answerable, strict=True) if a]
-    neg = [d for d, a in zip(decisions, answerable, strict=True) if not a]
-    n_pos, n_neg = max(len(pos), 1), max(len(neg), 1)
-    return AbstainRates(
-        answered_right=sum(d and r for d, r in pos) / n_pos,
-        answered_wrong=sum(d and not r for d, r in pos) / n_pos,
-        refused_answerable=sum(not d for d, _ in pos) / n_pos,
-        refused_unanswerable=sum(not d for d in neg) / n_neg,
-    )
+def compute(
+    records: Sequence[Record], metrics: Sequence[Metric] = METRICS
+) -> list[tuple[Metric, float | None, int]]:
+    """(metric, share of its questions that pass, how many questions) for each metric."""
+    rows = []
+    for metric in metrics:
+        chosen = [
+            r for r in records if r.question.kind in metric.kinds and (metric.only is None or metric.only(r))
+        ]
+        value = float(np.mean([metric.value(r) for r in chosen])) if chosen else None
+        rows.append((metric, value, len(chosen)))
+    return rows
 
 
-def tradeoff_curve(
-    confidence: Sequence[float], top1_right: Sequence[bool], answerable: Sequence[bool], bars: Iterable[float]
-) -> list[tuple[float, AbstainRates]]:
-    return [(bar, abstain_rates([c >= bar for c in confidence], top1_right, answerable)) for bar in bars]
+def meets(value: float | None, target: str) -> str:
+    if value is None or not target:
+        return ""
+    op, bar = target.split()
+    ok = value >= float(bar) - 1e-9 if op in (">=", "=") else value <= float(bar) + 1e-9
+    return "ok" if ok else "MISSED"
+
+
+def format_table(title: str, rows: list[tuple[Metric, float | None, int]]) -> str:
+    width = max(len(m.name) for m, _, _ in rows) + 2
+    lines = [title, f"{'metric':<{width}}{'value':>7}{'n':>6}  {'target':<9}", "-" * (width + 26)]
+    for metric, value, n in rows:
+        shown = f"{value:.3f}" if value is not None else "-"
+        lines.append(
+            f"{metric.name:<{width}}{shown:>7}{n:>6}  {metric.target:<9}{meets(value, metric.target)}"
+        )
+    return "\n".join(lines)
 
 
 # -- running -----------------------------------------------------------------------------
 
 
-def build_index(articles: Sequence[Article], uri: str, embed: Callable, tables: dict[str, Callable]) -> None:
-    """Embed once, write one table per article filter (the benchmark's two indexes)."""
+def engine(uri: str, embedder, calibration: Calibration | None, table: str = "chunks"):
+    """The real engine on an evaluation index, extractive mode, with the given calibration."""
+    from knowledge.service import KnowledgeBase
+
+    kb = KnowledgeBase(Settings(retrieval=RetrievalSettings(uri=uri, table=table)), embedder=embedder)
+    kb.model = None  # extractive mode: the decision alone, as the targets are stated
+    if calibration is not None:
+        kb.settings = replace(kb.settings, retrieval=replace(kb.settings.retrieval, calibration="given"))
+        kb.default_calibration = calibration
+    return kb
+
+
+def run_engine(kb, questions: Sequence[Question], answers: bool = False) -> list[Record]:
+    """Each question through `KnowledgeBase.search` and the three-way decision.
+
+    `answers=True` also runs `ask` for the answered ones (the extractive text), which a
+    facts metric needs; it is slower and the decision is the same.
+    """
+    records = []
+    for n, question in enumerate(questions, start=1):
+        result = kb.search(question.q, question.history)
+        outcome = kb.outcome(result)
+        text = ""
+        if answers and outcome == ANSWER:
+            answer = kb.ask(question.q, question.history)
+            outcome, text = ("suggest" if answer.method == "suggest" else outcome), answer.text
+        suggestions = tuple(s.article_id for s in kb.suggestions(result)) if outcome == SUGGEST else ()
+        records.append(
+            Record(
+                question,
+                tuple(result.article_ids()[:DEPTH]),
+                outcome,
+                suggestions,
+                result.signals.as_dict(),
+                text,
+            )
+        )
+        if n % 250 == 0:
+            print(f"  {n}/{len(questions)} questions", file=sys.stderr, flush=True)
+    return records
+
+
+def index_articles(
+    articles: Sequence[Article], uri: str, embed: Callable, tables: dict[str, Callable]
+) -> None:
+    """Embed once, write one table per article filter (StackFAQ's two indexes)."""
     chunks = [c for a in articles for c in chunk_article(a)]
-    vectors = embed([c.search_text for c in chunks] + [a.title for a in articles])
+    paths = list(dict.fromkeys(c.heading_path for c in chunks))
+    vectors = embed([c.search_text for c in chunks] + [a.title for a in articles] + paths)
     titles = {a.article_id: vectors[len(chunks) + i] for i, a in enumerate(articles)}
+    headings = {p: vectors[len(chunks) + len(articles) + i] for i, p in enumerate(paths)}
     for name, keep in tables.items():
         chosen = [i for i, c in enumerate(chunks) if keep(c.article_id)]
         store = ChunkStore(uri, name)
         store.drop()
-        store.add_rows(rows_for([chunks[i] for i in chosen], vectors[chosen], titles))
+        store.add_rows(rows_for([chunks[i] for i in chosen], vectors[chosen], titles, headings))
         store.finish_writes()
 
 
-def run_methods(
-    store: ChunkStore,
-    embedder,
-    queries: Sequence[Query],
-    vectors: dict[str, np.ndarray] | None = None,
-    time_every: int = 1,
-) -> dict[str, Run]:
-    """Rank every query with every method.
-
-    Every `time_every`-th query is timed as a customer would experience it (its own
-    embedding call, then the search); the others reuse vectors embedded in one batch,
-    which are the same vectors, to keep the run short.
-    """
-    retriever = Retriever(store, embedder, RetrievalSettings())
-    runs = {m: Run() for m in METHODS}
-    vectors = vectors if vectors is not None else {}
-    timed = {q.text for q in queries[::time_every]} if time_every else set()
-    missing = [q.text for q in queries if q.text not in vectors and q.text not in timed]
-    if missing:
-        vectors.update(zip(missing, embedder.embed(missing), strict=True))
-    for n, query in enumerate(queries, start=1):
-        embed_ms = None
-        if query.text in timed:
-            started = time.perf_counter()
-            vectors[query.text] = embedder.embed_one(query.text)
-            embed_ms = (time.perf_counter() - started) * 1000
-        if embed_ms is None:
-            results = retriever.rank_all(query.text, vectors[query.text], limit=4 * DEPTH)
-        else:
-            results = {}
-            for method in METHODS:
-                started = time.perf_counter()
-                results[method] = retriever.rank(
-                    query.text, vectors[query.text], limit=4 * DEPTH, mode=method
-                )
-                search_ms = (time.perf_counter() - started) * 1000
-                runs[method].latencies_ms.append(search_ms + (embed_ms if method != "fts" else 0.0))
-        for method, result in results.items():
-            runs[method].rankings.append(result.article_ids()[:DEPTH])
-            runs[method].signals.append(result.signals.as_dict())
-        if n % 250 == 0:
-            print(f"  {n}/{len(queries)} queries", file=sys.stderr, flush=True)
-    return runs
+def self_calibrate(
+    store: ChunkStore, embedder, base: Calibration, deadline: float | None = None
+) -> tuple[Calibration, list[ProbeResult]]:
+    """What `kb calibrate` does: bars from the index's own titles and headings."""
+    retriever = Retriever(store, embedder, RetrievalSettings(uri=store.uri, table=store.table_name))
+    results = run_probes(retriever, embedder, probes_from_rows(store.headings()), deadline)
+    return with_bars(base, results), results
 
 
-@dataclass
-class Report:
-    title: str
-    notes: list[str]
-    retrieval: dict[str, Run]
-    retrieval_queries: list[Query]
-    abstention: dict[str, Run]
-    abstention_queries: list[Query]
-    extra_rows: list[tuple[str, float, float, float]] = field(default_factory=list)
-    decision_notes: list[str] = field(default_factory=list)
-
-
-def describe(calibration: Calibration) -> str:
-    rule = (
-        f"logistic over {', '.join(calibration.features)}; answer when confidence >= "
-        f"{calibration.threshold:.3f}"
-    )
-    if calibration.cosine_floor is not None:
-        rule += f" or best cosine >= {calibration.cosine_floor:.2f}"
-    return rule
-
-
-def decisions_for(method: str, run: Run, calibration: Calibration, vector_bar: float) -> list[bool]:
-    if method == "hybrid":
-        return [bool(r) and calibration.answers(s) for r, s in zip(run.rankings, run.signals, strict=True)]
-    if method == "vector":
-        return [bool(r) and s["cosine"] >= vector_bar for r, s in zip(run.rankings, run.signals, strict=True)]
-    # BM25 scores are not comparable between queries: full-text answers whenever it matches.
-    return [bool(r) for r in run.rankings]
-
-
-def format_report(report: Report, calibration: Calibration, vector_bar: float) -> str:
-    gold = [q.gold for q in report.retrieval_queries]
-    answerable = [q.gold is not None for q in report.abstention_queries]
-    lines = [f"== {report.title} ==", *report.notes, ""]
-    header = (
-        f"{'method':<26}{'R@1':>7}{'R@5':>7}{'MRR@10':>8}  {'answerable: right':>17}{'refused':>9}"
-        f"  {'unanswerable: refused':>21}  {'p50 ms':>7}{'p95 ms':>7}"
-    )
-    lines += [header, "-" * len(header)]
-    for name, r1, r5, mrr in report.extra_rows:
-        lines.append(
-            f"{name:<26}{r1:>7.3f}{r5:>7.3f}{mrr:>8.3f}  {'-':>17}{'-':>9}  {'-':>21}  {'-':>7}{'-':>7}"
-        )
-    for method in METHODS:
-        run, arun = report.retrieval[method], report.abstention[method]
-        pos = [i for i, g in enumerate(gold) if g is not None]
-        ranks = [run.rankings[i] for i in pos]
-        golds = [gold[i] for i in pos]
-        right = [
-            bool(r) and r[0] == q.gold for r, q in zip(arun.rankings, report.abstention_queries, strict=True)
-        ]
-        rates = abstain_rates(decisions_for(method, arun, calibration, vector_bar), right, answerable)
-        lines.append(
-            f"{METHOD_NAMES[method]:<26}{recall_at(ranks, golds, 1):>7.3f}{recall_at(ranks, golds, 5):>7.3f}"
-            f"{mrr_at(ranks, golds):>8.3f}  {rates.answered_right:>17.1%}{rates.refused_answerable:>9.1%}"
-            f"  {rates.refused_unanswerable:>21.1%}  {percentile(run.latencies_ms, 50):>7.1f}"
-            f"{percentile(run.latencies_ms, 95):>7.1f}"
-        )
-    hybrid = report.abstention["hybrid"]
-    right = [
-        bool(r) and r[0] == q.gold for r, q in zip(hybrid.rankings, report.abstention_queries, strict=True)
+def format_curve(base: Calibration, results: Sequence[ProbeResult], records: Sequence[Record] = ()) -> str:
+    """The calibration curve: confident share of leave-one-article-out searches vs. what is answered."""
+    lines = [
+        f"{'LOAO confident':>15}{'bar':>8}{'probes right':>14}"
+        + (f"{'answerable: conf+right':>24}{'near-miss: confident':>22}" if records else "")
     ]
-    confidence = [
-        calibration.confidence(s) if r else 0.0 for r, s in zip(hybrid.rankings, hybrid.signals, strict=True)
-    ]
-    shipped = abstain_rates(decisions_for("hybrid", hybrid, calibration, vector_bar), right, answerable)
-    lines += [
-        "",
-        f"shipped decision ({describe(calibration)}):",
-        f"  answerable: {shipped.answered_right:.1%} answered with the right article, "
-        f"{shipped.answered_wrong:.1%} with a wrong one, {shipped.refused_answerable:.1%} refused; "
-        f"unanswerable: {shipped.refused_unanswerable:.1%} refused",
-        *report.decision_notes,
-        "",
-        f"answer/abstain trade-off, fused ranking (shipped bar: confidence >= {calibration.threshold:.3f})",
-        f"{'confidence bar':>15}{'answerable: right':>19}{'answerable: wrong':>19}"
-        f"{'unanswerable: refused':>23}{'worse of the two':>18}",
-    ]
-    bars = sorted({*np.round(np.arange(0.05, 1.0, 0.05), 2).tolist(), round(calibration.threshold, 3)})
-    for bar, rates in tradeoff_curve(confidence, right, answerable, bars):
-        mark = "  <- shipped" if bar == round(calibration.threshold, 3) else ""
-        lines.append(
-            f"{bar:>15.3f}{rates.answered_right:>19.1%}{rates.answered_wrong:>19.1%}"
-            f"{rates.refused_unanswerable:>23.1%}"
-            f"{min(rates.answered_right, rates.refused_unanswerable):>18.1%}{mark}"
-        )
-    lines += [
-        "",
-        "for comparison, a plain cosine bar on the best chunk "
-        f"(vector-only baseline bar fitted on own questions: {vector_bar:.3f})",
-        f"{'cosine bar':>15}{'vector: right':>16}{'refused unans.':>16}"
-        f"{'fused: right':>16}{'refused unans.':>16}",
-    ]
-    cos_bars = sorted({*np.round(np.arange(0.3, 0.81, 0.05), 2).tolist(), round(vector_bar, 3)})
-    curves = []
-    for method in ("vector", "hybrid"):
-        run = report.abstention[method]
-        right_m = [
-            bool(r) and r[0] == q.gold for r, q in zip(run.rankings, report.abstention_queries, strict=True)
-        ]
-        cosine = [s["cosine"] if r else 0.0 for r, s in zip(run.rankings, run.signals, strict=True)]
-        curves.append(tradeoff_curve(cosine, right_m, answerable, cos_bars))
-    for (bar, vec), (_, fused) in zip(*curves, strict=True):
-        lines.append(
-            f"{bar:>15.3f}{vec.answered_right:>16.1%}{vec.refused_unanswerable:>16.1%}"
-            f"{fused.answered_right:>16.1%}{fused.refused_unanswerable:>16.1%}"
-        )
+    for rate, bar, right in curve(base, results):
+        line = f"{rate:>15.0%}{bar:>8.3f}{right:>14.1%}"
+        if records:
+            ans = [r for r in records if r.question.kind == "answerable"]
+            near = [r for r in records if r.question.kind == "near_miss"]
+            sure = [base.confidence(r.signals) >= bar and r.right_first for r in ans]
+            line += f"{np.mean(sure) if ans else 0:>24.1%}"
+            line += f"{np.mean([base.confidence(r.signals) >= bar for r in near]) if near else 0:>22.1%}"
+        lines.append(line)
     return "\n".join(lines)
 
 
-def evaluate_own(embedder, workdir: Path, vectors: dict) -> Report:
+def fit_base(records: Sequence[Record], features: Sequence[str] = FEATURES) -> Calibration:
+    """Signal weights fitted on labelled questions (positives: confident would be right)."""
+    pos = [r.signals for r in records if r.question.kind == "answerable" and r.right_first]
+    neg = [r.signals for r in records if r.question.kind != "handoff" and not r.right_first]
+    return fit(pos, neg, features=features, fitted_on=FITTED_ON)
+
+
+THRESHOLD_NOTE = (
+    "weights fitted on the tune part; the bars here are the default for an index that has not been "
+    "calibrated yet (`kb calibrate` / `kb ingest` store the index's own); nothing fitted on StackFAQ"
+)
+FITTED_ON = (
+    "tune part of the labelled questions (knowledge/eval/), fused ranking on the sample articles; "
+    "positive = top article is the labelled one, negative = a wrong top article or no article answers"
+)
+
+
+def evaluate_sample(
+    embedder, workdir: Path, base: Calibration, refit: bool = False, english_only: bool = True
+):
+    """Index the sample help centre, calibrate it as `kb ingest` would, decide every question.
+
+    `refit` first fits the signal weights on the tune part (with bars from the index), then
+    decides again with the refitted model; the test part plays no part in either.
+    """
     from knowledge.ingest import ingest_folder
 
-    store = ChunkStore(str(workdir / "sample"), "chunks")
+    uri = str(workdir / "sample")
+    store = ChunkStore(uri, "chunks")
     ingest_folder(SAMPLE_ARTICLES, store, embedder.embed)
-    queries = load_questions()
-    runs = run_methods(store, embedder, queries, vectors)
-    n_neg = sum(q.gold is None for q in queries)
-    return Report(
-        title="Own labelled questions (sample help centre)",
-        notes=[
-            f"{len(queries)} questions: {len(queries) - n_neg} answerable (retrieval metrics), "
-            f"{n_neg} that no article answers; {store.count()} chunks from "
-            f"{len(store.article_hashes())} articles.",
-            "The answer/abstain decision is fitted on these same questions (in-sample; the "
-            "leave-one-out line below is the out-of-sample estimate).",
-        ],
-        retrieval=runs,
-        retrieval_queries=queries,
-        abstention=runs,
-        abstention_queries=queries,
-    )
+    calibration, probes = self_calibrate(store, embedder, base)
+    questions = [q for q in load_labelled() if q.lang == "en" or not english_only]
+    records = run_engine(engine(uri, embedder, calibration), questions)
+    if refit:
+        base = fit_base([r for r in records if r.question.part == "tune"], FEATURES)
+        calibration = with_bars(base, probes)
+        records = run_engine(engine(uri, embedder, calibration), questions)
+    return calibration, probes, records
 
 
-def evaluate_stackfaq(path: Path, embedder, workdir: Path) -> Report:
-    articles, queries = load_stackfaq(path)
+def evaluate_stackfaq(
+    path: Path, embedder, workdir: Path, base: Calibration
+) -> tuple[list[Record], list[Record], Calibration]:
+    """Retrieval on all threads; the three outcomes with the held-out fifth left out."""
+    articles, questions = load_stackfaq(path)
     uri = str(workdir / "stackfaq")
-    build_index(
+    index_articles(
         articles, uri, embedder.embed, {"all": lambda a: True, "answerable": lambda a: not held_out(a)}
     )
-    vectors: dict[str, np.ndarray] = {}
-    retrieval = run_methods(ChunkStore(uri, "all"), embedder, queries, vectors, time_every=5)
-    abstain_queries = [Query(q.text, None if held_out(q.gold) else q.gold) for q in queries]
-    abstention = run_methods(ChunkStore(uri, "answerable"), embedder, abstain_queries, vectors, time_every=0)
-    # The issue's reference baseline: one vector per whole thread (truncated by the model).
-    docs = embedder.embed([a.title + "\n" + "\n".join(s.text for s in a.sections) for a in articles])
-    ids = [a.article_id for a in articles]
-    qv = np.stack([vectors[q.text] for q in queries])
-    whole = [[ids[i] for i in np.argsort(-row)[:DEPTH]] for row in qv @ docs.T]
-    gold = [q.gold for q in queries]
-    n_out = sum(held_out(a.article_id) for a in articles)
-    return Report(
-        title="StackFAQ",
-        notes=[
-            f"retrieval: {len(articles)} threads indexed ({ChunkStore(uri, 'all').count()} chunks), "
-            f"{len(queries)} paraphrases must find their thread.",
-            f"abstention: the {n_out} threads with index % {HELD_OUT_MODULUS} == {HELD_OUT_REMAINDER} "
-            f"are left out of the index; their {sum(q.gold is None for q in abstain_queries)} paraphrases "
-            f"must be refused, the other {sum(q.gold is not None for q in abstain_queries)} answered "
-            "with their thread.",
-            "Nothing was fitted on StackFAQ: fusion weights and the decision come from the own question set.",
-        ],
-        retrieval=retrieval,
-        retrieval_queries=queries,
-        abstention=abstention,
-        abstention_queries=abstain_queries,
-        extra_rows=[
-            (
-                "vector, 1 vector/thread",
-                recall_at(whole, gold, 1),
-                recall_at(whole, gold, 5),
-                mrr_at(whole, gold),
-            )
-        ],
+    retrieval = run_engine(engine(uri, embedder, base, "all"), questions)
+    held_store = ChunkStore(uri, "answerable")
+    calibration, _ = self_calibrate(held_store, embedder, base)
+    abstain_questions = [
+        replace(q, kind="held_out", article=None) if held_out(q.article) else q for q in questions
+    ]
+    abstention = run_engine(engine(uri, embedder, calibration, "answerable"), abstain_questions)
+    return retrieval, abstention, calibration
+
+
+STACKFAQ_METRICS: list[Metric] = [
+    Metric("answerable: confident + right thread", ("answerable",), lambda r: r.confident_right, ">= 0.85"),
+    Metric("answerable: right thread answered or suggested", ("answerable",), lambda r: r.found, ">= 0.97"),
+    Metric("held-out threads: confident answer", ("held_out",), lambda r: r.outcome == ANSWER, "<= 0.10"),
+    Metric(
+        'held-out threads: "I don\'t know"', ("held_out",), lambda r: r.outcome not in (ANSWER, SUGGEST), ""
+    ),
+]
+
+
+def compare_retrieval(embedder, workdir: Path, out=print) -> None:
+    """Fusion variants on the tune part: R@1 / R@3 / MRR of answerable questions.
+
+    Field repetition in the full-text column needs its own index, so each repetition
+    setting is ingested once; the weight variants re-rank the same candidates.
+    """
+    import knowledge.documents as documents
+    from knowledge.ingest import ingest_folder
+
+    questions = [q for q in load_labelled() if q.part == "tune" and q.kind == "answerable" and q.lang == "en"]
+    queries = [build_query(q.q, q.history, RetrievalSettings().max_messages_in_query) for q in questions]
+    vectors = embedder.embed(queries)
+    gold = [q.article for q in questions]
+    saved = documents.FTS_TITLE_REPEAT, documents.FTS_HEADING_REPEAT
+    out(f"retrieval variants, tune part ({len(questions)} answerable English questions)")
+    out(
+        f"{'full-text fields (title x, heading x)':<40}{'weights (title, heading, fts)':<32}"
+        f"{'R@1':>7}{'R@3':>7}{'MRR':>7}"
     )
+    try:
+        for repeat in ((1, 1), (2, 2), (3, 3)):
+            documents.FTS_TITLE_REPEAT, documents.FTS_HEADING_REPEAT = repeat
+            store = ChunkStore(str(workdir / f"cmp-{repeat[0]}-{repeat[1]}"), "chunks")
+            ingest_folder(SAMPLE_ARTICLES, store, embedder.embed)
+            retriever = Retriever(store, embedder, RetrievalSettings())
+            rows = [retriever.candidates(q, v) for q, v in zip(queries, vectors, strict=True)]
+            for weights in (
+                Weights(0.2, 0.0, 0.1),
+                Weights(0.2, 0.1, 0.1),
+                Weights(0.2, 0.2, 0.1),
+                Weights(0.1, 0.0, 0.3),
+                Weights(0.1, 0.1, 0.3),
+                Weights(0.0, 0.0, 0.0),
+            ):
+                rankings = [
+                    retriever.rescore(q, v, r, limit=4 * DEPTH, weights=weights).article_ids()
+                    for q, v, r in zip(queries, vectors, rows, strict=True)
+                ]
+                out(
+                    f"{str(repeat):<40}{str((weights.title, weights.heading, weights.fts)):<32}"
+                    f"{recall_at(rankings, gold, 1):>7.3f}{recall_at(rankings, gold, 3):>7.3f}"
+                    f"{mrr_at(rankings, gold):>7.3f}"
+                )
+    finally:
+        documents.FTS_TITLE_REPEAT, documents.FTS_HEADING_REPEAT = saved
 
 
-def _split_for_fit(own: Report, method: str) -> tuple[list[dict], list[dict]]:
-    """Positives: questions whose top-ranked article is the right one; negatives: the rest.
+def answer_check_report(kb) -> str:
+    """Facts in the extractive answers at the REST and SMS budgets (knowledge/answer_check.py).
 
-    The decision's job is "answer only when the top article answers the question", so a
-    question ranked to the wrong article counts against answering just like one that no
-    article answers.
+    One extra pass rather than one more metric in the tables: it asks per channel budget,
+    checks follow-ups and languages too, and reports per part itself.
     """
-    run = own.abstention[method]
-    pos, neg = [], []
-    for ranking, signals, query in zip(run.rankings, run.signals, own.abstention_queries, strict=True):
-        right = query.gold is not None and bool(ranking) and ranking[0] == query.gold
-        (pos if right else neg).append(signals)
-    return pos, neg
+    from knowledge.answer_check import report
+
+    return report(kb)
 
 
-def fit_vector_bar(own: Report) -> float:
-    """The vector-only baseline gets a cosine bar fitted the same way, on the same questions."""
-    pos, neg = _split_for_fit(own, "vector")
-    return best_threshold([s["cosine"] for s in pos], [s["cosine"] for s in neg])
-
-
-FITTED_ON = (
-    "knowledge/eval/questions.yml (fused ranking on the sample articles; positive = top article "
-    "is the labelled one, negative = a wrong top article or a question no article answers)"
-)
-THRESHOLD_NOTE = (
-    "threshold = best Youden's J on the same questions; no hand-set cosine floor; nothing "
-    "fitted on StackFAQ (see README, 'Knowledge quality')"
-)
-
-
-def calibrate(own: Report, features: Sequence[str] = FEATURES) -> Calibration:
-    pos, neg = _split_for_fit(own, "hybrid")
-    fitted = fit(pos, neg, features=features, fitted_on=FITTED_ON)
-    return replace(fitted, threshold_note=THRESHOLD_NOTE)
-
-
-def cross_validated(own: Report, features: Sequence[str]) -> AbstainRates:
-    """Leave-one-out: each own question decided by a model (and bar) fitted without it.
-
-    The in-sample rates flatter a model fitted on the same questions; this is the
-    estimate of how the fitting procedure does on a question it has not seen.
-    """
-    run, queries = own.abstention["hybrid"], own.abstention_queries
-    right = [bool(r) and r[0] == q.gold for r, q in zip(run.rankings, queries, strict=True)]
-    decisions = []
-    for i in range(len(queries)):
-        pos = [s for j, (s, ok) in enumerate(zip(run.signals, right, strict=True)) if ok and j != i]
-        neg = [s for j, (s, ok) in enumerate(zip(run.signals, right, strict=True)) if not ok and j != i]
-        decisions.append(bool(run.rankings[i]) and fit(pos, neg, features=features).answers(run.signals[i]))
-    return abstain_rates(decisions, right, [q.gold is not None for q in queries])
-
-
-def main(stackfaq: Path | None, do_calibrate: bool, calibration_path: Path, out=print) -> int:
+def main(
+    stackfaq: Path | None,
+    do_calibrate: bool,
+    calibration_path: Path,
+    out=print,
+    compare: bool = False,
+) -> int:
     from knowledge.embedding import default_embedder
 
     embedder = default_embedder()
     started = time.perf_counter()
+    base = Calibration.load(calibration_path)
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
         workdir = Path(tmp)
-        own = evaluate_own(embedder, workdir, {})
-        if do_calibrate:
-            calibration = calibrate(own)
+        if compare:
+            compare_retrieval(embedder, workdir, out)
+            out("")
+        refit = do_calibrate or base is None
+        if base is None or set(base.features) - set(FEATURES):
+            base = Calibration(FEATURES, (0.0,) * len(FEATURES), 0.0, 0.5)
+        calibration, probes, records = evaluate_sample(embedder, workdir, base, refit)
+        if refit:
+            calibration = replace(calibration, threshold_note=THRESHOLD_NOTE)
             calibration.save(calibration_path)
             out(f"calibration written to {calibration_path}")
-        else:
-            calibration = Calibration.load(calibration_path)
-            if calibration is None:
-                out(f"no calibration at {calibration_path}; run `kb eval --calibrate` first")
-                return 2
-        vector_bar = fit_vector_bar(own)
-        loo = cross_validated(own, calibration.features)
-        own.decision_notes.append(
-            f"  leave-one-out (refit without each question, same features): {loo.answered_right:.1%} "
-            f"answered right, {loo.refused_answerable:.1%} of answerable refused, "
-            f"{loo.refused_unanswerable:.1%} of unanswerable refused"
-        )
+        base = calibration
         out(
-            f"decision: {calibration.features} weights {tuple(round(w, 3) for w in calibration.weights)} "
-            f"bias {calibration.bias:.3f}, answer when confidence >= {calibration.threshold:.3f}; "
-            f"vector-only baseline bar: cosine >= {vector_bar:.3f} (fitted the same way)\n"
+            f"decision: logistic over {', '.join(calibration.features)}; confident when >= "
+            f"{calibration.threshold:.3f}; 'I don't know' when best cosine < "
+            f"{calibration.suggest_cosine:.3f}"
         )
-        out(format_report(own, calibration, vector_bar))
-        if stackfaq is not None:
+        out(f"  bars: {calibration.bars_from}")
+        for part in PARTS:
+            chosen = [r for r in records if r.question.part == part]
             out("")
-            out(format_report(evaluate_stackfaq(stackfaq, embedder, workdir), calibration, vector_bar))
+            out(
+                format_table(
+                    f"== sample help centre, {part} part ({len(chosen)} English questions) ==",
+                    compute(chosen),
+                )
+            )
+        out("\ncalibration curve (tune part; the shipped bar is the 40% row):")
+        out(format_curve(calibration, probes, [r for r in records if r.question.part == "tune"]))
+        out("")
+        out(answer_check_report(engine(str(workdir / "sample"), embedder, calibration)))
+        if stackfaq is not None:
+            retrieval, abstention, sf_cal = evaluate_stackfaq(stackfaq, embedder, workdir, base)
+            rankings = [r.ranking for r in retrieval]
+            gold = [r.question.article for r in retrieval]
+            out("")
+            out(f"== StackFAQ ({len(retrieval)} paraphrases, 125 threads; measured, never used to choose) ==")
+            out(
+                f"retrieval, all threads indexed: R@1 {recall_at(rankings, gold, 1):.3f} (target >= 0.97), "
+                f"R@5 {recall_at(rankings, gold, 5):.3f}, "
+                f"MRR@10 {mrr_at(rankings, gold):.3f} (target >= 0.98)"
+            )
+            out(
+                f"self-calibrated bars: confident >= {sf_cal.threshold:.3f}, "
+                f"unrelated < {sf_cal.suggest_cosine:.3f}"
+            )
+            held = compute(abstention, STACKFAQ_METRICS)
+            out(format_table("held-out fifth left out of the index:", held))
     out(f"\n(total {time.perf_counter() - started:.0f} s)")
     return 0

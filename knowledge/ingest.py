@@ -12,8 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+
 from knowledge.chunking import chunk_article
-from knowledge.documents import Article
+from knowledge.documents import Article, Chunk
 from knowledge.loaders import UnreadableArticle, find_article_files, load_article
 from knowledge.store import ChunkStore, rows_for
 
@@ -39,6 +41,15 @@ class IngestReport:
             f"{len(self.deleted)} deleted, {len(self.unchanged)} unchanged, "
             f"{len(self.failed)} failed; {self.chunks_written} chunks written"
         )
+
+
+def embed_rows(article: Article, chunks: list[Chunk], embed: Callable[[list[str]], object]) -> pa.Table:
+    """One embedding call for an article's chunks, its title and its distinct heading paths."""
+    paths = list(dict.fromkeys(c.heading_path for c in chunks))
+    vectors = embed([c.search_text for c in chunks] + [article.title] + paths)
+    n = len(chunks)
+    headings = {path: vectors[n + 1 + i] for i, path in enumerate(paths)}
+    return rows_for(chunks, vectors[:n], {article.article_id: vectors[n]}, headings)
 
 
 def _progress(total: int, enabled: bool):
@@ -88,8 +99,7 @@ def ingest_folder(
             report.unchanged.append(article.article_id)
         else:
             chunks = chunk_article(article)
-            vectors = embed([c.search_text for c in chunks] + [article.title])
-            rows = rows_for(chunks, vectors[:-1], {article.article_id: vectors[-1]})
+            rows = embed_rows(article, chunks, embed)
             store.replace_article(article.article_id, rows)
             report.chunks_written += len(chunks)
             (report.updated if previous else report.added).append(article.article_id)

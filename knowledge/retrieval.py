@@ -32,9 +32,19 @@ from knowledge.store import ChunkStore
 
 log = logging.getLogger(__name__)
 
-TITLE_WEIGHT = 0.2
-FTS_WEIGHT = 0.1
 CANDIDATES = 20
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Bonuses added to an article's best chunk cosine (see the module docstring)."""
+
+    title: float = 0.2
+    heading: float = 0.0
+    fts: float = 0.1
+
+
+DEFAULT_WEIGHTS = Weights()
 MODES = ("hybrid", "vector", "fts")
 
 _FOLLOW_UP = re.compile(
@@ -57,6 +67,14 @@ class Signals:
     # best article's best-chunk cosine minus the best cosine any other article reaches:
     # a lead in meaning, free of the full-text bonus that `margin` includes
     cosine_gap: float = 0.0
+    # cosine(question, heading path of the best article's best-matching section)
+    heading: float = 0.0
+    # the best article's BM25, min-max scaled over the candidates (1 = lexical winner)
+    lexical: float = 0.0
+    # how many of the vector-only and the full-text-only rankings also put it first (0-2)
+    agreement: float = 0.0
+    # share of the question's key terms found in the article's retrieved text
+    coverage: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
         return {
@@ -65,6 +83,10 @@ class Signals:
             "margin": self.margin,
             "title": self.title,
             "cosine_gap": self.cosine_gap,
+            "heading": self.heading,
+            "lexical": self.lexical,
+            "agreement": self.agreement,
+            "coverage": self.coverage,
         }
 
 
@@ -106,8 +128,8 @@ def _fts_query(text: str) -> str:
     return " ".join(re.findall(r"[\w']+", text)).replace("'", " ")
 
 
-def _dot(values, vector: np.ndarray) -> float | None:
-    if values is None:
+def _dot(values, vector: np.ndarray | None) -> float | None:
+    if values is None or vector is None:  # full-text mode has no query vector
         return None
     return float(np.dot(np.asarray(values, dtype=np.float32), vector))
 
@@ -126,7 +148,9 @@ class Retriever:
         embedder,
         settings: RetrievalSettings,
         memory_max_rows: int = MEMORY_MAX_ROWS,
+        weights: Weights = DEFAULT_WEIGHTS,
     ) -> None:
+        self.weights = weights
         self.store = store
         self.embedder = embedder
         self.settings = settings
@@ -155,6 +179,22 @@ class Retriever:
             raise ValueError(f"unknown search mode {mode!r}; expected one of {MODES}")
         rows = self._fetch(query, vector, mode, self._start(query, mode))
         return self._score(query, vector, rows, limit, mode)
+
+    def candidates(self, query: str, vector: np.ndarray | None) -> list[dict]:
+        """The fused ranking's candidate chunks, to be ranked (and re-ranked) by `rescore`."""
+        return self._fetch(query, vector, "hybrid", self._start(query, "hybrid"))
+
+    def rescore(
+        self,
+        query: str,
+        vector: np.ndarray | None,
+        rows: list[dict],
+        limit: int | None = None,
+        weights: Weights | None = None,
+        exclude: frozenset[str] = frozenset(),
+    ) -> SearchResult:
+        """Rank `candidates` output, optionally with other weights or some articles left out."""
+        return self._score(query, vector, rows, limit or self.settings.top_k, "hybrid", weights, exclude)
 
     def rank_all(self, query: str, vector: np.ndarray, limit: int) -> dict[str, SearchResult]:
         """All three rankings from one vector and one full-text query (for `kb eval`).
@@ -240,8 +280,20 @@ class Retriever:
         return list(rows.values())
 
     def _score(
-        self, query: str, vector: np.ndarray | None, candidates: list[dict], limit: int, mode: str
+        self,
+        query: str,
+        vector: np.ndarray | None,
+        candidates: list[dict],
+        limit: int,
+        mode: str,
+        weights: Weights | None = None,
+        exclude: frozenset[str] = frozenset(),
     ) -> SearchResult:
+        """Rank the candidates' articles; `exclude` drops articles as if they were not indexed
+        (leave-one-article-out calibration searches each question without its own article)."""
+        weights = weights or self.weights
+        if exclude:
+            candidates = [r for r in candidates if r["article_id"] not in exclude]
         if not candidates:
             return SearchResult(query=query, passages=[])
         rows = {r["chunk_id"]: r for r in candidates}
@@ -250,17 +302,22 @@ class Retriever:
             articles.setdefault(row["article_id"], []).append(row)
         best_cos = {a: max((r.get("_similarity") or 0.0) for r in rs) for a, rs in articles.items()}
         best_fts = {a: max((r.get("_fts") or 0.0) for r in rs) for a, rs in articles.items()}
+        title_cos = {a: (_dot(rs[0].get("title_vector"), vector) or 0.0) for a, rs in articles.items()}
+        heading_cos = {a: max(_heading_cos(r, vector) for r in rs) for a, rs in articles.items()}
+        lo, hi = min(best_fts.values()), max(best_fts.values())
+        lexical = {a: (best_fts[a] - lo) / (hi - lo) if hi > lo else 0.0 for a in articles}
         if mode == "vector":
             article_score = dict(best_cos)
         elif mode == "fts":
             article_score = dict(best_fts)
         else:
-            lo, hi = min(best_fts.values()), max(best_fts.values())
-            article_score = {}
-            for a, rs in articles.items():
-                title = _dot(rs[0].get("title_vector"), vector) or 0.0
-                lexical = (best_fts[a] - lo) / (hi - lo) if hi > lo else 0.0
-                article_score[a] = best_cos[a] + TITLE_WEIGHT * title + FTS_WEIGHT * lexical
+            article_score = {
+                a: best_cos[a]
+                + weights.title * title_cos[a]
+                + weights.heading * heading_cos[a]
+                + weights.fts * lexical[a]
+                for a in articles
+            }
 
         def chunk_score(row: dict) -> float:
             # An article's best chunk carries the article's score; its other chunks fall
@@ -289,11 +346,73 @@ class Retriever:
         ranked = sorted(article_score.values(), reverse=True)
         top = passages[0].article_id
         others = [c for a, c in best_cos.items() if a != top]
+        by_vector = max(best_cos, key=best_cos.get)
+        by_fts = max(best_fts, key=best_fts.get) if hi > 0 else None
         signals = Signals(
             score=ranked[0],
             cosine=best_cos[top],
             margin=ranked[0] - ranked[1] if len(ranked) > 1 else ranked[0],
-            title=(_dot(articles[top][0].get("title_vector"), vector) or 0.0) if vector is not None else 0.0,
+            title=title_cos[top] if vector is not None else 0.0,
             cosine_gap=best_cos[top] - max(others) if others else best_cos[top],
+            heading=heading_cos[top] if vector is not None else 0.0,
+            lexical=lexical[top],
+            agreement=float(by_vector == top) + float(by_fts == top),
+            coverage=key_term_coverage(query, articles[top]),
         )
         return SearchResult(query=query, passages=passages[:limit], signals=signals)
+
+
+def _heading_cos(row: dict, vector: np.ndarray | None) -> float:
+    """Cosine to the chunk's heading path; the title stands in for tables without one."""
+    if vector is None:
+        return 0.0
+    value = _dot(row.get("heading_vector"), vector)
+    if value is None:
+        value = _dot(row.get("title_vector"), vector)
+    return value or 0.0
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+# Words that carry no topic: a question's key terms are what is left.
+STOP_WORDS = frozenset(
+    """a about above after again all am an and any are as at be because been before being below
+    between both but by can cannot could did do does doing don down during each few for from further
+    get got had has have having he her here hers him his how i if in into is it its itself just let
+    me more most my myself no nor not now of off on once only or other our ours out over own same she
+    should so some such than that the their theirs them then there these they this those through to
+    too under until up very was we were what when where which while who whom why will with would you
+    your yours yourself hi hello hey please thanks thank need want like know tell way ok okay still
+    nimbus""".split()
+)
+
+
+def key_terms(text: str) -> list[str]:
+    """The question's content words, crudely stemmed (plural and -ing/-ed endings cut)."""
+    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in STOP_WORDS and len(w) > 1]
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def key_term_coverage(query: str, rows: list[dict]) -> float:
+    """Share of the question's key terms found in the top article's retrieved text.
+
+    A near-miss question ("pick my order up at the warehouse") resembles an article in
+    meaning but names something the article never mentions; the share of its words the
+    article actually contains tells the two apart where cosine cannot.
+    """
+    terms = set(key_terms(query))
+    if not terms:
+        return 1.0
+    words: set[str] = set()
+    for row in rows:
+        words.update(
+            key_terms(f"{row.get('title') or ''} {row.get('section') or ''} {row.get('text') or ''}")
+        )
+    prefixes = {w[:5] for w in words}
+    found = sum(1 for t in terms if t in words or t[:5] in prefixes)
+    return found / len(terms)

@@ -1,30 +1,50 @@
-"""One call from a question to a cited answer, or an honest "I don't know".
+"""One call from a question to a cited answer, a few articles that may help, or "I don't know".
 
 This is the knowledge engine's public interface for the action server: retrieval, the
-answer/abstain decision, the model (or the extractive answer), and citation checks, in
-the order a careful support agent would follow.
+three-way decision, the model (or the extractive answer), and citation checks, in the
+order a careful support agent would follow. Without a model the calibrated bars decide
+alone; with one, retrieval only sets aside the clearly unrelated and the model judges
+whether the passages answer (it replies NO_ANSWER when they do not), because reading
+the passages is a better test of relevance than any similarity score.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 from knowledge.answer.citations import apply_citations
 from knowledge.answer.extractive import extract_answer
 from knowledge.answer.llm import ChatModel, ModelUnavailable
-from knowledge.answer.prompt import NO_ANSWER, Turn, build_messages, load_template
-from knowledge.calibration import DEFAULT_PATH, Calibration
+from knowledge.answer.prompt import (
+    NO_ANSWER,
+    Turn,
+    build_messages,
+    build_standalone_messages,
+    clean_standalone,
+    load_template,
+)
+from knowledge.budget import budget_for
+from knowledge.calibration import ABSTAIN, ANSWER, DEFAULT_PATH, SUGGEST, Calibration
 from knowledge.config import Settings
-from knowledge.documents import Answer, Passage
+from knowledge.documents import Answer, Passage, Source
 from knowledge.embedding import default_embedder
-from knowledge.retrieval import Retriever, SearchResult
+from knowledge.language import ENGLISH, NAMES
+from knowledge.retrieval import Retriever, SearchResult, build_query
 from knowledge.store import ChunkStore, KnowledgeBaseMissing
 
 log = logging.getLogger(__name__)
 
 # Used only when neither a calibration file nor KB_MIN_RELEVANCE is available.
 FALLBACK_MIN_COSINE = 0.5
+# Articles offered when the engine is unsure (in English) or cannot answer in the
+# customer's language (the pointer reuses the same choice).
+MAX_SUGGESTIONS = 3
+# How often the index's own calibration is looked up again (`kb ingest` may rewrite it).
+CALIBRATION_TTL_SECONDS = 30.0
+# Chunks of one article read for the extractive answer (the longest sample article has 9).
+ARTICLE_CHUNKS = 64
 
 
 class KnowledgeBase:
@@ -35,7 +55,26 @@ class KnowledgeBase:
         self.retriever = Retriever(self.store, self.embedder, self.settings.retrieval)
         self.model = ChatModel(self.settings.llm) if self.settings.llm.enabled else None
         self.template = load_template(self.settings.llm.prompt_template or None)
-        self.calibration = Calibration.load(self.settings.retrieval.calibration or DEFAULT_PATH)
+        # The documented default until `kb calibrate` (or `kb ingest`) stored the index's own.
+        self.default_calibration = Calibration.load(self.settings.retrieval.calibration or DEFAULT_PATH)
+        self._calibration: Calibration | None = None
+        self._calibration_checked = -1e9
+
+    @property
+    def calibration(self) -> Calibration | None:
+        """The index's own calibration when it has one; KB_CALIBRATION or the default otherwise."""
+        if self.settings.retrieval.calibration:
+            return self.default_calibration
+        now = time.monotonic()
+        if now - self._calibration_checked > CALIBRATION_TTL_SECONDS:
+            self._calibration_checked = now
+            text = self.store.load_calibration()
+            try:
+                self._calibration = Calibration.from_json(text) if text else None
+            except (ValueError, KeyError) as exc:
+                log.warning("the index's calibration is unreadable (%s); using the default", exc)
+                self._calibration = None
+        return self._calibration or self.default_calibration
 
     def search(self, question: str, history: Sequence[str] = ()) -> SearchResult:
         """Search a short question both with the recent turns and alone; keep the surer one.
@@ -67,11 +106,52 @@ class KnowledgeBase:
         return self.calibration.threshold if self.calibration is not None else FALLBACK_MIN_COSINE
 
     def is_answerable(self, result: SearchResult) -> bool:
+        return self.outcome(result) == ANSWER
+
+    def outcome(self, result: SearchResult) -> str:
+        """ANSWER (confident), SUGGEST (unsure: offer the nearest articles) or ABSTAIN."""
+        if not result.passages:
+            return ABSTAIN
+        calibration = self.calibration
+        if self.settings.retrieval.min_relevance is None and calibration is not None:
+            return calibration.outcome(result.signals.as_dict())
+        return ANSWER if self.confidence(result) >= self.decision_bar() else ABSTAIN
+
+    def related(self, result: SearchResult) -> bool:
+        """Not clearly unrelated: what retrieval alone decides when a model judges relevance."""
         if not result.passages:
             return False
-        if self.settings.retrieval.min_relevance is None and self.calibration is not None:
-            return self.calibration.answers(result.signals.as_dict())
+        calibration = self.calibration
+        if self.settings.retrieval.min_relevance is None and calibration is not None:
+            return calibration.related(result.signals.as_dict())
         return self.confidence(result) >= self.decision_bar()
+
+    def suggestions(self, result: SearchResult, use_floor: bool = True) -> list[Source]:
+        """The nearest articles, best first, leaving out any below the "unrelated" bar.
+
+        `use_floor=False` for a question not in English: its cosines to English articles
+        are low across the board, so the bar would drop articles that are in fact nearest.
+        """
+        calibration = self.calibration
+        floor = calibration.suggest_cosine if calibration is not None and use_floor else None
+        best: dict[str, Passage] = {}
+        for passage in result.passages:
+            best.setdefault(passage.article_id, passage)
+        chosen = [
+            p
+            for i, p in enumerate(best.values())
+            if i == 0 or floor is None or (p.vector_similarity or 0.0) >= floor
+        ][:MAX_SUGGESTIONS]
+        return [Source(n, p.title, p.url, p.article_id, p.page) for n, p in enumerate(chosen, start=1)]
+
+    def _suggest(self, result: SearchResult) -> Answer:
+        return Answer(
+            text="",
+            grounded=False,
+            method="suggest",
+            passages=result.passages,
+            suggestions=self.suggestions(result),
+        )
 
     def ask(
         self,
@@ -82,22 +162,54 @@ class KnowledgeBase:
         language: str = "",
         conversation_id: str = "",
     ) -> Answer:
-        """Answer from the articles; raises `KnowledgeBaseMissing` if there is no index."""
-        result = self.search(question, history)
-        if not self.is_answerable(result):
+        """Answer from the articles; raises `KnowledgeBaseMissing` if there is no index.
+
+        `language` is the customer's language code ("es"; empty when unknown). The
+        articles are English: without a model a non-English question gets a `pointer`
+        (the nearest articles, for the caller to introduce in the customer's language)
+        instead of English quotes. With a model the question is first restated as a
+        standalone English question, and the three-way decision applies to that search.
+        Where an English question would get suggestions, a non-English one gets the
+        pointer: the same articles, introduced in its language.
+        """
+        foreign = bool(language) and language != ENGLISH
+        result, restated = self._search_for(question, history, conversation, foreign, conversation_id)
+        if foreign and not restated:  # no model, or it failed: English quotes would not help
+            return self._pointer(result)
+        unsure = self._pointer if foreign else self._suggest
+        outcome = self.outcome(result)
+        if self.model is not None and outcome != ANSWER and self.related(result):
+            # Borderline: the model reads the passages and answers or says NO_ANSWER.
+            outcome = ANSWER
+            borderline = True
+        else:
+            borderline = False
+        if outcome != ANSWER:
             log.info(
-                "abstained for conversation %s (confidence %.3f < %.3f)",
+                "%s for conversation %s (confidence %.3f < %.3f)",
+                "suggested articles" if outcome == SUGGEST else "abstained",
                 conversation_id or "-",
                 self.confidence(result),
                 self.decision_bar(),
             )
+            if outcome == SUGGEST:
+                return unsure(result)
             return Answer(text="", grounded=False, method="abstain", passages=result.passages)
         passages = result.passages[: self.settings.retrieval.context_passages]
         if self.model is not None:
-            answer = self._ask_model(question, passages, conversation, channel, language, conversation_id)
+            answer = self._ask_model(
+                question, passages, conversation, channel, language, conversation_id, restated
+            )
             if answer is not None:
-                return answer
-        return self._extractive(question, passages)
+                return unsure(result) if answer.method == "abstain" else answer
+            if foreign or borderline:
+                # Foreign: English quotes would not help. Borderline: no model to judge it,
+                # so what retrieval alone would have done.
+                return unsure(result)
+        # The extractive answer looks at every retrieved section: the one that answers may
+        # rank below the passages a model gets, and only quoted text is ever shown.
+        answer = self._extractive(question, result.passages, channel)
+        return unsure(result) if answer.method == "abstain" else answer
 
     def _ask_model(
         self,
@@ -107,9 +219,16 @@ class KnowledgeBase:
         channel: str,
         language: str,
         conversation_id: str,
+        restated: str = "",
     ) -> Answer | None:
         messages = build_messages(
-            question, passages, conversation, channel=channel, language=language, template=self.template
+            question,
+            passages,
+            conversation,
+            channel=channel,
+            language=NAMES.get(language, language),
+            template=self.template,
+            restated=restated,
         )
         try:
             raw = self.model.complete(messages, conversation_id=conversation_id)
@@ -129,8 +248,103 @@ class KnowledgeBase:
             return None
         return Answer(text=cited.text, sources=cited.sources, grounded=True, method="llm", passages=passages)
 
-    def _extractive(self, question: str, passages: list[Passage]) -> Answer:
-        raw = extract_answer(question, passages, self.embedder)
+    def _search_for(
+        self,
+        question: str,
+        history: Sequence[str],
+        conversation: Sequence[Turn],
+        foreign: bool,
+        conversation_id: str,
+    ) -> tuple[SearchResult, str]:
+        """Search with the question the customer meant, and say what was searched.
+
+        With a model, a follow-up or a non-English question is first rewritten into a
+        standalone English question (one short model call): "¿y cuánto tarda?" after a
+        shipping question becomes "How long does shipping take?". A non-English question
+        is also searched as written (product names match in any language) and the surer
+        result is kept. Without a model, or if the call fails, today's search applies:
+        the recent turns are folded into a short follow-up.
+        """
+        follow_up = (
+            bool(history)
+            and build_query(question, history, self.settings.retrieval.max_messages_in_query)
+            != question.strip()
+        )
+        if self.model is not None and (foreign or follow_up):
+            turns = list(conversation) or [Turn("customer", h) for h in history]
+            restated = self._standalone(question, turns, conversation_id)
+            if restated:
+                self.store.refresh()
+                result = self.retriever.search(restated)
+                if foreign:
+                    original = self.retriever.search(question)
+                    if self.confidence(original) > self.confidence(result):
+                        result = original
+                return result, restated
+        return self.search(question, history), ""
+
+    def _standalone(self, question: str, conversation: Sequence[Turn], conversation_id: str) -> str | None:
+        try:
+            raw = self.model.complete(build_standalone_messages(question, conversation), conversation_id)
+        except ModelUnavailable:
+            log.warning(
+                "could not restate the question for conversation %s; searching it as asked",
+                conversation_id or "-",
+            )
+            return None
+        return clean_standalone(raw)
+
+    def _pointer(self, result: SearchResult) -> Answer:
+        """The suggestions' articles, for a customer whose language the bot cannot answer in."""
+        return Answer(
+            text="",
+            sources=self.suggestions(result, use_floor=False),
+            grounded=False,
+            method="pointer",
+            passages=result.passages,
+        )
+
+    def _rest_of_article(self, passages: list[Passage]) -> list[Passage]:
+        """The best article's sections that retrieval did not return.
+
+        Retrieval returns the few chunks nearest the question, across articles; the
+        section that holds the figure ("about 10 minutes") is often not among them when
+        another section of the same article reads more like the question. One filtered
+        scan of the table (about 10 ms) gives the extractive answer the whole article.
+        """
+        if not passages:
+            return []
+        top = passages[0]
+        seen = {p.chunk_id for p in passages}
+        try:
+            rows = (
+                self.store.table.search()
+                .where(f"article_id = '{top.article_id.replace(chr(39), chr(39) * 2)}'", prefilter=True)
+                .select(["chunk_id", "article_id", "title", "url", "section", "text", "page"])
+                .limit(ARTICLE_CHUNKS)
+                .to_list()
+            )
+        except Exception as exc:  # noqa: BLE001 - the retrieved sections still answer
+            log.warning("could not read the rest of article %s: %s", top.article_id, exc)
+            return []
+        return [
+            Passage(
+                chunk_id=row["chunk_id"],
+                article_id=row["article_id"],
+                title=row["title"],
+                url=row["url"] or "",
+                section=row["section"] or "",
+                text=row["text"],
+                score=top.score,
+                page=row.get("page"),
+            )
+            for row in rows
+            if row["chunk_id"] not in seen
+        ]
+
+    def _extractive(self, question: str, passages: list[Passage], channel: str = "rest") -> Answer:
+        passages = list(passages) + self._rest_of_article(list(passages))
+        raw = extract_answer(question, passages, self.embedder, budget=budget_for(channel))
         cited = apply_citations(raw, passages)
         if not cited.grounded:
             return Answer(text="", grounded=False, method="abstain", passages=passages)

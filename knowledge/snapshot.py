@@ -64,6 +64,7 @@ class Snapshot:
     vectors: np.ndarray  # (rows, DIMENSION), L2-normalised like every stored vector
     title_vectors: list[np.ndarray | None]
     positions: dict[str, int]
+    heading_vectors: list[np.ndarray | None] | None = None
 
     def nearest(self, vector: np.ndarray, limit: int) -> list[tuple[int, float]]:
         """Row positions and cosine similarities of the `limit` closest chunks, closest first."""
@@ -86,11 +87,12 @@ class Snapshot:
         row = dict(self.rows[position])
         row["vector"] = self.vectors[position]
         row["title_vector"] = self.title_vectors[position]
+        row["heading_vector"] = self.heading_vectors[position] if self.heading_vectors else None
         return row
 
 
 def _snapshot(version: int, table) -> Snapshot:
-    """Build from an Arrow table of PASSAGE_COLUMNS + vector + title_vector."""
+    """Build from an Arrow table of PASSAGE_COLUMNS + vector + title_vector (+ heading_vector)."""
     count = table.num_rows
     vectors = np.zeros((count, DIMENSION), dtype=np.float32)
     if count:
@@ -105,7 +107,17 @@ def _snapshot(version: int, table) -> Snapshot:
             by_article[row["article_id"]] = None if title is None else np.asarray(title, dtype=np.float32)
         title_vectors.append(by_article[row["article_id"]])
     positions = {row["chunk_id"]: i for i, row in enumerate(rows)}
-    return Snapshot(version, rows, vectors, title_vectors, positions)
+    headings: list[np.ndarray | None] | None = None
+    if "heading_vector" in table.column_names:
+        # Chunks of one section share a heading path: keep one array per distinct path.
+        seen: dict[tuple[str, str], np.ndarray | None] = {}
+        headings = []
+        for row, vector in zip(rows, table.column("heading_vector").to_pylist(), strict=True):
+            key = (row["article_id"], row["section"] or "")
+            if key not in seen:
+                seen[key] = None if vector is None else np.asarray(vector, dtype=np.float32)
+            headings.append(seen[key])
+    return Snapshot(version, rows, vectors, title_vectors, positions, headings)
 
 
 class TableReader:
@@ -187,6 +199,8 @@ class TableReader:
         if await table.count_rows() > self.max_rows:
             return None
         columns = [*PASSAGE_COLUMNS, "vector", "title_vector"]
+        if "heading_vector" in (await table.schema()).names:
+            columns.append("heading_vector")
         return _snapshot(version, await table.query().select(columns).to_arrow())
 
 

@@ -33,10 +33,17 @@ SCHEMA = pa.schema(
         # The article title embedded alone, repeated on each of its chunks: a question
         # that paraphrases a title is strong evidence for the whole article (see retrieval).
         pa.field("title_vector", pa.list_(pa.float32(), DIMENSION)),
+        # The chunk's heading path ("Title > Section") embedded alone: a question that
+        # paraphrases a section heading points at that section (see retrieval).
+        pa.field("heading_vector", pa.list_(pa.float32(), DIMENSION)),
     ]
 )
 
 FTS_COLUMN = "search_text"
+CALIBRATION_SUFFIX = "__calibration"
+CALIBRATION_SCHEMA = pa.schema(
+    [pa.field("key", pa.string()), pa.field("value", pa.string()), pa.field("fingerprint", pa.string())]
+)
 
 
 class KnowledgeBaseMissing(RuntimeError):
@@ -48,10 +55,15 @@ def _quote(value: str) -> str:
 
 
 def rows_for(
-    chunks: Sequence[Chunk], vectors: np.ndarray, title_vectors: Mapping[str, np.ndarray] | None = None
+    chunks: Sequence[Chunk],
+    vectors: np.ndarray,
+    title_vectors: Mapping[str, np.ndarray] | None = None,
+    heading_vectors: Mapping[str, np.ndarray] | None = None,
 ) -> pa.Table:
-    """Rows for the table; `title_vectors` maps article id to its embedded title."""
+    """Rows for the table; `title_vectors` maps article id to its embedded title and
+    `heading_vectors` a heading path (`Chunk.heading_path`) to its embedding."""
     title_vectors = title_vectors or {}
+    heading_vectors = heading_vectors or {}
     return pa.Table.from_pylist(
         [
             {
@@ -61,12 +73,15 @@ def rows_for(
                 "url": c.url,
                 "section": c.section,
                 "text": c.text,
-                "search_text": c.search_text,
+                "search_text": c.fts_text,
                 "page": c.page,
                 "content_hash": c.content_hash,
                 "vector": vectors[i].tolist(),
                 "title_vector": (
                     title_vectors[c.article_id].tolist() if c.article_id in title_vectors else None
+                ),
+                "heading_vector": (
+                    heading_vectors[c.heading_path].tolist() if c.heading_path in heading_vectors else None
                 ),
             }
             for i, c in enumerate(chunks)
@@ -135,6 +150,11 @@ class ChunkStore:
     def drop(self) -> None:
         if self.exists():
             self._db.drop_table(self.table_name)
+        try:
+            if self.calibration_table in self._table_names():
+                self._db.drop_table(self.calibration_table)
+        except Exception:  # noqa: BLE001 - a missing directory has nothing to drop
+            pass
         self._table = None
 
     def add_rows(self, rows: pa.Table) -> None:
@@ -162,6 +182,56 @@ class ChunkStore:
         except Exception as exc:  # noqa: BLE001 - FTS is an aid; vector search still answers
             log.warning("full-text search failed (%s); using vector search alone", exc)
             return []
+
+    def headings(self) -> list[dict]:
+        """Article id, title and section of every chunk (what calibration makes questions from)."""
+        if not self.exists():
+            return []
+        return self.table.to_arrow().select(["article_id", "title", "section"]).to_pylist()
+
+    # -- the calibration, kept beside the chunks ---------------------------------------
+    @property
+    def calibration_table(self) -> str:
+        return f"{self.table_name}{CALIBRATION_SUFFIX}"
+
+    def load_calibration(self) -> str | None:
+        """The calibration JSON written for this index by `kb calibrate`, if any.
+
+        It lives in a one-row LanceDB table next to the chunks, so it goes wherever the
+        index goes (a local folder or `s3://...`) with no second storage client.
+        """
+        try:
+            if self.calibration_table not in self._table_names():
+                return None
+            rows = self._db.open_table(self.calibration_table).to_arrow().to_pylist()
+        except Exception as exc:  # noqa: BLE001 - the default calibration still decides
+            log.warning("could not read the index's calibration (%s); using the default", exc)
+            return None
+        rows = [r for r in rows if r.get("key") == "calibration"]
+        return rows[-1]["value"] if rows else None
+
+    def save_calibration(self, text: str, fingerprint: str = "") -> None:
+        data = pa.table(
+            {"key": ["calibration"], "value": [text], "fingerprint": [fingerprint]},
+            schema=CALIBRATION_SCHEMA,
+        )
+        self._db.create_table(self.calibration_table, data, mode="overwrite")
+
+    def calibration_fingerprint(self) -> str | None:
+        try:
+            if self.calibration_table not in self._table_names():
+                return None
+            rows = self._db.open_table(self.calibration_table).to_arrow().to_pylist()
+        except Exception:  # noqa: BLE001
+            return None
+        return rows[-1].get("fingerprint") if rows else None
+
+    def content_fingerprint(self) -> str:
+        """A hash of every article's content hash: changes whenever any article does."""
+        import hashlib
+
+        items = sorted(self.article_hashes().items())
+        return hashlib.sha1(repr(items).encode()).hexdigest()[:16]
 
     # -- writing -----------------------------------------------------------------------
     def _ensure_table(self, first_rows: pa.Table):

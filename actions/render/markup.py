@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from knowledge.answer.structure import is_table_start, row_line, table_cells
+
 # --- inline pieces -------------------------------------------------------------------
 
 
@@ -85,7 +87,20 @@ class Quote:
     inlines: tuple
 
 
-Block = Paragraph | Heading | ListItem | CodeBlock | Quote
+@dataclass(frozen=True)
+class Table:
+    """Cells as written (Markdown); `rows()` gives the readable lines for channels
+    without tables, and a channel with tables parses each cell itself."""
+
+    header: tuple[str, ...]
+    body: tuple[tuple[str, ...], ...]
+
+    def rows(self) -> list[ListItem]:
+        lines = [row_line(list(self.header), list(row), [list(r) for r in self.body]) for row in self.body]
+        return [ListItem(0, "", parse_inline(line)) for line in lines]
+
+
+Block = Paragraph | Heading | ListItem | CodeBlock | Quote | Table
 
 
 @dataclass
@@ -297,6 +312,18 @@ def parse(text: str) -> Document:
             close_item()
             i += 1
             continue
+        if is_table_start(lines, i):
+            close_paragraph()
+            close_item()
+            header = tuple(table_cells(line))
+            body = []
+            i += 2
+            while i < len(lines) and lines[i].lstrip().startswith("|"):
+                cells = table_cells(lines[i])
+                body.append(tuple((cells + [""] * len(header))[: len(header)]))
+                i += 1
+            doc.blocks.append(Table(header, tuple(body)))
+            continue
         heading = _HEADING.match(line)
         list_item = _ITEM.match(line)
         quoted = _QUOTE.match(line)
@@ -337,6 +364,14 @@ def parse(text: str) -> Document:
 
 
 # --- helpers shared by renderers -----------------------------------------------------
+
+
+def without_tables(blocks: list) -> list:
+    """Blocks with every table as a bulleted list of readable rows."""
+    out: list = []
+    for block in blocks:
+        out.extend(block.rows() if isinstance(block, Table) else [block])
+    return out
 
 
 class InlineWriter:

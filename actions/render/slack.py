@@ -1,5 +1,8 @@
 """Slack: mrkdwn in Block Kit sections, linked citations, a Sources context block and
-feedback buttons; the connector posts the `slack` payload with `chat.postMessage`."""
+feedback buttons; the connector posts the `slack` payload with `chat.postMessage`.
+
+A table becomes Block Kit's native table block (rich-text cells, so citations and links
+stay clickable); Slack allows one per message, so any further table reads as rows."""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from actions.render import markup as md
 from actions.render.base import (
     HELPFUL_INTENT,
     HUMAN_PAYLOAD,
+    SUGGESTIONS_INTRO,
+    SUGGESTIONS_OUTRO,
     UNHELPFUL_INTENT,
     RenderedMessage,
     feedback_payload,
@@ -94,29 +99,47 @@ class SlackRenderer:
             return [render(run) for run in md.split_inlines(inlines, size, SECTION_LIMIT)]
 
         doc = md.parse(answer.text)
-        sections: list[str] = []
+        # Slack shows one table per message: the first table is a native table block,
+        # any other one reads as rows.
+        first_table = next((b for b in doc.blocks if isinstance(b, md.Table)), None)
+        entries: list = []  # mrkdwn section texts, and the table block in its place
         current = ""
         previous = None
         for block in doc.blocks:
-            joiner = "\n" if isinstance(block, md.ListItem) and isinstance(previous, md.ListItem) else "\n\n"
-            for piece in block_texts(block):
-                if current and len(current) + len(joiner) + len(piece) <= SECTION_LIMIT:
-                    current += joiner + piece
-                else:
-                    if current:
-                        sections.append(current)
-                    current = piece
-                joiner = "\n"
-            previous = block
+            if block is first_table:
+                if current:
+                    entries.append(current)
+                    current = ""
+                entries.append(table_block(block, sources))
+                previous = block
+                continue
+            parts = block.rows() if isinstance(block, md.Table) else [block]
+            for part in parts:
+                joiner = (
+                    "\n" if isinstance(part, md.ListItem) and isinstance(previous, md.ListItem) else "\n\n"
+                )
+                for piece in block_texts(part):
+                    if current and len(current) + len(joiner) + len(piece) <= SECTION_LIMIT:
+                        current += joiner + piece
+                    else:
+                        if current:
+                            entries.append(current)
+                        current = piece
+                    joiner = "\n"
+                previous = part
         if current:
-            sections.append(current)
+            entries.append(current)
 
         room = MAX_BLOCKS - (1 if answer.sources else 0) - (1 if feedback_ref else 0)
-        if len(sections) > room:
-            sections = sections[:room]
-            sections[-1] = sections[-1][: SECTION_LIMIT - 40].rstrip() + " … _(answer shortened)_"
+        if len(entries) > room:
+            entries = entries[:room]
+            if isinstance(entries[-1], str):
+                entries[-1] = entries[-1][: SECTION_LIMIT - 40].rstrip() + " … _(answer shortened)_"
         blocks: list[dict] = [
-            {"type": "section", "text": {"type": "mrkdwn", "text": text}} for text in sections
+            {"type": "section", "text": {"type": "mrkdwn", "text": entry}}
+            if isinstance(entry, str)
+            else entry
+            for entry in entries
         ]
         if answer.sources:
             blocks.append({"type": "context", "elements": self.source_elements(answer)})
@@ -137,6 +160,70 @@ class SlackRenderer:
             else:
                 elements.append(line[:CONTEXT_ELEMENT_LIMIT])
         return [{"type": "mrkdwn", "text": text} for text in elements[:MAX_CONTEXT_ELEMENTS]]
+
+
+TABLE_MAX_ROWS = 100  # header included
+TABLE_MAX_COLUMNS = 20
+CELL_LIMIT = 1900  # characters of text in one cell (Slack allows about 2,000)
+
+
+def _rich_elements(pieces: tuple, sources: dict, style: dict | None = None) -> list[dict]:
+    """Inline pieces as rich-text elements: table cells take rich text, not mrkdwn."""
+    out: list[dict] = []
+    for piece in pieces:
+        if isinstance(piece, md.Text):
+            out.append({"type": "text", "text": piece.text, **({"style": style} if style else {})})
+        elif isinstance(piece, md.CodeSpan):
+            out.append({"type": "text", "text": piece.text, "style": {**(style or {}), "code": True}})
+        elif isinstance(piece, md.Cite):
+            source = sources.get(piece.number)
+            label = f"[{piece.number}]"
+            out.append(
+                {"type": "link", "url": source.url, "text": label}
+                if source and source.url
+                else {"type": "text", "text": label}
+            )
+        elif isinstance(piece, md.Link):
+            out.append({"type": "link", "url": piece.url, "text": md.plain(piece.children)})
+        else:
+            kind = {"Strong": "bold", "Em": "italic", "Strike": "strike"}[type(piece).__name__]
+            out.extend(_rich_elements(piece.children, sources, {**(style or {}), kind: True}))
+    return out
+
+
+def _cell(text: str, sources: dict) -> dict:
+    pieces = md.parse_inline(text[:CELL_LIMIT])
+    if all(isinstance(p, md.Text) for p in pieces):
+        return {"type": "raw_text", "text": md.plain(pieces) or " "}
+    return {
+        "type": "rich_text",
+        "elements": [{"type": "rich_text_section", "elements": _rich_elements(pieces, sources)}],
+    }
+
+
+def table_block(table: md.Table, sources: dict) -> dict:
+    """A Block Kit table: the header row first (bold), then the body rows."""
+    columns = len(table.header[:TABLE_MAX_COLUMNS])
+    header = [
+        {
+            "type": "rich_text",
+            "elements": [
+                {
+                    "type": "rich_text_section",
+                    "elements": [
+                        {"type": "text", "text": md.plain(md.parse_inline(h)) or " ", "style": {"bold": True}}
+                    ],
+                }
+            ],
+        }
+        for h in table.header[:columns]
+    ]
+    body = [[_cell(c, sources) for c in row[:columns]] for row in table.body[: TABLE_MAX_ROWS - 1]]
+    return {
+        "type": "table",
+        "column_settings": [{"is_wrapped": True}] * columns,
+        "rows": [header, *body],
+    }
 
 
 def _code_chunks(code: str) -> list[str]:
@@ -161,7 +248,7 @@ def fallback_text(answer: Answer, doc: md.Document | None = None) -> str:
     """What notifications and screen readers show: the answer without formatting."""
     doc = doc or md.parse(answer.text)
     lines: list[str] = []
-    for block in doc.blocks:
+    for block in md.without_tables(doc.blocks):
         if isinstance(block, md.CodeBlock):
             lines.append(block.text)
         elif isinstance(block, md.ListItem):
@@ -190,3 +277,17 @@ def feedback_block(ref: str) -> dict:
             button("request_human", "🙋 Talk to a person", HUMAN_PAYLOAD),
         ],
     }
+
+
+def render_suggestions(answer: Answer) -> list[RenderedMessage]:
+    """A short mrkdwn section with the nearest articles as links; no feedback buttons."""
+    links = [
+        f"{BULLETS[0]} " + (link(s.url, s.title) if s.url else escape(s.title)) for s in answer.suggestions
+    ]
+    text = "\n".join([escape(SUGGESTIONS_INTRO), *links])[:SECTION_LIMIT]
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(SUGGESTIONS_OUTRO)}]},
+    ]
+    fallback = "\n".join([SUGGESTIONS_INTRO, *(f"- {s.title}" for s in answer.suggestions)])
+    return [RenderedMessage(json_message={"slack": {"text": escape(fallback), "blocks": blocks}})]

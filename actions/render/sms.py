@@ -107,8 +107,13 @@ class SmsRenderer:
         text = self._fit(body, answer.sources, prompt)
         return [RenderedMessage(json_message=sms_part(text))]
 
-    def _compose(self, body: str, sources: list[Source], prompt: str) -> str:
-        cited = {int(n) for n in _CITED.findall(body)}
+    def _compose(self, body: str, sources: list[Source], prompt: str, cited: set[int] | None = None) -> str:
+        """Body, then the cited articles' links, then the feedback prompt.
+
+        `cited` is what the whole answer cites: a body cut short (an extractive answer
+        cites its section once, at the end) still links the article with the rest.
+        """
+        cited = {int(n) for n in _CITED.findall(body)} if cited is None else cited
         lines = []
         for source in sources:
             if source.number in cited:
@@ -126,10 +131,11 @@ class SmsRenderer:
         if self.fits(text):
             return text
         # Whole sentences from the start, as many as fit with their sources.
+        cited = {int(n) for n in _CITED.findall(body)}
         ends = [m.end() for m in _SENTENCE_END.finditer(body)]
         best = ""
         for end in ends:
-            candidate = self._compose(body[:end], sources, prompt)
+            candidate = self._compose(body[:end], sources, prompt, cited)
             if not self.fits(candidate):
                 break
             best = candidate
@@ -163,7 +169,7 @@ class SmsRenderer:
 
 def plain_body(markdown: str) -> str:
     lines: list[str] = []
-    for block in md.parse(markdown).blocks:
+    for block in md.without_tables(md.parse(markdown).blocks):
         if isinstance(block, md.CodeBlock):
             lines.append(block.text)
         elif isinstance(block, md.ListItem):
@@ -172,3 +178,24 @@ def plain_body(markdown: str) -> str:
         else:
             lines.append(md.plain(block.inlines, show_url=compact_url))
     return "\n".join(line.rstrip() for line in lines)
+
+
+SMS_SUGGESTIONS_INTRO = "Not sure I have the exact answer. These may help:"
+SMS_SUGGESTIONS_OUTRO = "Reply HUMAN to reach a person."
+
+
+def render_suggestions(
+    answer: Answer, max_segments: int | None = None, link_base: str | None = None
+) -> list[RenderedMessage]:
+    """Titles and short links, as many articles as fit the segment budget (at least one)."""
+    budget = SmsRenderer(max_segments=max_segments, link_base=link_base)
+    lines: list[str] = []
+    for source in answer.suggestions:
+        where = short_url(source, budget.link_base)
+        line = normalise(f"- {source.title}" + (f": {where}" if where else ""))
+        text = "\n".join([SMS_SUGGESTIONS_INTRO, *lines, line, SMS_SUGGESTIONS_OUTRO])
+        if lines and not budget.fits(text):
+            break
+        lines.append(line)
+    text = "\n".join([SMS_SUGGESTIONS_INTRO, *lines, SMS_SUGGESTIONS_OUTRO])
+    return [RenderedMessage(json_message={"sms": {"text": text}})]

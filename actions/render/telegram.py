@@ -1,5 +1,8 @@
 """Telegram: HTML parse mode, linked citations, a Sources list and inline feedback
-buttons, already split into messages Telegram accepts (4,096 characters)."""
+buttons, already split into messages Telegram accepts (4,096 characters).
+
+Telegram's HTML has no tables (a `<pre>` grid wraps unreadably on a phone), so a table
+arrives as one bullet per row: "Canada, UK, EU: $19.95 flat rate, 7–12 business days"."""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from actions.render import markup as md
 from actions.render.base import (
     HELPFUL_INTENT,
     HUMAN_PAYLOAD,
+    SUGGESTIONS_INTRO,
+    SUGGESTIONS_OUTRO,
     UNHELPFUL_INTENT,
     RenderedMessage,
     feedback_payload,
@@ -89,7 +94,7 @@ class TelegramRenderer:
 
         parts: list[str] = []
         previous = None
-        for block in md.parse(answer.text).blocks:
+        for block in md.without_tables(md.parse(answer.text).blocks):
             joiner = "\n" if isinstance(block, md.ListItem) and isinstance(previous, md.ListItem) else "\n\n"
             for piece in block_html(block):
                 parts.append(joiner + piece if parts else piece)
@@ -157,3 +162,13 @@ def feedback_buttons(ref: str) -> list[list[dict]]:
             if len(button["callback_data"].encode()) > CALLBACK_DATA_LIMIT:
                 raise ValueError(f"callback_data over {CALLBACK_DATA_LIMIT} bytes: {button['callback_data']}")
     return buttons
+
+
+def render_suggestions(answer: Answer) -> list[RenderedMessage]:
+    """The nearest articles as linked HTML lines; no feedback buttons."""
+    lines = [escape(SUGGESTIONS_INTRO)]
+    for source in answer.suggestions:
+        label = escape(source.title)
+        lines.append(f"{BULLETS[0]} " + (anchor(source.url, label) if source.url else label))
+    lines += ["", escape(SUGGESTIONS_OUTRO)]
+    return [RenderedMessage(json_message={"telegram": {"html": "\n".join(lines)}})]

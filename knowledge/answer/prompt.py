@@ -2,7 +2,8 @@
 
 Support teams tune tone and rules without touching code by pointing `KB_PROMPT_TEMPLATE`
 at their own file; the variables it receives are part of the public interface:
-`passages`, `conversation`, `channel`, `language`, `company`, `length_hint`, `max_chars`.
+`passages`, `conversation`, `channel`, `language`, `company`, `length_hint`, `max_chars`
+(the channel's character budget, `knowledge.budget`).
 The customer's words go in a separate, delimited user message so the template's rules
 and the untrusted text never blend.
 """
@@ -16,11 +17,15 @@ from pathlib import Path
 
 import jinja2
 
+from knowledge.budget import budget_for
 from knowledge.documents import Passage
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_TEMPLATE = TEMPLATES / "answer.j2"
+STANDALONE_TEMPLATE = TEMPLATES / "standalone.j2"
 NO_ANSWER = "NO_ANSWER"
+# A rewrite longer than this is not a question: the model answered or rambled.
+MAX_STANDALONE_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -55,9 +60,13 @@ def build_messages(
     language: str = "",
     template: jinja2.Template | None = None,
     company: str = "Nimbus Home",
-    max_chars: int = 450,
+    max_chars: int | None = None,
+    restated: str = "",
 ) -> list[dict[str, str]]:
+    """`restated` is the question as searched (standalone, in English) when it differs
+    from the customer's words: the model sees both, and answers the customer."""
     template = template or load_template()
+    max_chars = max_chars or budget_for(channel)
     safe_passages = [
         Passage(**{**p.__dict__, "text": _neutralise(p.text), "title": _neutralise(p.title)})
         for p in passages
@@ -74,4 +83,25 @@ def build_messages(
         max_chars=max_chars,
     )
     user = f"<customer_question>\n{_neutralise(question)}\n</customer_question>"
+    if restated and restated.strip() != question.strip():
+        user += f"\n<restated_question>\n{_neutralise(restated)}\n</restated_question>"
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def build_standalone_messages(
+    question: str, conversation: Sequence[Turn] = (), company: str = "Nimbus Home"
+) -> list[dict[str, str]]:
+    """Ask the model for the question as a standalone English question (for search)."""
+    system = load_template(STANDALONE_TEMPLATE).render(
+        conversation=[Turn(t.role, _neutralise(t.text)) for t in conversation], company=company
+    )
+    user = f"<customer_question>\n{_neutralise(question)}\n</customer_question>"
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def clean_standalone(raw: str) -> str | None:
+    """The model's rewrite as a search query, or None when it is not usable."""
+    text = raw.strip().strip('"').strip()
+    if not text or NO_ANSWER in text or len(text) > MAX_STANDALONE_CHARS or "\n" in text:
+        return None
+    return text

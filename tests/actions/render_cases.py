@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from knowledge.config import SAMPLE_ARTICLES
 from knowledge.documents import Answer, Source
+from knowledge.loaders import load_article
 
 HELP = "https://help.nimbushome.example/articles/"
 RETURNS = Source(1, "Returns & refunds", HELP + "returns-and-refunds", "returns")
@@ -26,7 +28,34 @@ def _long_text() -> str:
     return "\n\n".join(paragraphs)
 
 
+def _article_answer(*quoted: tuple[str, str]) -> Answer:
+    """Sections (article slug, heading) of the real sample articles, quoted the way the
+    extractive answer quotes them: heading in bold, the section's Markdown as written,
+    the article's citation at the end."""
+    parts, sources = [], []
+    for slug, heading in quoted:
+        article = load_article(SAMPLE_ARTICLES / f"{slug}.md", SAMPLE_ARTICLES)
+        if all(s.article_id != slug for s in sources):
+            sources.append(Source(len(sources) + 1, article.title, article.url, article.article_id))
+        number = next(s.number for s in sources if s.article_id == slug)
+        section = next(s for s in article.sections if s.heading == heading)
+        parts.append(f"**{heading}**\n\n{section.text} [{number}]")
+    return Answer(text="\n\n".join(parts), sources=sources)
+
+
 CASES: dict[str, Answer] = {
+    # From the sample help centre: a table with prices, a comparison table whose first
+    # header cell is empty, numbered steps, and steps with a nested list.
+    "article_shipping_table": _article_answer(("shipping-options-and-costs", "Shipping options")),
+    "article_plan_comparison": _article_answer(("plans-and-pricing", "Compare plans")),
+    "article_reset_steps": _article_answer(("reset-your-password", "Request a reset link")),
+    "article_nested_steps": _article_answer(
+        ("privacy-settings-and-data-deletion", "Delete part of your data")
+    ),
+    "article_two_tables": _article_answer(
+        ("factory-reset-your-thermostat", "Restart or reset?"),
+        ("international-shipping", "Cost and delivery time"),
+    ),
     "markdown_specials": Answer(
         text=(
             "Refunds take **5-7 business days** [1]. Use *Settings → Billing* and _not_ the ~~old~~ page. "

@@ -187,3 +187,148 @@ def test_not_ready_for_customers_until_the_warm_up_is_over(kb, monkeypatch):
     assert health.knowledge_status() == {"ok": False, "error": "still loading the embedding model"}
     knowledge_action.warmed_up.set()
     assert health.knowledge_status()["ok"] is True
+
+
+# --- the customer's language -----------------------------------------------------------------
+
+DOMAIN = __import__("yaml").safe_load((ARTICLES.parents[1] / "bot" / "domain.yml").read_text())
+
+
+def run_with_domain(tracker_: Tracker) -> tuple[list[dict], list[dict]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(knowledge_action.ActionSearchKnowledge().run(dispatcher, tracker_, DOMAIN))
+    return dispatcher.messages, events
+
+
+def with_slots(tracker_: Tracker, **slots) -> Tracker:
+    tracker_.slots.update(slots)
+    return tracker_
+
+
+@pytest.mark.parametrize(
+    "question,language,intro",
+    [
+        ("¿Cuánto cuesta el envío a Canadá?", "es", "Nuestros artículos de ayuda están en inglés"),
+        (
+            "Wie lange dauert die Rückerstattung auf meine Karte?",
+            "de",
+            "Unsere Hilfeartikel sind auf Englisch",
+        ),
+        ("Comment réinitialiser mon thermostat ?", "fr", "Nos articles d'aide sont en anglais"),
+        ("Como faço para devolver o termostato?", "pt", "Os nossos artigos de ajuda estão em inglês"),
+    ],
+)
+def test_without_a_model_a_question_in_another_language_gets_articles_in_that_language(
+    kb, monkeypatch, question, language, intro
+):
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
+    messages, events = run_with_domain(tracker(question))
+    text = messages[0]["text"]
+    assert text.startswith(intro), text
+    # The nearest articles (up to three) are offered as links, then a person.
+    assert 1 <= text.count("](https://help.nimbushome.example/articles/") <= 3, text
+    assert text.rstrip().endswith(DOMAIN_TEXT[(language, "utter_offer_person")])
+    assert messages[0]["custom"]["method"] == "pointer"
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots["language"] == language
+    assert "unanswered_count" not in slots  # articles to read are not a miss
+
+
+DOMAIN_TEXT = {
+    (v["condition"][0]["value"] if v.get("condition") else "en", name): v["text"]
+    for name, variations in DOMAIN["responses"].items()
+    for v in variations
+    if not v.get("channel")
+}
+
+
+def test_texts_said_in_the_same_turn_follow_the_language_and_the_slot_keeps_it(tmp_path, monkeypatch):
+    from knowledge.embedding import default_embedder
+
+    empty = KnowledgeBase(
+        Settings(retrieval=RetrievalSettings(uri=str(tmp_path / "nothing"))), embedder=default_embedder()
+    )
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: empty)
+    # "Rückerstattung?" is too short to tell; the conversation is German already.
+    messages, events = run_with_domain(with_slots(tracker("Rückerstattung?"), language="de"))
+    assert [m["text"] for m in messages] == [DOMAIN_TEXT[("de", "utter_kb_unavailable")]]
+    assert not any(e["event"] == "slot" and e["name"] == "language" for e in events)
+    # A German question in an English conversation switches both the reply and the slot.
+    messages, events = run_with_domain(tracker("Wie lange dauert die Rückerstattung?"))
+    assert [m["text"] for m in messages] == [DOMAIN_TEXT[("de", "utter_kb_unavailable")]]
+    assert {"event": "slot", "timestamp": None, "name": "language", "value": "de"} in events
+
+
+def test_sms_gets_the_sms_variant_in_the_customers_language(kb, monkeypatch):
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
+    messages, _ = run_with_domain(
+        with_slots(tracker("who painted the mona lisa", channel="sms"), language="fr")
+    )
+    # An English message switches the conversation back to English.
+    assert messages[0]["response"] == "utter_dont_know"
+    messages, events = run_with_domain(
+        with_slots(tracker("Comment réinitialiser mon thermostat ?", channel="sms"), language="fr")
+    )
+    text = messages[0]["custom"]["sms"]["text"]
+    assert text.split("\n") == [
+        "Nos articles sont en anglais. Le plus proche :",
+        "- Factory reset your thermostat (help.nimbushome.example/articles/factory-reset-your-thermostat)",
+        "Répondez HUMAN pour parler à une personne.",
+    ]
+
+
+def test_english_question_is_answered_as_before(kb, monkeypatch):
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
+    messages, events = run_with_domain(tracker("how long is the password reset link good for"))
+    assert messages[0]["custom"]["method"] == "extractive"
+    assert "60 minutes" in messages[0]["text"]
+    assert not any(e["event"] == "slot" and e["name"] == "language" for e in events)
+
+
+def test_same_turn_texts_arrive_with_their_template_variables_filled():
+    from actions.language import localize_messages
+
+    dispatcher = CollectingDispatcher()
+    dispatcher.utter_message(response="utter_handoff_failed", contact="Email support@nimbushome.example.")
+    localize_messages(dispatcher.messages, DOMAIN, "es", "rest")
+    text = dispatcher.messages[0]["text"]
+    assert text.startswith("Lo siento, no he podido contactar")
+    assert "Email support@nimbushome.example." in text
+    assert "{contact}" not in text and dispatcher.messages[0]["response"] is None
+
+
+NEAR_MISS = "is there a nimbus app for my smart tv"
+
+
+def test_unsure_question_gets_the_nearest_articles_without_buttons_and_counts_as_a_miss(kb, monkeypatch):
+    from actions.feedback import feedback_store
+
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
+    messages, events = run(tracker(NEAR_MISS))
+    assert len(messages) == 1
+    payload = messages[0]["custom"]
+    assert payload["type"] == "knowledge_suggestions"
+    assert 1 <= len(payload["articles"]) <= 3
+    assert all(a["url"].startswith("https://help.nimbushome.example/") for a in payload["articles"])
+    assert "may help" in messages[0]["text"] and not messages[0]["buttons"]
+    assert events[0] == {"event": "slot", "timestamp": None, "name": "unanswered_count", "value": 1.0}
+    # stored like an answer, with the articles it offered, for the team to review
+    stored = feedback_store().latest("customer-1")
+    assert stored.method == "suggest"
+    assert [c["article_id"] for c in stored.citations] == [a["article_id"] for a in payload["articles"]]
+
+
+def test_suggestions_after_a_miss_still_hand_over_to_a_person(kb, monkeypatch):
+    from tests.standins.webhook_server import WebhookStandIn
+
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
+    team = WebhookStandIn().start()
+    try:
+        monkeypatch.setenv("HANDOFF_WEBHOOK_URL", team.url)
+        messages, events = run(tracker(NEAR_MISS, channel="telegram", unanswered=1))
+        assert "may help" in messages[0]["custom"]["telegram"]["html"]
+        assert [m["response"] for m in messages if m["response"]] == ["utter_handoff"]
+        assert {"event": "slot", "timestamp": None, "name": "handoff_active", "value": True} in events
+        assert team.wait_for(1)[0]["reason"] == "unanswered_questions"
+    finally:
+        team.stop()

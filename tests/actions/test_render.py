@@ -230,15 +230,23 @@ def test_sms_emoji_and_cyrillic_use_ucs2_and_are_cut_at_a_sentence_end():
     assert len(body) < len(CASES["sms_emoji_and_cyrillic"].text)
 
 
-def test_sms_long_answer_cut_at_sentence_and_lists_only_kept_sources():
+def test_sms_long_answer_cut_at_sentence_and_lists_the_sources_it_cites():
     text = sms_text("long_answer")
     lines = text.split("\n")
     assert lines[-1] == "Reply 1 if this helped, 2 if not."
     body = "\n".join(line for line in lines if not line.startswith("[") and line != lines[-1])
     assert body.rstrip().endswith(("].", "]", "."))
-    cited = set(re.findall(r"\[(\d)\]", body))
+    cited = set(re.findall(r"\[(\d)\]", CASES["long_answer"].text))
     listed = {line[1] for line in lines if re.match(r"\[\d\] ", line)}
     assert cited == listed
+
+
+def test_sms_answer_cut_before_its_citation_still_links_the_article():
+    """An extractive answer cites its section once, at the end: a cut keeps the link."""
+    text = sms_text("article_plan_comparison")
+    assert "Free: $0; Plus: $4.99/month; Pro: $9.99/month" in text
+    assert "[1] help.nimbushome.example/articles/plans-and-pricing" in text
+    assert segments(text) <= 3
 
 
 def test_sms_source_without_url_is_named_and_budget_is_configurable():
@@ -253,3 +261,70 @@ def test_sms_segment_counting():
     assert segments("[" * 80) == 1 and segments("[" * 81) == 2  # extension characters count twice
     assert segments("ж" * 70) == 1 and segments("ж" * 71) == 2
     assert segments("📦" * 35) == 1 and segments("📦" * 36) == 2  # surrogate pairs
+
+
+# --- structure from the real articles: tables, steps, nested lists ------------------------
+
+
+def test_slack_first_table_is_a_native_table_block_and_later_tables_read_as_rows():
+    payload = slack_payloads("article_two_tables")[0]
+    tables = [b for b in payload["blocks"] if b["type"] == "table"]
+    assert len(tables) == 1  # Slack allows one table per message
+    rows = tables[0]["rows"]
+    assert len(rows) == 4 and all(len(row) == 3 for row in rows)
+    header = [c["elements"][0]["elements"][0]["text"] for c in rows[0]]
+    assert header[1:] == ["Restart", "Factory reset"]
+    assert rows[2][0] == {"type": "raw_text", "text": "Keeps Wi-Fi, schedules and settings"}
+    texts_after = "\n".join(b["text"]["text"] for b in payload["blocks"] if b["type"] == "section")
+    assert "• Canada, UK, EU: $19.95 flat rate, 7–12 business days" in texts_after
+    assert "|" not in texts_after.replace("|[", "")  # no Markdown table pipes, only link labels
+    # The table sits between the heading and the text that follows it, in article order.
+    kinds = [b["type"] for b in payload["blocks"]]
+    assert kinds[:3] == ["section", "table", "section"]
+
+
+def test_slack_table_cells_keep_bold_and_linked_citations():
+    payload = slack_payloads("article_shipping_table")[0]
+    table = next(b for b in payload["blocks"] if b["type"] == "table")
+    standard = table["rows"][1]
+    bold = standard[1]["elements"][0]["elements"][0]
+    assert bold == {"type": "text", "text": "Free", "style": {"bold": True}}
+    assert table["column_settings"] == [{"is_wrapped": True}] * 3
+    first_row = payload["text"].splitlines()[1]
+    assert first_row == "• Standard: Free on orders over $75, otherwise $6.95; 3–5 business days"
+
+
+def shown(case: str, channel: str) -> str:
+    """What the customer reads (REST's structured payload keeps the Markdown table)."""
+    texts = []
+    for message in rendered(case, channel):
+        payload = message.get("json_message") or {}
+        texts.append(
+            message.get("text")
+            or payload.get("sms", {}).get("text")
+            or payload.get("telegram", {}).get("html")
+            or "\n".join(b["text"]["text"] for b in payload["slack"]["blocks"] if b["type"] == "section")
+        )
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("channel", ["telegram", "sms", "rest"])
+def test_tables_read_as_rows_where_the_channel_has_none(channel):
+    text = shown("article_shipping_table", channel)
+    assert "Standard" in text and "$14.95" in text
+    assert "| Option |" not in text and "|---|" not in text
+    assert re.search(r"Express(</b>|\*\*)?: \$14\.95, 1[–-]2 business days", text), text
+
+
+def test_rest_payload_keeps_the_markdown_table_for_clients_that_render_it():
+    payload = rendered("article_shipping_table", "rest")[0]["json_message"]
+    assert "| Option | Cost | Delivery time after shipping |" in payload["answer"]
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_steps_keep_their_numbers_and_nested_items_their_level(channel):
+    text = shown("article_nested_steps", channel)
+    for step in ("1. Go to", "2. Choose what to delete:", "3. Confirm."):
+        assert step in re.sub(r"</?b>|\*", "", text), step
+    # The sub-items are indented under step 2, not flattened into the steps.
+    assert re.search(r"\n {2,}[-◦•*] (<b>|\*\*?)?Energy history", text), text

@@ -24,7 +24,7 @@ ARTICLE = "https://help.nimbushome.example/articles/"
 QUESTIONS = [
     ("hey do you guys ship to the UK?", "international-shipping"),
     ("how many days until my refund shows up on my card", "refund-timing"),
-    ("my thermostat wont connect to the wifi", "thermostat-wont-connect-to-wifi"),
+    ("the thermostat screen is blank", "display-blank-or-no-power"),
 ]
 
 
@@ -41,6 +41,17 @@ def test_questions_are_answered_with_a_citation_of_the_right_article(plain_stack
     payload = next(r["custom"] for r in replies if r.get("custom"))
     assert payload["citations"][0]["url"] == ARTICLE + article
     assert payload["method"] == "extractive"
+
+
+def test_unsure_question_gets_the_nearest_articles_as_links(plain_stack):
+    """Below the confident bar but clearly about the help centre: the articles that may help."""
+    replies = say(plain_stack, "unsure", "is there a nimbus app for my smart tv")
+    text = texts(replies)
+    assert "these articles may help" in text and "[1]" not in text, text
+    payload = next(r["custom"] for r in replies if r.get("custom"))
+    assert payload["type"] == "knowledge_suggestions" and 1 <= len(payload["articles"]) <= 3
+    assert all(a["url"].startswith(ARTICLE) and f"]({a['url']})" in text for a in payload["articles"])
+    assert not any(r.get("buttons") for r in replies)
 
 
 def test_off_topic_question_gets_dont_know(plain_stack):

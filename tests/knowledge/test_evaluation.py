@@ -1,24 +1,37 @@
-"""The metric, benchmark-loading and calibration code behind `kb eval`."""
+"""The metric, dataset-loading and calibration code behind `kb eval` and `kb calibrate`."""
 
 import json
 
+import numpy as np
 import pytest
 
-from knowledge.calibration import Calibration, best_threshold, fit
+from knowledge.calibration import (
+    ABSTAIN,
+    ANSWER,
+    SUGGEST,
+    Calibration,
+    Probe,
+    ProbeResult,
+    best_threshold,
+    fit,
+    probes_from_rows,
+    with_bars,
+)
 from knowledge.evaluation import (
-    Query,
-    Report,
-    Run,
-    abstain_rates,
-    cross_validated,
-    describe,
+    METRICS,
+    PARTS,
+    Metric,
+    Question,
+    Record,
+    compute,
+    format_table,
     held_out,
-    load_questions,
+    load_labelled,
     load_stackfaq,
+    meets,
     mrr_at,
     percentile,
     recall_at,
-    tradeoff_curve,
 )
 
 
@@ -29,28 +42,51 @@ def test_recall_and_mrr_count_the_gold_article_position():
     assert recall_at(rankings, gold, 2) == 0.5
     assert mrr_at(rankings, gold, 10) == pytest.approx((1 + 0.5) / 4)
     assert mrr_at([["b", "a"]], ["a"], 1) == 0.0  # outside the cut-off counts nothing
-
-
-def test_percentiles_and_abstain_rates():
     assert percentile([1, 2, 3, 4, 100], 50) == 3
-    rates = abstain_rates(
-        decisions=[True, True, False, False, True],
-        top1_right=[True, False, True, False, False],
-        answerable=[True, True, True, False, False],
-    )
-    assert rates.answered_right == pytest.approx(1 / 3)
-    assert rates.answered_wrong == pytest.approx(1 / 3)
-    assert rates.refused_answerable == pytest.approx(1 / 3)
-    assert rates.refused_unanswerable == 0.5
 
 
-def test_tradeoff_curve_moves_from_answering_everything_to_refusing_everything():
-    confidence = [0.9, 0.6, 0.2, 0.1]
-    curve = tradeoff_curve(
-        confidence, [True, True, False, False], [True, True, False, False], [0.0, 0.5, 1.0]
-    )
-    assert [round(r.answered_right, 2) for _, r in curve] == [1.0, 1.0, 0.0]
-    assert [round(r.refused_unanswerable, 2) for _, r in curve] == [0.0, 1.0, 1.0]
+def _record(kind, ranking, outcome, suggestions=(), article="a", **extra) -> Record:
+    question = Question("q", "question?", article if kind == "answerable" else None, kind, **extra)
+    return Record(question, tuple(ranking), outcome, tuple(suggestions))
+
+
+def test_three_outcome_metrics_count_what_the_customer_got():
+    records = [
+        _record("answerable", ["a", "b"], ANSWER),  # confident and right
+        _record("answerable", ["b", "a"], ANSWER),  # confident and wrong
+        _record("answerable", ["b", "a"], SUGGEST, ["b", "a"]),  # right one among suggestions
+        _record("answerable", ["b", "c"], ABSTAIN),
+        _record("near_miss", ["a"], ANSWER),
+        _record("near_miss", ["a"], SUGGEST, ["a"]),
+        _record("off_topic", ["a"], ABSTAIN),
+        _record("handoff", ["a"], ANSWER),  # not counted by any of these metrics
+    ]
+    values = {m.name: v for m, v, _ in compute(records)}
+    assert values["answerable: right article first"] == 0.25
+    assert values["answerable: confident + right article"] == 0.25
+    assert values["answerable: confident + wrong article"] == 0.25
+    assert values["answerable: right article answered or suggested"] == 0.5
+    assert values["near-miss: confident answer"] == 0.5
+    assert values["off-topic: no confident answer"] == 1.0
+    assert values["sibling pairs: confident + right article"] is None  # no such question
+    table = format_table("t", compute(records))
+    assert "MISSED" in table and "ok" in table
+
+
+def test_a_new_metric_is_one_more_entry():
+    answered = Metric("answered", ("answerable",), lambda r: r.outcome == ANSWER, ">= 0.5")
+    rows = compute([_record("answerable", ["a"], ANSWER), _record("answerable", ["a"], SUGGEST)], [answered])
+    assert rows == [(answered, 0.5, 2)]
+    assert meets(0.5, ">= 0.5") == "ok" and meets(0.11, "<= 0.10") == "MISSED" and meets(None, "") == ""
+    assert any(m.target for m in METRICS)
+
+
+def test_labelled_questions_come_split_into_fixed_parts():
+    questions = load_labelled()
+    assert {q.part for q in questions} == set(PARTS)
+    english = [q for q in questions if q.lang == "en"]
+    assert sum(q.kind == "answerable" for q in english) >= 300
+    assert all((q.article is None) == (q.kind != "answerable") for q in questions)
 
 
 def test_stackfaq_loader_drops_star_entries_and_handles_odd_shapes(tmp_path):
@@ -69,8 +105,7 @@ def test_stackfaq_loader_drops_star_entries_and_handles_odd_shapes(tmp_path):
     articles, queries = load_stackfaq(tmp_path)
     assert [a.title for a in articles] == ["Delete account?", "Dark mode?", "Export?", "Fonts?", "Cross out?"]
     assert [s.text for s in articles[0].sections] == ["Go to settings."]
-    assert articles[1].sections[0].text == "Use the toggle."
-    assert [(q.text, q.gold) for q in queries] == [
+    assert [(q.q, q.article) for q in queries] == [
         ("remove acct", "thread-000"),
         ("night theme", "thread-001"),
         ("strike", "thread-004"),
@@ -79,25 +114,22 @@ def test_stackfaq_loader_drops_star_entries_and_handles_odd_shapes(tmp_path):
     assert [held_out(a.article_id) for a in articles] == [False, False, False, False, True]
 
 
-def test_own_question_set_is_large_enough_and_has_unanswerable_questions():
-    questions = load_questions()
-    assert len(questions) >= 60
-    assert sum(q.gold is None for q in questions) >= 40
+def _signals(score: float, margin: float) -> dict[str, float]:
+    return {"score": score, "cosine": score - 0.2, "margin": margin, "title": 0.5, "cosine_gap": margin}
 
 
 def test_calibration_separates_answerable_from_unanswerable_and_round_trips(tmp_path):
-    def signals(score: float, margin: float) -> dict[str, float]:
-        return {"score": score, "cosine": score - 0.2, "margin": margin, "title": 0.5, "cosine_gap": margin}
-
-    answerable = [signals(0.8 + i / 100, 0.1) for i in range(10)]
-    unanswerable = [signals(0.4 + i / 100, 0.01) for i in range(5)]
-    model = fit(answerable, unanswerable)  # the default features, as `kb eval --calibrate` fits
+    features = ("score", "margin", "title", "cosine_gap")
+    answerable = [_signals(0.8 + i / 100, 0.1) for i in range(10)]
+    unanswerable = [_signals(0.4 + i / 100, 0.01) for i in range(5)]
+    model = fit(answerable, unanswerable, features=features)
     assert all(model.answers(s) for s in answerable)
     assert not any(model.answers(s) for s in unanswerable)
     path = tmp_path / "calibration.json"
     model.save(path)
     loaded = Calibration.load(path)
     assert loaded.features == model.features and loaded.threshold == pytest.approx(model.threshold, abs=1e-6)
+    assert Calibration.from_json(model.to_json()).weights == loaded.weights
     assert Calibration.load(tmp_path / "missing.json") is None
 
 
@@ -105,34 +137,44 @@ def test_threshold_sits_between_the_groups():
     assert 0.5 < best_threshold([0.9, 0.8, 0.7], [0.1, 0.2, 0.5]) < 0.7
 
 
-def test_committed_calibration_is_readable():
-    model = Calibration.load()
-    assert model is not None and 0 < model.threshold < 1 and model.fitted_on
+def test_probes_are_titles_and_specific_headings():
+    rows = [
+        {"article_id": "a", "title": "Reset your password", "section": "The link expired"},
+        {"article_id": "a", "title": "Reset your password", "section": "The link expired"},
+        {"article_id": "a", "title": "Reset your password", "section": "Overview"},
+        {"article_id": "t", "title": "How to strike text?", "section": "Answer 2"},
+    ]
+    probes = probes_from_rows(rows)
+    assert [(p.text, p.kind) for p in probes] == [
+        ("Reset your password", "title"),
+        ("The link expired", "heading"),
+        ("How to strike text?", "title"),
+    ]
 
 
-def test_committed_calibration_is_fitted_not_hand_patched():
+def test_bars_come_from_the_leave_one_article_out_searches():
+    base = Calibration(("score",), (10.0,), -5.0, 0.5)
+    rng = np.random.default_rng(0)
+    results = [
+        ProbeResult(
+            Probe(f"q{i}", "a", "title"), "a", {"score": 0.9, "cosine": 0.8}, {"score": v, "cosine": v}
+        )
+        for i, v in enumerate(rng.uniform(0.1, 0.7, 200))
+    ]
+    calibrated = with_bars(base, results, negative_rate=0.1, unrelated_quantile=0.05)
+    held = [r.held_out for r in results]
+    assert np.mean([calibrated.answers(s) for s in held]) == pytest.approx(0.1, abs=0.01)
+    assert np.mean([calibrated.outcome(s) == ABSTAIN for s in held]) == pytest.approx(0.05, abs=0.01)
+    assert calibrated.outcome({"score": 0.95, "cosine": 0.9}) == ANSWER
+    assert calibrated.outcome({"score": 0.5, "cosine": 0.5}) == SUGGEST
+    assert "leave-one-article-out on 200 questions" in calibrated.bars_from
+    with pytest.raises(ValueError):
+        with_bars(base, results[:3])
+
+
+def test_committed_calibration_is_fitted_and_has_three_outcomes():
     model = Calibration.load()
+    assert model is not None and 0 < model.threshold < 1 and "tune part" in model.fitted_on
     assert model.cosine_floor is None  # no hand-set bypass of the fitted bar
-    assert "Youden" in model.threshold_note and "StackFAQ" in model.threshold_note
-    assert model.unanswerable >= 40
-    assert "confidence >=" in describe(model) and "cosine >=" not in describe(model)
-
-
-def _report(signals: list[dict], answerable: list[bool]) -> Report:
-    queries = [Query(f"q{i}", "a" if ok else None) for i, ok in enumerate(answerable)]
-    run = Run(rankings=[["a"]] * len(queries), signals=signals)
-    runs = {"hybrid": run}
-    return Report("toy", [], runs, queries, runs, queries)
-
-
-def test_leave_one_out_decides_each_question_without_it():
-    features = ("score", "margin")
-    pos = [{"score": 0.8 + i / 100, "margin": 0.2} for i in range(8)]
-    neg = [{"score": 0.3 + i / 100, "margin": 0.01} for i in range(8)]
-    rates = cross_validated(_report(pos + neg, [True] * 8 + [False] * 8), features)
-    assert rates.answered_right == 1.0 and rates.refused_unanswerable == 1.0
-    # an unanswerable question that looks exactly like the answerable ones is answered
-    # once it is left out (in-sample it would have pulled the bar up)
-    odd = {"score": 0.85, "margin": 0.2}
-    rates = cross_validated(_report(pos + neg + [odd], [True] * 8 + [False] * 9), features)
-    assert rates.refused_unanswerable == pytest.approx(8 / 9)
+    assert model.suggest_cosine is not None and model.bars_from
+    assert "StackFAQ" in model.threshold_note

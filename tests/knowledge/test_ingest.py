@@ -55,3 +55,32 @@ def test_broken_edit_keeps_the_previous_version_of_an_article(tmp_path, embedder
     report = ingest_folder(root, store, embedder.embed)
     assert report.failed and not report.deleted
     assert "shipping" in store.article_hashes()
+
+
+def test_kb_ingest_recalibrates_when_articles_change_and_only_then(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from knowledge.calibration import Calibration
+    from knowledge.cli import main
+    from knowledge.config import SAMPLE_ARTICLES
+
+    root = tmp_path / "articles"
+    root.mkdir()
+    for name in ("reset-your-password", "unlock-your-account", "track-your-order", "warranty"):
+        shutil.copy(SAMPLE_ARTICLES / f"{name}.md", root / f"{name}.md")
+    uri = str(tmp_path / "kb")
+    monkeypatch.setenv("KB_URI", uri)
+    assert main(["ingest", str(root), "--quiet"]) == 0
+    assert "calibrated on" in capsys.readouterr().out
+    store = ChunkStore(uri)
+    stored = Calibration.from_json(store.load_calibration())
+    assert "leave-one-article-out" in stored.bars_from
+    assert store.calibration_fingerprint() == store.content_fingerprint()
+    # nothing changed: no second calibration
+    assert main(["ingest", str(root), "--quiet"]) == 0
+    assert "calibrated on" not in capsys.readouterr().out
+    # an article goes away: the bars are set again for what is left
+    (root / "warranty.md").unlink()
+    assert main(["ingest", str(root), "--quiet"]) == 0
+    assert "calibrated on" in capsys.readouterr().out
+    assert ChunkStore(uri).calibration_fingerprint() == ChunkStore(uri).content_fingerprint()

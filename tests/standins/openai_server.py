@@ -17,7 +17,18 @@ from tests.standins.http_standin import LoopbackServer
 
 _PASSAGE = re.compile(r'<passage number="(\d+)"[^>]*>\n(.*?)\n</passage>', re.DOTALL)
 _QUESTION = re.compile(r"<customer_question>\n(.*?)\n</customer_question>", re.DOTALL)
+_RESTATED = re.compile(r"<restated_question>\n(.*?)\n</restated_question>", re.DOTALL)
+_LANGUAGE = re.compile(r"^- Answer in (\w+)\.", re.MULTILINE)
 _WORD = re.compile(r"[a-z0-9]+")
+# What a real model would do for the questions the tests ask, from a fixed table: the
+# standalone English question for a non-English or follow-up message...
+STANDALONE = {
+    "¿Cuánto cuesta el envío a Canadá?": "How much does shipping to Canada cost?",
+    "Wie viel kostet der Versand nach Kanada?": "How much does shipping to Canada cost?",
+    "and can I start one right now?": "How do I install a firmware update right now?",
+}
+# ...and how it opens an answer in the customer's language (the quoted passage stays English).
+OPENINGS = {"Spanish": "Según el centro de ayuda:", "German": "Laut unserem Hilfe-Center:"}
 
 
 def first_sentence(text: str) -> str:
@@ -30,7 +41,8 @@ def first_sentence(text: str) -> str:
 
 class OpenAIStandIn:
     def __init__(self, latency: float = 0.0) -> None:
-        self.mode = "answer"  # "answer", "error500", "error429", "slow", "uncited", "no_answer"
+        # "answer", "error500", "error429", "slow", "uncited", "no_answer"
+        self.mode = "answer"
         self.latency = latency
         self.slow_seconds = 30.0
         self.requests: list[dict] = []
@@ -55,14 +67,20 @@ class OpenAIStandIn:
         user = next((m["content"] for m in messages if m.get("role") == "user"), "")
         passages = {int(n): text for n, text in _PASSAGE.findall(system)}
         match = _QUESTION.search(user)
-        question = set(_WORD.findall((match.group(1) if match else user).lower()))
+        asked = match.group(1) if match else user
+        if "one standalone question in English" in system:
+            return STANDALONE.get(asked.strip(), asked.strip())
+        restated = _RESTATED.search(user)
+        question = set(_WORD.findall((restated.group(1) if restated else asked).lower()))
         if not passages or self.mode == "no_answer":
             return "NO_ANSWER"
         best = max(passages, key=lambda n: (len(question & set(_WORD.findall(passages[n].lower()))), -n))
         sentence = first_sentence(passages[best])
+        language = _LANGUAGE.search(system)
+        opening = OPENINGS.get(language.group(1) if language else "", "From the help centre:")
         if self.mode == "uncited":
-            return f"From the help centre: {sentence}"
-        return f"From the help centre: {sentence} [{best}]"
+            return f"{opening} {sentence}"
+        return f"{opening} {sentence} [{best}]"
 
     def _handler(self):
         standin = self

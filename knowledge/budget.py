@@ -1,0 +1,28 @@
+"""How many characters an answer's body may use on each channel.
+
+One table for the extractive answerer (which cuts a section to fit), the prompt (which
+asks the model to stay inside it), the renderers and `kb eval` (which measures whether
+the facts a customer needs survive the cut). The renderers still enforce each platform's
+own hard limits; this budget is what reads well there, and it is smaller.
+
+SMS: three GSM-7 segments carry 459 characters; the sources line
+(`[1] help.nimbushome.example/articles/...`, about 65) and the feedback prompt (26) must
+fit beside the body, so the body gets 340. REST, Slack and Telegram show a section of a
+help article comfortably; 1,000 characters is the longest section of the sample help
+centre with its heading.
+"""
+
+from __future__ import annotations
+
+DEFAULT_CHANNEL = "rest"
+BUDGETS: dict[str, int] = {
+    "rest": 1000,
+    "slack": 1200,
+    "telegram": 1200,
+    "sms": 340,
+}
+
+
+def budget_for(channel: str | None) -> int:
+    """Characters of answer body (Markdown, citation markers included) for a channel."""
+    return BUDGETS.get((channel or DEFAULT_CHANNEL).lower(), BUDGETS[DEFAULT_CHANNEL])
