@@ -27,7 +27,8 @@ def asks_for_a_person_then_a_question(stack, sender: str) -> str:
     slots = tracker(stack, sender)["slots"]
     assert slots["handoff_active"] is False and slots["unanswered_count"] == 0
     answer = texts(say(stack, sender, "how long do refunds take?"))
-    assert "[1]" in answer and "Sources:" in answer
+    # Helped either way: a cited answer or the article among "these articles may help".
+    assert "articles/refund-timing" in answer
     return reply
 
 
