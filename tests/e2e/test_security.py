@@ -177,8 +177,8 @@ def test_slack_retry_after_a_restart_is_answered_once(channel_stack, slack_api):
     later = f"{int(time.time())}.{next(_ids)}"
     assert slack_event(channel_stack, envelope("thanks", f"EvAfter{next(_ids)}", later)).status == 200
     said = [e["text"] for e in user_events(channel_stack, f"slack:T1:C700:{ts}", 2)]
+    # A second answer to the retry would have stored a second "hello" before "thanks".
     assert said == ["hello", "thanks"]
-    assert "duplicate event:" + event_id + " dropped" in rasa_log(channel_stack)
 
 
 # --- 5. deep JSON and huge integers, validly signed: 400 ---------------------------------------
