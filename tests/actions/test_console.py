@@ -200,6 +200,17 @@ def screenshot(driver, name: str) -> Path:
     return path
 
 
+def ask(driver) -> None:
+    """Submit the question and wait for the answer page (the click may return before it loads)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.find_element(By.ID, "ask").click()
+    WebDriverWait(driver, 60).until(
+        lambda d: d.find_elements(By.ID, "verdict") or d.find_elements(By.ID, "error")
+    )
+
+
 def log_in(driver, url: str) -> None:
     from selenium.webdriver.common.by import By
 
@@ -246,7 +257,7 @@ def test_a_question_shows_the_verdict_and_each_channel_as_its_customers_see_it(c
 
     log_in(browser, console)
     browser.find_element(By.ID, "question").send_keys("how long does a refund take?")
-    browser.find_element(By.ID, "ask").click()
+    ask(browser)
 
     verdict = browser.find_element(By.ID, "verdict")
     assert verdict.get_attribute("data-verdict") == "answer"
@@ -293,7 +304,7 @@ def test_a_question_the_articles_do_not_answer_shows_the_refusal(console, browse
     field = browser.find_element(By.ID, "question")
     field.clear()
     field.send_keys("what's the weather going to be in paris tomorrow")
-    browser.find_element(By.ID, "ask").click()
+    ask(browser)
     assert browser.find_element(By.ID, "verdict").get_attribute("data-verdict") == "abstain"
     assert float(browser.find_element(By.ID, "confidence").text) < float(
         browser.find_element(By.ID, "bar").text
@@ -313,7 +324,7 @@ def test_earlier_turns_are_searched_with_a_follow_up_question(console, browser):
     browser.find_element(By.CSS_SELECTOR, "details summary").click()
     earlier = "I want to return my thermostat"
     browser.find_element(By.ID, "earlier").send_keys(f"{earlier}\nbot: Start a return [1].")
-    browser.find_element(By.ID, "ask").click()
+    ask(browser)
     assert browser.find_element(By.ID, "query").text == f"{earlier} how long does that take?"
     assert browser.find_element(By.ID, "earlier").get_attribute("value").startswith("I want to return")
 
