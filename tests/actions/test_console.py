@@ -213,11 +213,13 @@ def ask(driver) -> None:
 
 def log_in(driver, url: str) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(url + "/try")
     if driver.find_elements(By.ID, "token"):
         driver.find_element(By.ID, "token").send_keys(TOKEN)
         driver.find_element(By.ID, "login").click()
+        WebDriverWait(driver, 30).until(lambda d: not d.find_elements(By.ID, "token"))
     assert driver.current_url.endswith("/try")
 
 
@@ -232,6 +234,7 @@ def status(url: str, headers: dict | None = None, data: bytes | None = None) -> 
 
 def test_without_the_token_every_page_is_refused(console, browser):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     for path in ("/try", "/gaps", "/gaps.csv", "/conversations"):
         assert status(console + path) == 401
@@ -247,6 +250,8 @@ def test_without_the_token_every_page_is_refused(console, browser):
     assert browser.find_elements(By.ID, "token") and not browser.find_elements(By.ID, "groups")
     browser.find_element(By.ID, "token").send_keys("not-the-token")
     browser.find_element(By.ID, "login").click()
+    # A wrong token is answered after a deliberate pause: wait for the page that says so.
+    WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.ID, "login-error"))
     assert "not right" in browser.find_element(By.ID, "login-error").text
     assert not browser.get_cookies()
     screenshot(browser, "login")
