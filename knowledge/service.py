@@ -30,8 +30,9 @@ from knowledge.calibration import ABSTAIN, ANSWER, DEFAULT_PATH, SUGGEST, Calibr
 from knowledge.config import Settings
 from knowledge.documents import Answer, Passage, Source
 from knowledge.embedding import default_embedder
+from knowledge.followup import depends_on_history
 from knowledge.language import ENGLISH, NAMES
-from knowledge.retrieval import Retriever, SearchResult, build_query
+from knowledge.retrieval import Retriever, SearchResult
 from knowledge.store import ChunkStore, KnowledgeBaseMissing
 
 log = logging.getLogger(__name__)
@@ -77,19 +78,32 @@ class KnowledgeBase:
         return self._calibration or self.default_calibration
 
     def search(self, question: str, history: Sequence[str] = ()) -> SearchResult:
-        """Search a short question both with the recent turns and alone; keep the surer one.
+        """Search a short question both with the recent turns and alone; keep the right one.
 
         A short question may be a follow-up ("and how long does that take?") or a new
-        topic ("do you ship to canada?"); words alone cannot tell. Folding the earlier
-        turns into a new topic diluted it until the bot refused a question it answers
-        when asked first, so the decision itself picks the reading it trusts more (ties go
-        to the follow-up reading).
+        topic ("do you ship to canada?"); words alone cannot always tell. Folding the
+        earlier turns into a new topic diluted it until the bot refused a question it
+        answers when asked first, so for most questions the decision itself picks the
+        reading it trusts more (ties go to the follow-up reading). A question that plainly
+        leans on the earlier turns (`knowledge.followup`: "what about apple pay?", "can i
+        turn them off?") keeps the follow-up reading even when its own words look surer,
+        unless they are confident and find the same article anyway: searched alone, "what
+        about apple pay for the subscription?" is confidently about failed payments.
         """
         self.store.refresh()
         with_context = self.retriever.search(question, history)
+        dependent = bool(history) and depends_on_history(question)
+        if dependent and with_context.query == question.strip():
+            recent = [h.strip() for h in history if h and h.strip()]
+            recent = recent[-self.settings.retrieval.max_messages_in_query :]
+            if recent and self.settings.retrieval.max_messages_in_query > 0:
+                with_context = self.retriever.search(" ".join([*recent, question.strip()]))
         if with_context.query == question.strip():
             return with_context
         alone = self.retriever.search(question)
+        if dependent:
+            same = alone.article_ids()[:1] == with_context.article_ids()[:1]
+            return alone if same and self.outcome(alone) == ANSWER else with_context
         return alone if self.confidence(alone) > self.confidence(with_context) else with_context
 
     def confidence(self, result: SearchResult) -> float:
@@ -262,26 +276,30 @@ class KnowledgeBase:
         standalone English question (one short model call): "¿y cuánto tarda?" after a
         shipping question becomes "How long does shipping take?". A non-English question
         is also searched as written (product names match in any language) and the surer
-        result is kept. Without a model, or if the call fails, today's search applies:
-        the recent turns are folded into a short follow-up.
+        result is kept. Without a model, or if the call fails, the no-model search
+        applies: the recent turns are folded into a follow-up (`search`).
         """
-        follow_up = (
-            bool(history)
-            and build_query(question, history, self.settings.retrieval.max_messages_in_query)
-            != question.strip()
-        )
-        if self.model is not None and (foreign or follow_up):
-            turns = list(conversation) or [Turn("customer", h) for h in history]
-            restated = self._standalone(question, turns, conversation_id)
-            if restated:
-                self.store.refresh()
-                result = self.retriever.search(restated)
-                if foreign:
-                    original = self.retriever.search(question)
-                    if self.confidence(original) > self.confidence(result):
-                        result = original
-                return result, restated
-        return self.search(question, history), ""
+        # The second model call only when it is needed (it doubles the turn's wait): the
+        # language differs from the articles', or the question leans on the earlier turns
+        # and the search needed them (a local, lexical check; see `search`). A standalone
+        # English question goes straight to the search and one answer call.
+        result = None
+        if not (self.model is not None and foreign):
+            result = self.search(question, history)
+            follow_up = bool(history) and depends_on_history(question) and result.query != question.strip()
+            if self.model is None or not follow_up:
+                return result, ""
+        turns = list(conversation) or [Turn("customer", h) for h in history]
+        restated = self._standalone(question, turns, conversation_id)
+        if not restated:
+            return (result if result is not None else self.search(question, history)), ""
+        self.store.refresh()
+        restated_result = self.retriever.search(restated)
+        if foreign:
+            original = self.retriever.search(question)
+            if self.confidence(original) > self.confidence(restated_result):
+                restated_result = original
+        return restated_result, restated
 
     def _standalone(self, question: str, conversation: Sequence[Turn], conversation_id: str) -> str | None:
         try:

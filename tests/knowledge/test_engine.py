@@ -290,3 +290,62 @@ def test_full_text_mode_ranks_without_a_query_vector(sample_kb, embedder):
     result = kb.retriever.rank("password reset link expired", None, 5, mode="fts")
     assert result.article_ids()[0] == "reset-your-password"
     assert result.signals.title == 0.0 and result.signals.heading == 0.0
+
+
+def _rewrite_calls(server) -> int:
+    return sum("one standalone question in English" in r["messages"][0]["content"] for r in server.requests)
+
+
+def test_the_model_restates_only_follow_ups_and_foreign_questions(sample_kb, embedder):
+    """A second model call doubles a turn's wait: a standalone English question goes
+    straight to search and one answer call, even in the middle of a conversation; a
+    follow-up that leans on the earlier turns, or a question in Spanish, is restated first."""
+    from knowledge.answer.prompt import Turn
+    from knowledge.config import LLMSettings
+    from tests.standins.openai_server import OpenAIStandIn
+
+    server = OpenAIStandIn().start()
+    try:
+        llm = LLMSettings(api_key="sk-test", base_url=server.base_url, model="m", max_retries=0)
+        kb = KnowledgeBase(Settings(retrieval=RetrievalSettings(uri=sample_kb), llm=llm), embedder=embedder)
+        earlier = ["how long does a firmware update take?"]
+        conversation = [Turn("customer", earlier[0]), Turn("assistant", "About 10 minutes [1].")]
+
+        answer = kb.ask(
+            "how long is the password reset link good for", history=earlier, conversation=conversation
+        )
+        assert (len(server.requests), _rewrite_calls(server)) == (1, 0)
+        assert answer.method == "llm" and answer.passages[0].article_id == "reset-your-password"
+
+        answer = kb.ask("and can I start one right now?", history=earlier, conversation=conversation)
+        assert (len(server.requests), _rewrite_calls(server)) == (3, 1)
+        assert (
+            "How do I install a firmware update right now?" in server.requests[-1]["messages"][1]["content"]
+        )
+        assert answer.passages[0].article_id == "firmware-updates"
+
+        answer = kb.ask("¿Cuánto cuesta el envío a Canadá?", language="es")
+        assert (len(server.requests), _rewrite_calls(server)) == (5, 2)
+        assert answer.passages[0].article_id == "international-shipping"
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    "question,depends",
+    [
+        ("does that delete my schedules too?", True),
+        ("what about to canada?", True),
+        ("and if i pay for the year?", True),
+        ("how much?", True),
+        ("can i turn them off?", True),
+        ("how do I reset my password", False),
+        ("is there a chat option", False),
+        ("price of one room sensor?", False),
+        ("the screen keeps flickering on and off and there's a red battery icon", False),
+    ],
+)
+def test_which_questions_lean_on_the_earlier_turns(question, depends):
+    from knowledge.followup import depends_on_history
+
+    assert depends_on_history(question) is depends
