@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from knowledge.answer.structure import Block, parse_blocks, strip_markup
+from knowledge.answer.structure import Block, parse_blocks, row_line, strip_markup
 from knowledge.budget import budget_for
 from knowledge.documents import Passage
 
@@ -46,6 +46,12 @@ _ASKS_STEPS = re.compile(r"\bhow (?:do|can|should|would) (?:i|we|you)\b|\bhow to
 _ASKS_FIGURE = re.compile(
     r"\bhow (?:much|many|long|soon|often|old)\b|\b(?:cost|costs|price|fee|fees|charge|when)\b", re.IGNORECASE
 )
+# At or under this many characters (SMS: 340) a whole section's block rarely fits beside its
+# heading, so the answer is built from the best sentences, steps and rows themselves
+# (`_compact`) instead of from whole blocks.
+TIGHT_BUDGET = 500
+# Parts scoring this far below the best one are not worth an SMS's space.
+TIGHT_FLOOR = 0.25
 _FIGURE = re.compile(r"\d|\bfree\b|\bone\b|\btwo\b|\bthree\b|\bfive\b|\bten\b", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9]+")
 # Parts of articles embedded so far: articles change rarely and the same sections answer
@@ -64,6 +70,17 @@ STOPWORDS = frozenset(
     "why will with you your me we our be this that there have has get got just still any much many long "
     "did was not no yes should would could about can't cant dont don't im i'm".split()
 )
+
+
+# A pronoun among a quoted sentence's first words ("If it's blown, ...", "To do that, ...")
+# usually points at the sentence before: quoted alone, it would point at nothing.
+_EARLY_PRONOUN = re.compile(
+    r"^(?:\W*\w+){0,3}?\W*\b(it|it's|its|this|that|these|those|they|them)\b", re.IGNORECASE
+)
+
+
+def _refers_back(text: str) -> bool:
+    return bool(_EARLY_PRONOUN.match(strip_markup(text)))
 
 
 def leans_back(text: str) -> bool:
@@ -229,6 +246,131 @@ def _quote_section(
     return "\n\n".join(([lead] if lead else []) + pieces)
 
 
+def _compact(
+    sections: list[_Section],
+    units: list[_Unit],
+    scores: np.ndarray,
+    order: np.ndarray,
+    budget: int,
+) -> str:
+    """A tight-budget answer: the best-scoring parts themselves, the answer-bearing one first.
+
+    On SMS a section's heading and a whole list or table use most of the 340 characters
+    before the part that answers; here each part is quoted on its own (a sentence, a
+    numbered step with its number, a bullet, a table row as a readable line), best first,
+    while they fit. Parts of the same block stay together in the article's order, so a
+    run of steps still reads as steps. A sentence that leans on the one before brings it
+    along; an intro ("You have two options:") is quoted only with what it introduces; the
+    section heading and intros are added last, when there is room.
+    """
+    best = float(scores[order[0]])
+    first_section = units[int(order[0])].section
+    chosen: dict[tuple[int, int], set[int]] = {}  # (section, block) -> parts
+    block_rank: list[tuple[int, int]] = []
+    seen: set[str] = set()
+
+    def rendered(extra: dict[tuple[int, int], set[int]] | None = None, lead: set[int] = frozenset()) -> str:
+        picked = {k: set(v) for k, v in chosen.items()}
+        for k, v in (extra or {}).items():
+            picked.setdefault(k, set()).update(v)
+        return _render_compact(
+            sections,
+            picked,
+            [k for k in block_rank if k in picked] + [k for k in picked if k not in block_rank],
+            lead,
+        )
+
+    for k in order:
+        u = units[int(k)]
+        if float(scores[k]) < best - TIGHT_FLOOR:
+            break
+        if u.section != first_section and float(scores[k]) < best - AMBIGUOUS:
+            continue
+        block = sections[u.section].blocks[u.block]
+        wanted = {u.part}
+        if block.kind == "paragraph":
+            if strip_markup(block.sentences[u.part]).rstrip().endswith(":"):
+                continue  # an intro alone says nothing
+            start = u.part
+            while start > 0 and (leans_back(block.sentences[start]) or _refers_back(block.sentences[start])):
+                start -= 1
+            if leans_back(block.sentences[start]) or _refers_back(block.sentences[start]):
+                continue  # its referent is in another block
+            wanted.update(range(start, u.part + 1))
+        elif block.kind == "list":
+            parent = u.part
+            while parent > 0 and block.items[parent].depth > 0:
+                parent -= 1
+                if block.items[parent].depth == 0:
+                    wanted.add(parent)
+        key = (u.section, u.block)
+        if key not in chosen and _piece(sections[u.section].blocks[u.block], wanted) in seen:
+            continue  # the same words in another section ("1. Tap Account > Billing")
+        options = [wanted]
+        if u.shape == "step":  # steps read from step 1 when that fits
+            options.insert(0, wanted | set(range(u.part + 1)))
+        for option in options:
+            if len(rendered({key: option})) <= budget:
+                chosen.setdefault(key, set()).update(option)
+                seen.add(_piece(block, chosen[key]))
+                if key not in block_rank:
+                    block_rank.append(key)
+                break
+    if not chosen:
+        return ""
+    text = rendered()
+    # Context last, while it fits: each list's or table's intro, then the first heading.
+    for key in list(block_rank):
+        s_i, b_i = key
+        blocks = sections[s_i].blocks
+        if blocks[key[1]].kind != "paragraph" and b_i > 0 and blocks[b_i - 1].intro:
+            intro_key = (s_i, b_i - 1)
+            last = len(blocks[b_i - 1].sentences) - 1
+            if intro_key in chosen:
+                continue
+            chosen[intro_key] = {last}
+            block_rank.insert(block_rank.index(key), intro_key)
+            if len(rendered()) > budget:
+                del chosen[intro_key]
+                block_rank.remove(intro_key)
+    text = rendered()
+    with_heading = rendered(lead={block_rank[0][0]})
+    return with_heading if len(with_heading) <= budget else text
+
+
+def _piece(block: Block, keep: set[int] | list[int]) -> str:
+    """Chosen parts of one block; table rows as readable lines (no header row to spend on)."""
+    keep = sorted(keep)
+    if block.kind == "table":
+        return "\n".join("- " + row_line(block.header, block.rows[i], block.rows) for i in keep)
+    return block.render(keep)
+
+
+def _render_compact(
+    sections: list[_Section],
+    chosen: dict[tuple[int, int], set[int]],
+    order: list[tuple[int, int]],
+    lead: set[int] = frozenset(),
+) -> str:
+    """Chosen parts per block, blocks in `order`; a citation after each section's last part."""
+    pieces: list[tuple[int, str]] = []
+    for s_i, b_i in order:
+        block = sections[s_i].blocks[b_i]
+        keep = sorted(chosen[(s_i, b_i)])
+        pieces.append((s_i, _piece(block, keep)))
+    out: list[str] = []
+    headed: set[int] = set()
+    for n, (s_i, text) in enumerate(pieces):
+        section = sections[s_i]
+        heading = section.passage.section
+        if s_i in lead and s_i not in headed and heading and heading != section.passage.title:
+            out.append(f"**{heading}**")
+            headed.add(s_i)
+        last_of_run = n + 1 == len(pieces) or pieces[n + 1][0] != s_i
+        out.append(_cite(text, f"[{section.index + 1}]") if last_of_run else text)
+    return "\n\n".join(out)
+
+
 def extract_answer(question: str, passages: Sequence[Passage], embedder, budget: int | None = None) -> str:
     """Return Markdown with `[n]` markers numbered by the passage order given."""
     budget = budget or budget_for(None)
@@ -265,7 +407,9 @@ def extract_answer(question: str, passages: Sequence[Passage], embedder, budget:
             for k, u in enumerate(units)
         ]
     )
-    order = np.argsort(-scores)
+    order = np.argsort(-scores, kind="stable")
+    if budget <= TIGHT_BUDGET:
+        return _compact(sections, units, scores, order, budget)
     first = units[int(order[0])]
     by_section: dict[int, dict[tuple[int, int], float]] = {}
     for k, u in enumerate(units):
