@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from rasa.core.channels.channel import UserMessage
@@ -19,7 +20,7 @@ from sanic.response import HTTPResponse
 from connectors.common import logmask
 from connectors.common.channel import WebhookInput
 from connectors.common.credentials import as_float
-from connectors.common.dedupe import DedupeStore, dedupe_from_settings
+from connectors.common.dedupe import DedupeStore, dedupe_from_settings, default_dedupe_db
 from connectors.common.webhook import (
     DEFAULT_MAX_BODY,
     Rejected,
@@ -30,6 +31,7 @@ from connectors.sms.output import SmsOutput
 from connectors.twilio.api import DEFAULT_API_BASE_URL, make_client
 from connectors.twilio.identity import conversation_id
 from connectors.twilio.keywords import FEEDBACK_WORDS, HELP_WORDS, START_WORDS, STOP_WORDS
+from connectors.twilio.numbers import NumberMap
 from connectors.twilio.optout import OptOutStore
 from connectors.twilio.webhook import TwilioWebhook, twiml
 
@@ -59,6 +61,11 @@ OPTIONAL: dict[str, Any] = {
     # Key for the pseudonymous conversation ids (default: the auth token). Changing it
     # starts new conversations for every number.
     "conversation_key": "",
+    # Numbers of handed-over conversations, encrypted, so an agent's reply can be texted
+    # (connectors/twilio/numbers.py). Default file: beside the dedupe store; default key:
+    # the auth token.
+    "number_map_db": "",
+    "number_map_key": "",
 }
 
 
@@ -87,6 +94,12 @@ class SmsInput(WebhookInput):
         )
         self.conversation_key = str(settings.get("conversation_key") or settings["auth_token"])
         self.optouts = OptOutStore(str(settings.get("optout_db") or ":memory:"))
+        number_key = str(settings.get("number_map_key") or settings["auth_token"])
+        logmask.install([number_key])
+        self.numbers = NumberMap(
+            str(settings.get("number_map_db") or Path(default_dedupe_db()).with_name("sms_numbers.sqlite")),
+            number_key,
+        )
         self._client: Any = None
 
     @property
@@ -152,6 +165,7 @@ class SmsInput(WebhookInput):
             self.optouts,
             attempts=int(self.settings.get("send_attempts") or 4),
             conversation=conversation,
+            numbers=self.numbers,
         )
         metadata = bounded(
             {
@@ -173,6 +187,21 @@ class SmsInput(WebhookInput):
         # Too slow for Twilio's webhook: answer empty now, send the reply when it is ready.
         self.runner.start(output.release(), conversation)
         return twiml([])
+
+    def output_for_conversation(self, conversation_id: str) -> SmsOutput | None:
+        """Texts the number kept for a handed-over conversation (None if there is none)."""
+        number = self.numbers.number(conversation_id)
+        if number is None:
+            return None
+        return SmsOutput(
+            self.client,
+            self.phone_number,
+            number,
+            self.optouts,
+            collecting=False,
+            attempts=int(self.settings.get("send_attempts") or 4),
+            conversation=conversation_id,
+        )
 
     def add_routes(self, bp: Blueprint, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         async def webhook(request: Request) -> HTTPResponse:

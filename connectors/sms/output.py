@@ -12,6 +12,7 @@ from connectors.common import handoff
 from connectors.common.logmask import mask_phone
 from connectors.common.output import ChannelOutput
 from connectors.twilio.api import send_message
+from connectors.twilio.numbers import NumberMap
 from connectors.twilio.optout import OptOutStore
 from contract.limits import TWILIO_BODY_LIMIT
 from contract.payloads import fallback_text
@@ -35,7 +36,9 @@ class SmsOutput(ChannelOutput):
         collecting: bool = True,
         attempts: int = 4,
         conversation: str = "",
+        numbers: NumberMap | None = None,
     ) -> None:
+        self.numbers = numbers
         self.client = client
         self.sender = sender
         self.to = to
@@ -87,7 +90,10 @@ class SmsOutput(ChannelOutput):
         await self._emit(image)
 
     async def on_handoff(self, json_message: dict[str, Any]) -> None:
-        # The agent answers by SMS, so the team (not the logs) gets the number.
+        # Agents answer from the team's Slack thread, later: keep the number (encrypted) to
+        # text their replies. The team (not the logs) also gets it, to call if need be.
+        if self.numbers is not None:
+            self.numbers.remember(self.conversation, self.to)
         await handoff.forward(json_message, self.conversation, contact={"phone": self.to})
 
     async def send_part(self, recipient_id: str, part: dict[str, Any], json_message: dict[str, Any]) -> None:
