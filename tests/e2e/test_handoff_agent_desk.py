@@ -236,3 +236,45 @@ def test_a_telegram_customer_talks_to_an_agent_through_the_slack_thread(
     stored_turn(channel_stack, conversation, "how long do refunds take?")
     answer = " ".join(r.params["text"] for r in telegram_api.calls("sendMessage", to_chat)[3:])
     assert "refund" in answer.lower()
+
+
+def test_a_web_customer_gets_the_agents_reply_by_polling_or_with_the_next_answer(channel_stack, slack_api):
+    from tests.e2e.conftest import say
+
+    sender = f"web-desk-{next(_n)}"
+    say(channel_stack, sender, "I want to talk to a human")
+    root = notice_of(slack_api, f"web:{sender}").reply["ts"]
+    agent_writes(channel_stack, root, "Hello from *Ann*")
+    wait_in_thread(slack_api, root, "took this conversation")  # the reply went through Rasa
+
+    def poll() -> list[dict]:
+        body = json.dumps({"sender": sender}).encode()
+        reply = post(
+            f"{channel_stack.rasa_url}/webhooks/rest/poll", body, {"Content-Type": "application/json"}
+        )
+        assert reply.status == 200
+        return reply.json()
+
+    (message,) = poll()
+    assert message["text"] == "Ann: Hello from Ann" and message["custom"]["agent_message"]["agent"] == "Ann"
+    assert poll() == []  # handed out once
+    agent_writes(channel_stack, root, "Still there?")
+    agent_messages(channel_stack, f"web:{sender}", 2)  # stored after it was sent (here: kept)
+    # Without polling, the next response carries it first (the bot itself stays silent).
+    assert [r["text"] for r in say(channel_stack, sender, "yes")] == ["Ann: Still there?"]
+
+
+def agent_messages(stack, conversation: str, count: int, timeout: float = 60) -> list[dict]:
+    from tests.e2e.conftest import tracker
+
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [
+            e
+            for e in tracker(stack, conversation)["events"]
+            if e["event"] == "bot" and "agent_message" in ((e.get("data") or {}).get("custom") or {})
+        ]
+        if len(found) >= count:
+            return found
+        assert time.monotonic() < deadline, f"{len(found)} agent messages in {conversation}"
+        time.sleep(0.2)
