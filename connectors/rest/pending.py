@@ -55,19 +55,17 @@ class PendingMessages:
             )
 
     def take(self, conversation: str) -> list[dict[str, Any]]:
-        """The conversation's waiting messages, oldest first; each is handed out once."""
+        """The conversation's waiting messages, oldest first; each is handed out once (one
+        statement, so two replicas never both hand out the same message)."""
+        if self._db is None and self.path != ":memory:" and not Path(self.path).exists():
+            return []  # nothing was ever kept: no file to create on every web request
         with self._lock:
-            db = self._open()
-            db.execute("BEGIN IMMEDIATE")
-            rows = db.execute(
-                "SELECT id, message FROM pending WHERE conversation = ? ORDER BY id", (conversation,)
-            ).fetchall()
-            if rows:
-                db.execute(
-                    "DELETE FROM pending WHERE conversation = ? AND id <= ?", (conversation, rows[-1][0])
-                )
-            db.execute("COMMIT")
-        return [json.loads(message) for _, message in rows]
+            rows = (
+                self._open()
+                .execute("DELETE FROM pending WHERE conversation = ? RETURNING id, message", (conversation,))
+                .fetchall()
+            )
+        return [json.loads(message) for _, message in sorted(rows)]
 
 
 class PendingOutput(WebOutput):

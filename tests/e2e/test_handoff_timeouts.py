@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.e2e.conftest import make_stack
-from tests.e2e.test_handoff_agent_desk import agent_writes, notice_of, wait_in_thread
+from tests.e2e.test_handoff_agent_desk import AGENT, agent_writes, notice_of, wait_in_thread
 from tests.e2e.test_handoff_to_team_channel import text_sms, variant
 
 UNCLAIMED_WAIT = 8.0
@@ -72,6 +72,7 @@ def test_deadlines_survive_restarts_of_both_servers(timed_stack, slack_api, twil
 
     conversation = sms_conversation(sender)
     to_customer = lambda r: r.params.get("To") == sender  # noqa: E731
+    slack_api.users[AGENT] = {"display_name": "Ann"}
 
     assert text_sms(timed_stack, twilio_api, sender, "I want to talk to a human") == [
         variant("utter_handoff", "sms")
