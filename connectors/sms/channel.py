@@ -188,6 +188,10 @@ class SmsInput(WebhookInput):
         self.runner.start(output.release(), conversation)
         return twiml([])
 
+    async def after_drain(self) -> None:
+        if self._client is not None:
+            await self._client.http_client.close()
+
     def output_for_conversation(self, conversation_id: str) -> SmsOutput | None:
         """Texts the number kept for a handed-over conversation (None if there is none)."""
         number = self.numbers.number(conversation_id)

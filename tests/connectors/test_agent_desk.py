@@ -165,6 +165,7 @@ def test_channels_reach_a_conversation_by_its_id(tmp_path, slack_api):
             await slack.get_output_channel().send_response("slack:T1:C9:100.5", {"text": "hi in Slack"})
             await telegram.after_drain()
             await slack.after_drain()
+            await sms.after_drain()
 
         asyncio.run(scenario())
         (sent,) = telegram_api.messages(42)
