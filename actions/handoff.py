@@ -23,9 +23,14 @@ both whichever tool the team uses:
     {"name": "EXTERNAL_handoff_resolved", "entities": {"agent": "Ann"}}
 
 (`EXTERNAL_handoff_claimed` to claim), or with `python -m actions.handoff release|claim
-<conversation_id>`; `python -m actions.handoff list` shows the open handoffs. The team
-webhook gets each step as an event: handoff_requested (opened), customer_message,
-handoff_claimed and handoff_resolved, all carrying the handoff's id.
+<conversation_id>`; `python -m actions.handoff list` shows the open handoffs. An agent writes
+to the customer the same way (`EXTERNAL_agent_message` with the text; the Slack desk sends
+it for a reply in the handoff's thread): `action_agent_message` renders it for the
+customer's channel as an `agent_message` payload, and with `output_channel=latest` Rasa
+delivers it there. The action server's timer (actions/handoff_timer.py) triggers
+`EXTERNAL_handoff_waiting` / `EXTERNAL_handoff_expired` when a stored deadline passes.
+Every destination gets each step as an event (contract/handoff_events.py): opened,
+customer_message, agent_message, claimed, waiting and resolved, all with the handoff's id.
 """
 
 from __future__ import annotations
