@@ -168,9 +168,7 @@ class SlackInput(WebhookInput):
             threads = ThreadStore(desk_db or default_desk_db())
             team = SlackTeamNotifier(lambda: self.client, self.handoff_channel, send_attempts, threads)
             handoff.register(team)
-            self.desk = AgentDesk(
-                lambda: self.client, self.handoff_channel, threads, team.post, lambda: self._bot_user_id
-            )
+            self.desk = AgentDesk(lambda: self.client, self.handoff_channel, threads, team.post)
 
     @property
     def client(self) -> AsyncWebClient:
@@ -246,13 +244,11 @@ class SlackInput(WebhookInput):
         if thread is None:
             return False
         assert isinstance(event, dict)
-        if self.desk.is_agent_reply(event):
-            if not self._bot_user_id:
-                authorizations = envelope.get("authorizations") or []
-                if authorizations and isinstance(authorizations[0], dict):
-                    self._bot_user_id = str(authorizations[0].get("user_id") or "") or None
-            if event.get("user") == self._bot_user_id:
-                return True
+        bot_user_id = self._bot_user_id
+        authorizations = envelope.get("authorizations") or []
+        if not bot_user_id and authorizations and isinstance(authorizations[0], dict):
+            bot_user_id = str(authorizations[0].get("user_id") or "") or None
+        if self.desk.is_agent_reply(event, bot_user_id):
             if await self.first_seen(f"event:{envelope.get('event_id')}", thread.conversation_id):
                 self.runner.start(self.desk.agent_reply(thread, event), thread.conversation_id)
         return True

@@ -160,13 +160,11 @@ class AgentDesk:
         channel: str,
         threads: ThreadStore,
         post: Callable[..., Any],
-        bot_user_id: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._client = client
         self.channel = channel
         self.threads = threads
         self._post = post  # (conversation, what, **chat.postMessage params) with the team's retries
-        self._bot_user_id = bot_user_id
         self._names: dict[str, str] = {}
 
     # --- what belongs to the desk ---------------------------------------------------------
@@ -180,7 +178,7 @@ class AgentDesk:
             return None
         return self.threads.by_thread(thread_ts)
 
-    def is_agent_reply(self, event: dict[str, Any]) -> bool:
+    def is_agent_reply(self, event: dict[str, Any], bot_user_id: str | None = None) -> bool:
         user = event.get("user")
         return (
             event.get("type") == "message"
@@ -189,7 +187,7 @@ class AgentDesk:
             and not event.get("bot_profile")
             and isinstance(user, str)
             and bool(user)
-            and user != self._bot_user_id()
+            and user != bot_user_id
             and isinstance(event.get("text"), str)
             and bool(event["text"].strip())
         )

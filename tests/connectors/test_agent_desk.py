@@ -75,6 +75,10 @@ def test_only_a_persons_reply_in_a_handoff_thread_of_the_team_channel_goes_to_th
         root = slack_api.posts(TEAM)[0].reply["ts"]
         events = [
             team_event("from a bot", root, "E1", bot_id="B1"),
+            {
+                **team_event("as the bot user", root, "E0", user="UBOT"),
+                "authorizations": [{"user_id": "UBOT"}],
+            },
             team_event("an edit", root, "E2", subtype="message_changed"),
             team_event("outside any thread", None, "E3"),
             team_event("another thread", "99.9", "E4"),
