@@ -200,7 +200,7 @@ def test_twilio_resplit_signed_request_is_refused():
     resplit["MessageSid"] = params["MessageSid"] + "NumMedia0"
     assert RequestValidator(TWILIO_TOKEN).validate(URL, resplit, signature)
     with pytest.raises(Rejected) as exc:
-        sms_channel().check_fields(resplit)
+        sms_channel().webhook.check_fields(resplit)
     assert exc.value.status == 400
 
 
@@ -216,7 +216,7 @@ def test_twilio_resplit_signed_request_is_refused():
     ids=["mms", "whatsapp", "unknown-fields"],
 )
 def test_genuine_twilio_messages_pass(params):
-    assert sms_channel().check_fields(params) == int(params["NumMedia"])
+    assert sms_channel().webhook.check_fields(params) == int(params["NumMedia"])
 
 
 @pytest.mark.parametrize(
@@ -236,7 +236,7 @@ def test_genuine_twilio_messages_pass(params):
 )
 def test_malformed_twilio_fields_are_refused(change):
     with pytest.raises(Rejected):
-        sms_channel().check_fields(genuine(**change))
+        sms_channel().webhook.check_fields(genuine(**change))
 
 
 # --- 6. SMS feedback words that are no carrier keyword ------------------------------------
