@@ -14,12 +14,13 @@ runs) gets all of it, with no wrapper command to forget:
 - Once the server has started (Rasa loads the model before that): the apology when the
   action server fails, as the agent's action-server client (rasa_ext/apology.py); one
   line saying where handoffs go (connectors/common/handoff.py); and the objects start-up
-  left (~560,000: TensorFlow, the domain, the featurizers) are moved out of Python's full garbage collections
-  (`gc.freeze`). A full collection walked all of them, 300-370 ms in which the event loop,
-  and so every conversation and every webhook acknowledgement, stood still; under load
-  that happened about every ten seconds (three times in one 64-conversation benchmark run,
-  seen with a temporary `gc.callbacks` trace). None of them is ever garbage; afterwards a
-  full collection walks only what conversations allocated since.
+  left (~560,000: TensorFlow, the domain, the featurizers) are moved out of Python's full
+  garbage collections (`gc.freeze`). A full collection walked all of them, 300-370 ms in
+  which the event loop, and so every conversation and every webhook acknowledgement,
+  stood still; under load that happened about every ten seconds (three times in one
+  64-conversation benchmark run, seen with a temporary `gc.callbacks` trace). None of
+  them is ever garbage; afterwards a full collection walks only what conversations
+  allocated since.
 
 The channel receives no messages. Its routes sit under `/health`, not under `/webhooks/`.
 """
