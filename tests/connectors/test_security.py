@@ -373,11 +373,14 @@ def test_huge_names_do_not_grow_the_tracker():
 def test_rest_output_drops_a_payload_that_is_only_for_the_team():
     async def scenario():
         out = WebOutput("web:me", "me")
-        await out._persist_message({"recipient_id": "web:me", "custom": {"handoff": {"transcript": []}}})
-        await out._persist_message({"recipient_id": "web:me", "text": "hello"})
-        return out.messages
+        await out.send_response("web:me", {"custom": {"handoff": {"transcript": []}}})
+        await out.send_response("web:me", {"text": "hello", "custom": {"handoff": {}, "kind": "answer"}})
+        return out.for_caller()
 
-    assert asyncio.run(scenario()) == [{"recipient_id": "me", "text": "hello"}]
+    assert asyncio.run(scenario()) == [
+        {"recipient_id": "me", "text": "hello"},
+        {"recipient_id": "me", "custom": {"kind": "answer"}},
+    ]
 
 
 def test_form_encoded_interaction_payload_is_bounded_too():
