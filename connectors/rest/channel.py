@@ -143,7 +143,7 @@ class RestInput(WebhookInput):
             )
         except Exception:  # noqa: BLE001 - the caller gets what was said so far, never a 500
             logger.exception("rest: turn failed in conversation %s", conversation)
-        return response.json(earlier + output.messages)
+        return response.json(earlier + output.for_caller())
 
     def output_for_conversation(self, conversation_id: str) -> PendingOutput | None:
         if not conversation_id.startswith(NAMESPACE):

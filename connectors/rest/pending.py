@@ -76,7 +76,11 @@ class PendingOutput(WebOutput):
         self.pending = pending
 
     async def _persist_message(self, message: dict[str, Any]) -> None:
-        before = len(self.messages)
         await super()._persist_message(message)
-        for kept in self.messages[before:]:
-            self.pending.add(self.conversation, kept)
+        collected, self.messages = self.messages, self.messages[-1:]
+        try:
+            kept = self.for_caller()  # as the caller may see it: nothing meant for the team
+        finally:
+            self.messages = collected
+        for message_for_client in kept:
+            self.pending.add(self.conversation, message_for_client)
