@@ -307,8 +307,12 @@ def _compact(
         if key not in chosen and _piece(sections[u.section].blocks[u.block], wanted) in seen:
             continue  # the same words in another section ("1. Tap Account > Billing")
         options = [wanted]
-        if u.shape == "step":  # steps read from step 1 when that fits
+        if u.shape == "step":
+            # Steps read from step 1 when that fits, and never skip one: a step joining
+            # others of its list brings the steps between them, or is left out.
             options.insert(0, wanted | set(range(u.part + 1)))
+            have = chosen.get(key, set())
+            options = [set(range(min(have | o), max(have | o) + 1)) if have else o for o in options]
         for option in options:
             if len(rendered({key: option})) <= budget:
                 chosen.setdefault(key, set()).update(option)
