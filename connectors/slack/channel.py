@@ -20,6 +20,7 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import Clock
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -37,6 +38,8 @@ from connectors.common.webhook import (
     parse_json,
     parse_json_object,
 )
+from connectors.slack.app import REJECTED, OAuthConfig, TeamClients, build_app
+from connectors.slack.bolt_adapter import to_bolt, to_sanic
 from connectors.slack.events import GRANULARITIES, Inbound, from_block_actions, from_event
 from connectors.slack.output import SlackOutput
 from connectors.slack.team import SlackTeamNotifier
@@ -77,8 +80,16 @@ def api_session() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT_SECONDS))
 
 
-REQUIRED = {"bot_token": "SLACK_BOT_TOKEN", "signing_secret": "SLACK_SIGNING_SECRET"}
+REQUIRED = {"signing_secret": "SLACK_SIGNING_SECRET"}
 OPTIONAL: dict[str, Any] = {
+    "bot_token": "",  # single-workspace mode (the default); required unless client_id is set
+    # Distributed mode (any workspace installs the app through OAuth): see docs/slack-app.md.
+    "client_id": "",
+    "client_secret": "",
+    "installation_db": "",  # SQLAlchemy URL; default: SQLite beside $TRACKER_DB
+    "oauth_redirect_uri": "",
+    "oauth_base_url": "https://slack.com",
+    "handoff_team": "",  # the workspace (team id) of handoff_channel, in distributed mode
     "api_base_url": DEFAULT_API_BASE_URL,
     "conversation_granularity": "thread",
     "reaction": "eyes",
@@ -91,6 +102,25 @@ OPTIONAL: dict[str, Any] = {
     "send_attempts": 4,
     "handoff_channel": "",  # team channel for handoff notices; default $SLACK_HANDOFF_CHANNEL
 }
+
+
+def _oauth_config(settings: dict[str, Any]) -> OAuthConfig | None:
+    client_id = str(settings["client_id"] or "").strip()
+    if not client_id:
+        return None
+    secret = str(settings["client_secret"] or "").strip()
+    if not secret:
+        raise ChannelConfigError(
+            "slack channel: 'client_secret' is missing or empty in credentials.yml "
+            "(set the environment variable SLACK_CLIENT_SECRET, needed with client_id)"
+        )
+    return OAuthConfig(
+        client_id=client_id,
+        client_secret=secret,
+        database_url=str(settings["installation_db"] or ""),
+        redirect_uri=str(settings["oauth_redirect_uri"] or ""),
+        oauth_base_url=str(settings["oauth_base_url"] or "https://slack.com"),
+    )
 
 
 class SlackInput(WebhookInput):
@@ -106,6 +136,15 @@ class SlackInput(WebhookInput):
                 f"slack channel: 'conversation_granularity' must be one of {', '.join(GRANULARITIES)}"
             )
         socket_mode = as_bool(settings["socket_mode"])
+        oauth = _oauth_config(settings)
+        if oauth is None and not str(settings["bot_token"]).strip():
+            raise ChannelConfigError(
+                "slack channel: 'bot_token' is missing or empty in credentials.yml "
+                "(set the environment variable SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and "
+                "SLACK_CLIENT_SECRET for an app any workspace can install)"
+            )
+        if oauth is not None and socket_mode:
+            raise ChannelConfigError("slack channel: socket_mode serves one workspace; unset client_id")
         if socket_mode and not str(settings["app_token"]).strip():
             raise ChannelConfigError(
                 "slack channel: 'app_token' is missing or empty in credentials.yml "
@@ -123,6 +162,8 @@ class SlackInput(WebhookInput):
             max_body_bytes=int(settings["max_body_bytes"]),
             send_attempts=int(settings["send_attempts"]),
             handoff_channel=str(settings["handoff_channel"] or os.environ.get("SLACK_HANDOFF_CHANNEL", "")),
+            oauth=oauth,
+            handoff_team=str(settings["handoff_team"] or os.environ.get("SLACK_HANDOFF_TEAM", "")),
         )
 
     def __init__(
@@ -139,9 +180,16 @@ class SlackInput(WebhookInput):
         send_attempts: int = 4,
         clock: Clock | None = None,
         handoff_channel: str = "",
+        oauth: OAuthConfig | None = None,
+        handoff_team: str = "",
     ) -> None:
-        logmask.install([bot_token, signing_secret, app_token])
+        logmask.install([bot_token, signing_secret, app_token] + ([oauth.client_secret] if oauth else []))
         self.bot_token = bot_token
+        self.signing_secret = signing_secret
+        self.oauth = oauth
+        self.handoff_team = handoff_team.strip()
+        self._bolt: AsyncApp | None = None
+        self._teams: TeamClients | None = None
         self.api_base_url = api_base_url if api_base_url.endswith("/") else api_base_url + "/"
         self.granularity = granularity
         self.reaction = reaction
@@ -167,10 +215,45 @@ class SlackInput(WebhookInput):
             self._client = web_client(self.bot_token, self.api_base_url, self._session)
         return self._client
 
-    def output_for(self, inbound: Inbound) -> SlackOutput:
+    def output_for(self, inbound: Inbound, client: AsyncWebClient | None = None) -> SlackOutput:
+        """`client` carries the token of the workspace the message came from (bolt's context)."""
         return SlackOutput(
-            self.client, inbound.channel, inbound.thread_ts, inbound.sender_id, self.send_attempts
+            client or self.client, inbound.channel, inbound.thread_ts, inbound.sender_id, self.send_attempts
         )
+
+    def bolt(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> AsyncApp:
+        """Built on first use, so its client's connection pool belongs to the server's loop."""
+        if self._bolt is None:
+
+            async def on_event(body: dict[str, Any], client: AsyncWebClient) -> None:
+                await self.handle_envelope(body, on_new_message, client)
+
+            async def on_interaction(body: dict[str, Any], client: AsyncWebClient) -> None:
+                await self.handle_interaction(body, on_new_message, client)
+
+            self._bolt, self._teams = build_app(
+                client=self.client,
+                signing_secret=self.signing_secret,
+                on_event=on_event,
+                on_interaction=on_interaction,
+                bot_token=self.bot_token,
+                oauth=self.oauth,
+            )
+        return self._bolt
+
+    async def dispatch(
+        self, request: Request, body: bytes, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> HTTPResponse:
+        """A verified request through bolt (url_verification, authorisation, listeners)."""
+        bolt_request = to_bolt(request, body)
+        answer = await self.bolt(on_new_message).async_dispatch(bolt_request)
+        rejected = bolt_request.context.get(REJECTED)
+        if isinstance(rejected, Rejected):
+            raise rejected
+        if answer.status == 404:
+            # No listener for this kind (a shortcut, a view): acknowledged, or Slack retries it.
+            return response.text("")
+        return to_sanic(answer)
 
     # --- request handling -------------------------------------------------------------
 
@@ -183,7 +266,10 @@ class SlackInput(WebhookInput):
         return body
 
     async def handle_envelope(
-        self, envelope: dict[str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+        self,
+        envelope: dict[str, Any],
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        client: AsyncWebClient | None = None,
     ) -> dict[str, Any]:
         """Process one verified Events API envelope (HTTP or Socket Mode); returns the ack body."""
         kind = envelope.get("type")
@@ -199,11 +285,14 @@ class SlackInput(WebhookInput):
         except (AttributeError, TypeError, ValueError, KeyError):
             raise Rejected(400, "malformed event") from None  # a field of the wrong type
         if inbound is not None:
-            await self._accept(inbound, on_new_message)
+            await self._accept(inbound, on_new_message, client)
         return {"ok": True}
 
     async def handle_interaction(
-        self, payload: dict[str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+        self,
+        payload: dict[str, Any],
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        client: AsyncWebClient | None = None,
     ) -> None:
         if payload.get("type") != "block_actions":
             return
@@ -212,14 +301,17 @@ class SlackInput(WebhookInput):
         except (AttributeError, TypeError, ValueError, KeyError):
             raise Rejected(400, "malformed interaction payload") from None
         if inbound is not None:
-            await self._accept(inbound, on_new_message)
+            await self._accept(inbound, on_new_message, client)
 
     async def _accept(
-        self, inbound: Inbound, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+        self,
+        inbound: Inbound,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        client: AsyncWebClient | None = None,
     ) -> None:
         if not await self.first_seen(inbound.dedupe_key, inbound.sender_id):
             return
-        output = self.output_for(inbound)
+        output = self.output_for(inbound, client)
         react = bool(self.reaction and inbound.react and inbound.ts)
         self.start_turn(
             on_new_message,
@@ -256,18 +348,39 @@ class SlackInput(WebhookInput):
             body = self._verify(request)
             kind = media_type(request)
             if kind == "application/json":
-                return response.json(await self.handle_envelope(parse_json_object(body), on_new_message))
-            if kind == "application/x-www-form-urlencoded":
-                await self.handle_interaction(self._interaction_payload(body), on_new_message)
-                return response.text("")
-            raise Rejected(415, "unsupported content type")
+                # Bounded parse: a bad body is a 400 before bolt reads it (bolt would 404 it).
+                envelope = parse_json_object(body)
+                if envelope.get("type") == "event_callback" and not isinstance(envelope.get("event"), dict):
+                    raise Rejected(400, "event_callback without event")
+            elif kind == "application/x-www-form-urlencoded":
+                self._interaction_payload(body)
+            else:
+                raise Rejected(415, "unsupported content type")
+            return await self.dispatch(request, body, on_new_message)
 
         async def interactions(request: Request) -> HTTPResponse:
             body = self._verify(request)
             if media_type(request) != "application/x-www-form-urlencoded":
                 raise Rejected(415, "unsupported content type")
-            await self.handle_interaction(self._interaction_payload(body), on_new_message)
-            return response.text("")
+            self._interaction_payload(body)
+            return await self.dispatch(request, body, on_new_message)
+
+        if self.oauth is not None:
+            oauth = self.oauth
+
+            async def install(request: Request) -> HTTPResponse:
+                flow = self.bolt(on_new_message).oauth_flow
+                return to_sanic(await flow.handle_installation(to_bolt(request, b"")))
+
+            async def redirect(request: Request) -> HTTPResponse:
+                flow = self.bolt(on_new_message).oauth_flow
+                return to_sanic(await flow.handle_callback(to_bolt(request, b"")))
+
+            prefix = "/webhooks/slack"
+            bp.add_route(install, oauth.install_path.removeprefix(prefix), methods=["GET"], name="install")
+            bp.add_route(
+                redirect, oauth.redirect_path.removeprefix(prefix), methods=["GET"], name="oauth_redirect"
+            )
 
         self.post(bp, "/events", events)
         self.post(bp, "/interactions", interactions)
