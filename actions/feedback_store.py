@@ -12,13 +12,11 @@ import json
 import os
 import secrets
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from actions.sqlite_store import SqliteStore
 from knowledge.documents import Answer
 
 DEFAULT_PATH = ".data/feedback.sqlite"
@@ -70,34 +68,11 @@ def default_path() -> Path:
     return Path(os.environ.get("FEEDBACK_DB", DEFAULT_PATH))
 
 
-class FeedbackStore:
+class FeedbackStore(SqliteStore):
+    SCHEMA = _SCHEMA
+
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path else default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
-        with self._use() as db:
-            # Write-ahead log: a commit appends to one file instead of rewriting pages and a
-            # rollback journal (fewer disk flushes), and other processes reading the file
-            # (`python -m actions.feedback`) never wait for a writer.
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
-
-    @contextmanager
-    def _use(self) -> Iterator[sqlite3.Connection]:
-        """The store's one connection, one caller at a time, committed on success.
-
-        The action server answers from many threads at once; with a connection each,
-        concurrent commits met SQLite's busy handler, which sleeps 1, 2, 5 ... 100 ms
-        between tries, and the customer waited for it. One connection behind a lock
-        queues them for microseconds instead.
-        """
-        with self._lock:
-            if self._db is None:
-                self._db = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
-                self._db.row_factory = sqlite3.Row
-            with self._db:
-                yield self._db
+        super().__init__(path or default_path())
 
     def record_answer(self, conversation_id: str, channel: str, question: str, answer: Answer) -> str:
         """Store an answer about to be sent; returns the reference its buttons carry."""

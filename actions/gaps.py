@@ -33,6 +33,11 @@ NEIGHBOURS = 5
 SEEDS = 10
 # all-MiniLM-L6-v2 cosine above which two questions read as the same question reworded.
 SAME_TOPIC = 0.6
+# The knowledge base's leading directions taken out of the questions before they are
+# compared (see `normalise`): the articles' first two principal components explain 13 %
+# and 11 % of their variance, the third 6 % (the elbow). 2-5 grouped the tuning and check
+# sets alike (adjusted Rand 0.88-0.95), 0 worse (0.80-0.84): docs/console.md.
+ARTICLE_DIRECTIONS = 2
 
 
 @dataclass
@@ -55,7 +60,39 @@ class Group:
         return Counter(q.channel for q in self.questions)
 
 
-def cluster(vectors: np.ndarray, neighbours: int = NEIGHBOURS) -> np.ndarray:
+def article_directions(
+    article_vectors: np.ndarray | None, count: int = ARTICLE_DIRECTIONS
+) -> np.ndarray | None:
+    """The knowledge base's leading principal directions (rows, unit length), or None.
+
+    Every question a customer asks this bot shares what the articles share: heating,
+    a thermostat, an app, an account. In all-MiniLM-L6-v2 that common meaning dominates
+    a short question's vector, so "my gift card code" sits near "my promo code" and "is
+    HomeKit supported" near "add my second home". The articles' own top directions are
+    a measured estimate of that shared meaning, taken from the team's content rather than
+    from the questions being grouped (with 60 questions, their own top directions would be
+    the topics themselves).
+    """
+    if article_vectors is None or len(article_vectors) <= count or count <= 0:
+        return None
+    centred = article_vectors - article_vectors.mean(axis=0)
+    return np.linalg.svd(centred, full_matrices=False)[2][:count]
+
+
+def normalise(vectors: np.ndarray, directions: np.ndarray | None) -> np.ndarray:
+    """Unit vectors of what sets each question apart: the batch's mean (what all these
+    questions share) and the articles' leading directions removed."""
+    if directions is None:
+        return vectors
+    centred = vectors - vectors.mean(axis=0)
+    centred = centred - (centred @ directions.T) @ directions
+    norms = np.linalg.norm(centred, axis=1, keepdims=True)
+    return centred / np.maximum(norms, 1e-12)
+
+
+def cluster(
+    vectors: np.ndarray, neighbours: int = NEIGHBOURS, directions: np.ndarray | None = None
+) -> np.ndarray:
     """Topic labels for unit vectors: communities of the nearest-neighbour graph.
 
     The number of topics is what the team wants to learn, so it is not a setting.
@@ -73,6 +110,8 @@ def cluster(vectors: np.ndarray, neighbours: int = NEIGHBOURS) -> np.ndarray:
     if n < 3:
         # Too few for a graph: two questions are one topic only if they are near paraphrases.
         return np.array([0, int(similarity[0, 1] < SAME_TOPIC)])[:n] if n == 2 else np.zeros(n, dtype=int)
+    normalised = normalise(vectors, directions)
+    similarity = normalised @ normalised.T
     np.fill_diagonal(similarity, -1.0)
     nearest = np.argsort(-similarity, axis=1)[:, : min(neighbours, n - 1)]
     graph = nx.Graph()
@@ -101,6 +140,7 @@ def group_questions(
     questions: Sequence[GapQuestion],
     embed: Callable[[Sequence[str]], np.ndarray] = adapter.embed,
     nearest: Callable[[str], dict] | None = adapter.nearest_article,
+    article_vectors: Callable[[], np.ndarray | None] | None = adapter.article_vectors,
 ) -> list[Group]:
     """Groups biggest first; identical wordings are embedded once."""
     if not questions:
@@ -109,7 +149,8 @@ def group_questions(
     unique_vectors = embed(texts)
     index = {text: i for i, text in enumerate(texts)}
     vectors = unique_vectors[[index[q.question.strip()] for q in questions]]
-    labels = cluster(vectors)
+    directions = article_directions(article_vectors() if article_vectors is not None else None)
+    labels = cluster(vectors, directions=directions)
     groups: list[Group] = []
     for label in sorted(set(labels.tolist())):
         members = [i for i, value in enumerate(labels) if value == label]

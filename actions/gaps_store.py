@@ -11,15 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
+from actions.sqlite_store import SqliteStore
 from knowledge.documents import Answer
 
 log = logging.getLogger(__name__)
@@ -66,24 +64,11 @@ def default_path() -> Path:
     return feedback.with_name(DEFAULT_NAME)
 
 
-class GapsStore:
-    def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path else default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
-        with self._use() as db:
-            db.execute("PRAGMA journal_mode=WAL")  # readers (the console) never wait for the bot
-            db.executescript(_SCHEMA)
+class GapsStore(SqliteStore):
+    SCHEMA = _SCHEMA
 
-    @contextmanager
-    def _use(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            if self._db is None:
-                self._db = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
-                self._db.row_factory = sqlite3.Row
-            with self._db:
-                yield self._db
+    def __init__(self, path: str | Path | None = None) -> None:
+        super().__init__(path or default_path())
 
     def record(
         self,

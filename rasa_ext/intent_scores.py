@@ -110,13 +110,32 @@ class SentenceIntentScorer:
         )
 
 
+def scores(classifier: Any, message: Any, read_layers: Callable[[Any], tuple | None]) -> np.ndarray | None:
+    """The message's intent confidences from the classifier's scorer (built once per
+    classifier), or None where TensorFlow's path must run (a model this shortcut does not
+    describe, dense features, a vocabulary that does not match)."""
+    scorer = classifier.__dict__.get("_nimbus_scorer")
+    if scorer is None:
+        scorer = SentenceIntentScorer.from_classifier(classifier, read_layers) or UNSUPPORTED
+        classifier.__dict__["_nimbus_scorer"] = scorer
+    if scorer is UNSUPPORTED:
+        return None
+    features = sentence_features(classifier, message)
+    if features is None or features[2] != scorer.vocabulary_size:
+        return None
+    return scorer.scores(features[0], features[1])
+
+
 def _linear() -> Any:
     import tensorflow as tf
 
     return tf.keras.activations.linear
 
 
-def weights(layer: Any) -> tuple[np.ndarray, np.ndarray | None]:
+def weights(layer: Any) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """A dense layer's kernel and bias (None for no layer); only a linear layer has a place here."""
+    if layer is None:
+        return None
     if layer.activation not in (None, _linear()):
         raise ValueError(f"{layer.name} has an activation")
     return layer.kernel.numpy(), layer.bias.numpy() if layer.use_bias else None

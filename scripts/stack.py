@@ -35,6 +35,7 @@ WEBHOOKS = {
     "connectors.slack.SlackInput": ("Slack", "slack/events"),
     "connectors.telegram.TelegramInput": ("Telegram", "telegram/webhook"),
     "connectors.sms.SmsInput": ("SMS", "sms/webhook"),
+    "connectors.whatsapp.WhatsAppInput": ("WhatsApp", "whatsapp/webhook"),
 }
 
 

@@ -195,6 +195,18 @@ def embed(texts: Sequence[str], kb: KnowledgeBase | None = None) -> np.ndarray:
     return np.stack([found[t] for t in texts])
 
 
+def article_vectors(kb: KnowledgeBase | None = None) -> np.ndarray | None:
+    """Every chunk's vector in the knowledge base (the gaps page takes the articles' common
+    meaning out of the questions with them: actions/gaps.py), or None without one."""
+    try:
+        table = (kb or knowledge_base()).store.table.to_arrow()
+    except Exception:  # noqa: BLE001 - no knowledge base: group the questions as they are
+        return None
+    if "vector" not in table.column_names or table.num_rows == 0:
+        return None
+    return np.asarray(table.column("vector").to_pylist(), dtype=np.float32)
+
+
 def nearest_article(text: str, kb: KnowledgeBase | None = None) -> dict[str, Any]:
     kb = kb or knowledge_base()
     result = kb.search(text)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from actions.render import markdown, slack, sms, telegram
+from actions.render import markdown, slack, sms, telegram, whatsapp
 from actions.render.base import RenderedMessage, Renderer
 from actions.render.markdown import MarkdownRenderer
 from actions.render.slack import SlackRenderer
 from actions.render.sms import SmsRenderer
 from actions.render.telegram import TelegramRenderer
+from actions.render.whatsapp import WhatsAppRenderer
 from knowledge.documents import Answer
 
 _RENDERERS: dict[str, Renderer] = {}
@@ -31,6 +32,7 @@ def renderer_for(channel: str | None) -> Renderer:
 register("slack", SlackRenderer())
 register("telegram", TelegramRenderer())
 register("sms", SmsRenderer())
+register("whatsapp", WhatsAppRenderer())
 
 # "These articles may help" has its own, simpler shape in every channel (a short list of
 # links, no feedback buttons), so it gets its own function per channel.
@@ -38,6 +40,7 @@ _SUGGESTIONS: dict[str, Callable[[Answer], list[RenderedMessage]]] = {
     "slack": slack.render_suggestions,
     "telegram": telegram.render_suggestions,
     "sms": sms.render_suggestions,
+    "whatsapp": whatsapp.render_suggestions,
 }
 
 

@@ -1,18 +1,23 @@
-"""A small Markdown reader shared by the channel renderers.
+"""The Markdown of an answer, read once (by markdown-it-py, a CommonMark parser) into the
+blocks and inline pieces every channel renderer writes in its own syntax.
 
 Answers arrive as the light Markdown a model writes (or the extractive engine's plain
 sentences) with `[n]` citation markers. Each channel has its own syntax and escaping
-rules, so the text is read once into blocks and inline pieces here and every renderer
-writes its own syntax from those, instead of rewriting Markdown with regexes per channel
-(which breaks on URLs with `_` or `)`, and on `*` inside code).
+rules, so rewriting Markdown with regexes per channel breaks (on URLs with `_` or `)`, on
+`*` inside code); reading it into a small tree here keeps the renderers to their syntax.
+The tree is ours, not markdown-it's tokens: flat blocks (a list item knows its depth),
+`[n]` citations and bare URLs as pieces of their own.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
-from knowledge.answer.structure import is_table_start, row_line, table_cells
+from markdown_it import MarkdownIt
+
+from knowledge.answer.structure import row_line
 
 # --- inline pieces -------------------------------------------------------------------
 
@@ -108,13 +113,17 @@ class Document:
     blocks: list = field(default_factory=list)
 
 
-# --- inline parsing ------------------------------------------------------------------
+# --- reading (markdown-it-py) ---------------------------------------------------------
+
+# CommonMark with GitHub's tables and ~~strike~~. Raw HTML stays text ("<usually under
+# five>" is a valid HTML tag to CommonMark), and an indented line is never a code block:
+# answers indent continuation lines, they do not mean code.
+_MD = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"]).disable("code")
 
 _CITE = re.compile(r"\[(\d{1,3})\]")
-_AUTOLINK = re.compile(r"<(https?://[^\s<>]+)>")
-_BARE_URL = re.compile(r"https?://[^\s<>]+")
-_ESCAPABLE = set("\\`*_{}[]()#+-.!|~<>")
+_BARE_URL = re.compile(r"(?<![\w/])https?://[^\s<>]+")
 _TRAILING = ".,;:!?'\"*"
+_WRAPS = {"strong": Strong, "em": Em, "s": Strike}
 
 
 def _trim_url(url: str) -> str:
@@ -130,237 +139,145 @@ def _trim_url(url: str) -> str:
     return url
 
 
-def _match_brackets(text: str, start: int, open_: str, close: str) -> int:
-    """Index of the bracket closing the one at `start`, or -1."""
-    depth = 0
-    i = start
-    while i < len(text):
-        char = text[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == open_:
-            depth += 1
-        elif char == close:
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
-
-
-def _is_word(char: str) -> bool:
-    return char.isalnum()
-
-
-def _find_closing(text: str, start: int, delim: str) -> int:
-    """Position of a closing emphasis delimiter that is not preceded by a space."""
-    i = start
-    while True:
-        i = text.find(delim, i)
-        if i < 0:
-            return -1
-        if text[i - 1].isspace() or i == start:
-            i += 1
-            continue
-        if len(delim) == 1 and text[i + 1 : i + 2] == delim:  # part of `**`
-            i += 2
-            continue
-        if delim[0] == "_" and _is_word(text[i + len(delim) : i + len(delim) + 1]):
-            i += 1
-            continue
-        return i
-
-
-def parse_inline(text: str) -> tuple:
+def _text_pieces(text: str) -> list:
+    """Plain text with its `[n]` citations and bare URLs (markdown-it has no linkify
+    without another package) as pieces of their own."""
     out: list = []
-    buffer: list[str] = []
+    position = 0
+    for match in re.finditer(f"{_CITE.pattern}|{_BARE_URL.pattern}", text):
+        if match.group(1):
+            piece, end = Cite(int(match.group(1))), match.end()
+        else:
+            url = _trim_url(match.group(0))
+            if len(url) <= len("https://"):
+                continue
+            piece, end = Link(url, (Text(url),)), match.start() + len(url)
+        if match.start() > position:
+            out.append(Text(text[position : match.start()]))
+        out.append(piece)
+        position = end
+    if position < len(text):
+        out.append(Text(text[position:]))
+    return out
 
-    def flush() -> None:
-        if buffer:
-            out.append(Text("".join(buffer)))
-            buffer.clear()
 
-    i = 0
-    n = len(text)
-    while i < n:
-        char = text[i]
-        prev = text[i - 1] if i else " "
-        if char == "\\" and i + 1 < n and text[i + 1] in _ESCAPABLE:
-            buffer.append(text[i + 1])
-            i += 2
+def _inlines(tokens: list, softbreak: str = "\n") -> tuple:
+    """markdown-it's inline tokens as our pieces; adjacent text is merged first."""
+    stack: list[tuple[Any, list]] = [(None, [])]
+    for token in tokens:
+        kind = token.type
+        out = stack[-1][1]
+        if kind in ("text", "text_special"):
+            out.append(token.content)
+        elif kind == "softbreak":
+            out.append(softbreak)
+        elif kind == "hardbreak":
+            out.append("\n")
+        elif kind == "code_inline":
+            out.append(CodeSpan(token.content))
+        elif kind == "image":
+            out.append(Link(str(token.attrGet("src") or ""), (Text(token.content),)))
+        elif kind.endswith("_open"):
+            stack.append((token, []))
+        elif kind.endswith("_close") and len(stack) > 1:
+            opened, children = stack.pop()
+            pieces = _merge(children)
+            tag = opened.type[: -len("_open")]
+            if tag == "link":
+                stack[-1][1].append(Link(str(opened.attrGet("href") or ""), pieces))
+            else:
+                stack[-1][1].append(_WRAPS.get(tag, lambda c: c)(pieces))
+    while len(stack) > 1:  # never left open by markdown-it, but never lose text either
+        _, children = stack.pop()
+        stack[-1][1].extend(children)
+    return _merge(stack[0][1])
+
+
+def _merge(items: list) -> tuple:
+    out: list = []
+    text: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            text.append(item)
             continue
-        if char == "`":
-            run = len(text[i:]) - len(text[i:].lstrip("`"))
-            fence = "`" * run
-            end = text.find(fence, i + run)
-            if end >= 0:
-                flush()
-                out.append(CodeSpan(text[i + run : end].strip() or text[i + run : end]))
-                i = end + run
-                continue
-        if char == "[":
-            cite = _CITE.match(text, i)
-            if cite:
-                flush()
-                out.append(Cite(int(cite.group(1))))
-                i = cite.end()
-                continue
-            close = _match_brackets(text, i, "[", "]")
-            if close > 0 and text[close + 1 : close + 2] == "(":
-                end = _match_brackets(text, close + 1, "(", ")")
-                if end > 0:
-                    target = text[close + 2 : end].strip()
-                    url = target.split()[0] if target else ""
-                    url = url[1:-1] if url.startswith("<") and url.endswith(">") else url
-                    if url:
-                        flush()
-                        out.append(Link(url, parse_inline(text[i + 1 : close])))
-                        i = end + 1
-                        continue
-        if char == "<":
-            auto = _AUTOLINK.match(text, i)
-            if auto:
-                flush()
-                out.append(Link(auto.group(1), (Text(auto.group(1)),)))
-                i = auto.end()
-                continue
-        if char == "h" and not _is_word(prev):
-            bare = _BARE_URL.match(text, i)
-            if bare:
-                url = _trim_url(bare.group(0))
-                if len(url) > len("https://"):
-                    flush()
-                    out.append(Link(url, (Text(url),)))
-                    i += len(url)
-                    continue
-        if char in "*_~":
-            double = text[i : i + 2]
-            if double in ("**", "__", "~~") and i + 2 < n and not text[i + 2].isspace():
-                if not (char == "_" and _is_word(prev)):
-                    end = _find_closing(text, i + 2, double)
-                    if end > 0:
-                        flush()
-                        inner = parse_inline(text[i + 2 : end])
-                        out.append(Strike(inner) if char == "~" else Strong(inner))
-                        i = end + 2
-                        continue
-            elif char != "~" and i + 1 < n and not text[i + 1].isspace() and text[i + 1] != char:
-                if not (char == "_" and _is_word(prev)):
-                    end = _find_closing(text, i + 1, char)
-                    if end > 0:
-                        flush()
-                        out.append(Em(parse_inline(text[i + 1 : end])))
-                        i = end + 1
-                        continue
-        buffer.append(char)
-        i += 1
-    flush()
+        if text:
+            out.extend(_text_pieces("".join(text)))
+            text.clear()
+        out.extend(item) if isinstance(item, tuple) else out.append(item)
+    if text:
+        out.extend(_text_pieces("".join(text)))
     return tuple(out)
 
 
-# --- block parsing -------------------------------------------------------------------
-
-_FENCE = re.compile(r"^\s*(```+|~~~+)\s*([\w+-]*)\s*$")
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
-_ITEM = re.compile(r"^(\s*)([-*+•]|\d{1,3}[.)])\s+(.*)$")
-_QUOTE = re.compile(r"^\s{0,3}>\s?(.*)$")
-_RULE = re.compile(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$")
+def parse_inline(text: str) -> tuple:
+    """One line (a table cell, a title) of Markdown as inline pieces."""
+    tokens = _MD.parseInline(text)
+    return _inlines(tokens[0].children or []) if tokens else ()
 
 
 def parse(text: str) -> Document:
-    """Read Markdown into blocks; anything unrecognised stays a paragraph."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    """Read Markdown into the blocks the renderers write; lists flatten to items with a depth."""
     doc = Document()
-    paragraph: list[str] = []
-    quote: list[str] = []
-    indents: list[int] = []  # indentation of the open list levels
-    item: dict | None = None
-
-    def close_paragraph() -> None:
-        if paragraph:
-            doc.blocks.append(Paragraph(parse_inline("\n".join(paragraph))))
-            paragraph.clear()
-        if quote:
-            doc.blocks.append(Quote(parse_inline("\n".join(quote))))
-            quote.clear()
-
-    def close_item() -> None:
-        nonlocal item
-        if item is not None:
-            doc.blocks.append(ListItem(item["depth"], item["marker"], parse_inline(" ".join(item["lines"]))))
-            item = None
-
+    tokens = _MD.parse(text.replace("\r\n", "\n").replace("\r", "\n"))
+    lists: list[bool] = []  # open lists, innermost last: ordered?
+    quotes = 0
     i = 0
-    while i < len(lines):
-        line = lines[i]
-        fence = _FENCE.match(line)
-        if fence:
-            close_paragraph()
-            close_item()
-            marker = fence.group(1)
-            body: list[str] = []
-            i += 1
-            while i < len(lines) and not lines[i].strip().startswith(marker):
-                body.append(lines[i])
-                i += 1
-            doc.blocks.append(CodeBlock("\n".join(body), fence.group(2)))
-            i += 1
-            continue
-        if not line.strip():
-            close_paragraph()
-            close_item()
-            i += 1
-            continue
-        if is_table_start(lines, i):
-            close_paragraph()
-            close_item()
-            header = tuple(table_cells(line))
-            body = []
+    while i < len(tokens):
+        token = tokens[i]
+        kind = token.type
+        if kind in ("bullet_list_open", "ordered_list_open"):
+            lists.append(kind == "ordered_list_open")
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+        elif kind == "list_item_open":
+            marker = f"{token.info}." if lists and lists[-1] and token.info else ""
+            depth = len(lists) - 1
+            if tokens[i + 1].type == "paragraph_open":  # the item's own text
+                doc.blocks.append(ListItem(depth, marker, _inlines(tokens[i + 2].children or [], " ")))
+                i += 3
+            else:  # empty, or opening with a code block: the marker still shows
+                doc.blocks.append(ListItem(depth, marker, ()))
+        elif kind == "blockquote_open":
+            quotes += 1
+        elif kind == "blockquote_close":
+            quotes -= 1
+        elif kind == "heading_open":
+            doc.blocks.append(Heading(int(token.tag[1:]), _inlines(tokens[i + 1].children or [])))
             i += 2
-            while i < len(lines) and lines[i].lstrip().startswith("|"):
-                cells = table_cells(lines[i])
-                body.append(tuple((cells + [""] * len(header))[: len(header)]))
-                i += 1
-            doc.blocks.append(Table(header, tuple(body)))
-            continue
-        heading = _HEADING.match(line)
-        list_item = _ITEM.match(line)
-        quoted = _QUOTE.match(line)
-        if _RULE.match(line) and not list_item:
-            close_paragraph()
-            close_item()
-        elif heading:
-            close_paragraph()
-            close_item()
-            indents.clear()
-            doc.blocks.append(Heading(len(heading.group(1)), parse_inline(heading.group(2))))
-        elif list_item:
-            close_paragraph()
-            close_item()
-            indent = len(list_item.group(1).expandtabs(4))
-            while indents and indent < indents[-1]:
-                indents.pop()
-            if not indents or indent > indents[-1] + 1:
-                indents.append(indent)
-            depth = len(indents) - 1
-            marker = list_item.group(2)
-            marker = "" if marker in "-*+•" else marker.rstrip(")").rstrip(".") + "."
-            item = {"depth": depth, "marker": marker, "lines": [list_item.group(3).strip()]}
-        elif quoted and not paragraph:
-            close_item()
-            quote.append(quoted.group(1))
-        elif item is not None and (line.startswith((" ", "\t")) or not paragraph):
-            item["lines"].append(line.strip())  # a continuation of the list item
-        else:
-            if quote:
-                close_paragraph()
-            indents.clear()
-            paragraph.append(line.strip())
+        elif kind == "paragraph_open":
+            children = tokens[i + 1].children or []
+            if quotes:
+                doc.blocks.append(Quote(_inlines(children)))
+            else:
+                doc.blocks.append(Paragraph(_inlines(children)))
+            i += 2
+        elif kind in ("fence", "code_block"):
+            language = token.info.split()[0] if token.info.strip() else ""
+            doc.blocks.append(CodeBlock(token.content.removesuffix("\n"), language))
+        elif kind == "table_open":
+            i = _table(tokens, i, doc)
         i += 1
-    close_paragraph()
-    close_item()
     return doc
+
+
+def _table(tokens: list, i: int, doc: Document) -> int:
+    """Read one table (cells kept as written: a channel with tables parses each cell);
+    returns the index of its `table_close`."""
+    header: list[str] = []
+    body: list[list[str]] = []
+    in_head = False
+    while tokens[i].type != "table_close":
+        kind = tokens[i].type
+        if kind in ("thead_open", "thead_close"):
+            in_head = kind == "thead_open"
+        elif kind == "tr_open" and not in_head:
+            body.append([])
+        elif kind == "inline":
+            (header if in_head else body[-1]).append(tokens[i].content)
+        i += 1
+    width = len(header)
+    doc.blocks.append(Table(tuple(header), tuple(tuple((row + [""] * width)[:width]) for row in body)))
+    return i
 
 
 # --- helpers shared by renderers -----------------------------------------------------

@@ -1,10 +1,30 @@
 """Slack: mrkdwn in Block Kit sections, linked citations, a Sources context block and
 feedback buttons; the connector posts the `slack` payload with `chat.postMessage`.
 
+The blocks are slack_sdk's typed models, serialised with `to_dict()`, which checks
+Slack's own limits (a section's 3,000 characters, a button's value, a table's 20 columns)
+and raises instead of letting Slack refuse the whole message.
+
 A table becomes Block Kit's native table block (rich-text cells, so citations and links
 stay clickable); Slack allows one per message, so any further table reads as rows."""
 
 from __future__ import annotations
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    RawTextObject,
+    RichTextBlock,
+    RichTextElementParts,
+    RichTextSectionElement,
+    SectionBlock,
+    TableBlock,
+    TableBlockColumnSettings,
+)
 
 from actions.render import markup as md
 from actions.render.base import (
@@ -135,20 +155,18 @@ class SlackRenderer:
             entries = entries[:room]
             if isinstance(entries[-1], str):
                 entries[-1] = entries[-1][: SECTION_LIMIT - 40].rstrip() + " … _(answer shortened)_"
-        blocks: list[dict] = [
-            {"type": "section", "text": {"type": "mrkdwn", "text": entry}}
-            if isinstance(entry, str)
-            else entry
+        blocks: list[Block] = [
+            SectionBlock(text=MarkdownTextObject(text=entry)) if isinstance(entry, str) else entry
             for entry in entries
         ]
         if answer.sources:
-            blocks.append({"type": "context", "elements": self.source_elements(answer)})
+            blocks.append(ContextBlock(elements=self.source_elements(answer)))
         if feedback_ref:
             blocks.append(feedback_block(feedback_ref))
-        return [RenderedMessage(json_message=slack_part(fallback_text(answer, doc), blocks))]
+        return [RenderedMessage(json_message=slack_part(fallback_text(answer, doc), _dicts(blocks)))]
 
     @staticmethod
-    def source_elements(answer: Answer) -> list[dict]:
+    def source_elements(answer: Answer) -> list[MarkdownTextObject]:
         lines = ["*Sources*"]
         for source in answer.sources:
             label = source_label(source)
@@ -159,7 +177,12 @@ class SlackRenderer:
                 elements[-1] += "\n" + line
             else:
                 elements.append(line[:CONTEXT_ELEMENT_LIMIT])
-        return [{"type": "mrkdwn", "text": text} for text in elements[:MAX_CONTEXT_ELEMENTS]]
+        return [MarkdownTextObject(text=text) for text in elements[:MAX_CONTEXT_ELEMENTS]]
+
+
+def _dicts(blocks: list[Block]) -> list[dict]:
+    """The payload's blocks; `to_dict` validates each against Slack's limits."""
+    return [block.to_dict() for block in blocks]
 
 
 TABLE_MAX_ROWS = 100  # header included
@@ -167,63 +190,53 @@ TABLE_MAX_COLUMNS = 20
 CELL_LIMIT = 1900  # characters of text in one cell (Slack allows about 2,000)
 
 
-def _rich_elements(pieces: tuple, sources: dict, style: dict | None = None) -> list[dict]:
+Part = RichTextElementParts
+
+
+def _rich_elements(pieces: tuple, sources: dict, style: dict | None = None) -> list:
     """Inline pieces as rich-text elements: table cells take rich text, not mrkdwn."""
-    out: list[dict] = []
+    out: list = []
     for piece in pieces:
         if isinstance(piece, md.Text):
-            out.append({"type": "text", "text": piece.text, **({"style": style} if style else {})})
+            out.append(Part.Text(text=piece.text, style=style or None))
         elif isinstance(piece, md.CodeSpan):
-            out.append({"type": "text", "text": piece.text, "style": {**(style or {}), "code": True}})
+            out.append(Part.Text(text=piece.text, style={**(style or {}), "code": True}))
         elif isinstance(piece, md.Cite):
             source = sources.get(piece.number)
             label = f"[{piece.number}]"
             out.append(
-                {"type": "link", "url": source.url, "text": label}
-                if source and source.url
-                else {"type": "text", "text": label}
+                Part.Link(url=source.url, text=label) if source and source.url else Part.Text(text=label)
             )
         elif isinstance(piece, md.Link):
-            out.append({"type": "link", "url": piece.url, "text": md.plain(piece.children)})
+            out.append(Part.Link(url=piece.url, text=md.plain(piece.children)))
         else:
             kind = {"Strong": "bold", "Em": "italic", "Strike": "strike"}[type(piece).__name__]
             out.extend(_rich_elements(piece.children, sources, {**(style or {}), kind: True}))
     return out
 
 
-def _cell(text: str, sources: dict) -> dict:
+def _rich_text(elements: list) -> RichTextBlock:
+    return RichTextBlock(elements=[RichTextSectionElement(elements=elements)])
+
+
+def _cell(text: str, sources: dict) -> RawTextObject | RichTextBlock:
     pieces = md.parse_inline(text[:CELL_LIMIT])
     if all(isinstance(p, md.Text) for p in pieces):
-        return {"type": "raw_text", "text": md.plain(pieces) or " "}
-    return {
-        "type": "rich_text",
-        "elements": [{"type": "rich_text_section", "elements": _rich_elements(pieces, sources)}],
-    }
+        return RawTextObject(text=md.plain(pieces) or " ")
+    return _rich_text(_rich_elements(pieces, sources))
 
 
-def table_block(table: md.Table, sources: dict) -> dict:
+def table_block(table: md.Table, sources: dict) -> TableBlock:
     """A Block Kit table: the header row first (bold), then the body rows."""
     columns = len(table.header[:TABLE_MAX_COLUMNS])
     header = [
-        {
-            "type": "rich_text",
-            "elements": [
-                {
-                    "type": "rich_text_section",
-                    "elements": [
-                        {"type": "text", "text": md.plain(md.parse_inline(h)) or " ", "style": {"bold": True}}
-                    ],
-                }
-            ],
-        }
+        _rich_text([Part.Text(text=md.plain(md.parse_inline(h)) or " ", style={"bold": True})])
         for h in table.header[:columns]
     ]
     body = [[_cell(c, sources) for c in row[:columns]] for row in table.body[: TABLE_MAX_ROWS - 1]]
-    return {
-        "type": "table",
-        "column_settings": [{"is_wrapped": True}] * columns,
-        "rows": [header, *body],
-    }
+    return TableBlock(
+        rows=[header, *body], column_settings=[TableBlockColumnSettings(is_wrapped=True)] * columns
+    )
 
 
 def _code_chunks(code: str) -> list[str]:
@@ -259,24 +272,18 @@ def fallback_text(answer: Answer, doc: md.Document | None = None) -> str:
     return escape(text + (" …" if rest else ""))
 
 
-def feedback_block(ref: str) -> dict:
-    def button(action_id: str, label: str, value: str) -> dict:
-        return {
-            "type": "button",
-            "action_id": action_id,
-            "text": {"type": "plain_text", "text": label, "emoji": True},
-            "value": value,
-        }
+def feedback_block(ref: str) -> ActionsBlock:
+    def button(action_id: str, label: str, value: str) -> ButtonElement:
+        return ButtonElement(action_id=action_id, text=PlainTextObject(text=label, emoji=True), value=value)
 
-    return {
-        "type": "actions",
-        "block_id": f"feedback:{ref}",
-        "elements": [
+    return ActionsBlock(
+        block_id=f"feedback:{ref}",
+        elements=[
             button(HELPFUL_INTENT, "👍 Helpful", feedback_payload(HELPFUL_INTENT, ref)),
             button(UNHELPFUL_INTENT, "👎 Not helpful", feedback_payload(UNHELPFUL_INTENT, ref)),
             button("request_human", "🙋 Talk to a person", HUMAN_PAYLOAD),
         ],
-    }
+    )
 
 
 def render_suggestions(answer: Answer) -> list[RenderedMessage]:
@@ -286,8 +293,8 @@ def render_suggestions(answer: Answer) -> list[RenderedMessage]:
     ]
     text = "\n".join([escape(SUGGESTIONS_INTRO), *links])[:SECTION_LIMIT]
     blocks = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(SUGGESTIONS_OUTRO)}]},
+        SectionBlock(text=MarkdownTextObject(text=text)),
+        ContextBlock(elements=[MarkdownTextObject(text=escape(SUGGESTIONS_OUTRO))]),
     ]
     fallback = "\n".join([SUGGESTIONS_INTRO, *(f"- {s.title}" for s in answer.suggestions)])
-    return [RenderedMessage(json_message={"slack": {"text": escape(fallback), "blocks": blocks}})]
+    return [RenderedMessage(json_message=slack_part(escape(fallback), _dicts(blocks)))]

@@ -1,12 +1,18 @@
 """WhatsApp (through Twilio): WhatsApp's own formatting (*bold*, _italic_, ~strike~,
 ```code```, plain lists), citations as [n] with the links in a Sources list (WhatsApp
 links bare URLs itself; it has no link syntax and no HTML). The connector splits the
-text at Twilio's 1,600 characters. Not registered yet (work in progress, issue 22)."""
+text at Twilio's 1,600 characters (contract.limits.TWILIO_BODY_LIMIT)."""
 
 from __future__ import annotations
 
 from actions.render import markup as md
-from actions.render.base import RenderedMessage, source_label, sources_by_number
+from actions.render.base import (
+    SUGGESTIONS_INTRO,
+    SUGGESTIONS_OUTRO,
+    RenderedMessage,
+    source_label,
+    sources_by_number,
+)
 from contract import whatsapp_part
 from knowledge.documents import Answer
 
@@ -35,7 +41,7 @@ class WhatsAppRenderer:
         inline = _WhatsAppWriter(sources_by_number(answer)).write
         lines: list[str] = []
         previous = None
-        for block in md.parse(answer.text).blocks:
+        for block in md.without_tables(md.parse(answer.text).blocks):
             if isinstance(block, md.CodeBlock):
                 text = f"```{block.text}```"
             elif isinstance(block, md.ListItem):
@@ -57,3 +63,11 @@ class WhatsAppRenderer:
         if feedback_ref:
             lines.append("\n\n" + FEEDBACK_PROMPT)
         return [RenderedMessage(json_message=whatsapp_part("".join(lines)))]
+
+
+def render_suggestions(answer: Answer) -> list[RenderedMessage]:
+    """The nearest articles as a plain list with bare links (WhatsApp previews the first)."""
+    lines = [SUGGESTIONS_INTRO]
+    for source in answer.suggestions:
+        lines.append(f"- {source.title}: {source.url}" if source.url else f"- {source.title}")
+    return [RenderedMessage(json_message=whatsapp_part("\n".join([*lines, "", SUGGESTIONS_OUTRO])))]

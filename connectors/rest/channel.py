@@ -127,7 +127,7 @@ class RestInput(WebhookInput):
             )
         except Exception:  # noqa: BLE001 - the caller gets what was said so far, never a 500
             logger.exception("rest: turn failed in conversation %s", conversation)
-        return response.json(output.messages)
+        return response.json(output.for_caller())
 
     def add_routes(self, bp: Blueprint, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         async def webhook(request: Request) -> HTTPResponse:

@@ -34,14 +34,17 @@ class WebOutput(CollectingOutputChannel):
     def name(cls) -> str:
         return "rest"
 
-    async def _persist_message(self, message: dict[str, Any]) -> None:
-        if "custom" in message:
-            custom = for_customer(message["custom"])
-            if custom is None:
+    def for_caller(self) -> list[dict[str, Any]]:
+        """What the bot said, as the HTTP caller may see it: payloads for the team dropped,
+        each message addressed to the sender as the client named it (not the namespaced id)."""
+        kept = []
+        for message in self.messages:
+            if "custom" in message:
+                custom = for_customer(message["custom"])
                 message = {k: v for k, v in message.items() if k != "custom"}
-                if not any(v for k, v in message.items() if k != "recipient_id"):
-                    return  # it held team data only
-            else:
-                message = {**message, "custom": custom}
-        message["recipient_id"] = self.reply_to
-        self.messages.append(message)
+                if custom is not None:
+                    message["custom"] = custom
+                elif not any(v for k, v in message.items() if k != "recipient_id"):
+                    continue  # it held team data only
+            kept.append({**message, "recipient_id": self.reply_to})
+        return kept

@@ -1,5 +1,6 @@
-"""WhatsApp through Twilio (work in progress: not registered in credentials.yml yet)."""
+"""WhatsApp through Twilio: `connectors.whatsapp.WhatsAppInput` in credentials.yml."""
 
 from connectors.whatsapp.channel import WhatsAppInput
+from connectors.whatsapp.output import WhatsAppOutput
 
-__all__ = ["WhatsAppInput"]
+__all__ = ["WhatsAppInput", "WhatsAppOutput"]

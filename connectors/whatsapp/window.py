@@ -7,32 +7,23 @@ SQLite file, keyed by the customer's address (kept on the reply path only, never
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
+
+from connectors.twilio.store import AddressTable
 
 WINDOW_SECONDS = 24 * 3600.0
 
 
 class ServiceWindow:
     def __init__(self, path: str, clock: Callable[[], float] = time.time) -> None:
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False)
-        self._db.execute("CREATE TABLE IF NOT EXISTS last_inbound (address TEXT PRIMARY KEY, at REAL)")
-        self._db.commit()
+        self._table = AddressTable(path, "last_inbound")
 
     def customer_wrote(self, address: str) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO last_inbound VALUES (?, ?)", (address, self._clock()))
-            self._db.commit()
+        self._table.put(address, self._clock())
 
     def is_open(self, address: str) -> bool:
         """True while a free-form reply is allowed (within 24 h of the customer's last message)."""
-        with self._lock:
-            row = self._db.execute("SELECT at FROM last_inbound WHERE address = ?", (address,)).fetchone()
-        return row is not None and self._clock() - row[0] < WINDOW_SECONDS
+        at = self._table.get(address)
+        return at is not None and self._clock() - at < WINDOW_SECONDS

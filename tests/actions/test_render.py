@@ -23,7 +23,7 @@ from actions.render.telegram import utf16_len
 from tests.actions.render_cases import CASES
 
 GOLDEN = Path(__file__).parent / "golden"
-CHANNELS = ["slack", "telegram", "sms", "rest"]
+CHANNELS = ["slack", "telegram", "sms", "whatsapp", "rest"]
 REF = "Ab3_x-9Z"
 
 
@@ -302,18 +302,19 @@ def shown(case: str, channel: str) -> str:
         texts.append(
             message.get("text")
             or payload.get("sms", {}).get("text")
+            or payload.get("whatsapp", {}).get("text")
             or payload.get("telegram", {}).get("html")
             or "\n".join(b["text"]["text"] for b in payload["slack"]["blocks"] if b["type"] == "section")
         )
     return "\n".join(texts)
 
 
-@pytest.mark.parametrize("channel", ["telegram", "sms", "rest"])
+@pytest.mark.parametrize("channel", ["telegram", "sms", "whatsapp", "rest"])
 def test_tables_read_as_rows_where_the_channel_has_none(channel):
     text = shown("article_shipping_table", channel)
     assert "Standard" in text and "$14.95" in text
     assert "| Option |" not in text and "|---|" not in text
-    assert re.search(r"Express(</b>|\*\*)?: \$14\.95, 1[–-]2 business days", text), text
+    assert re.search(r"Express(</b>|\*\*?)?: \$14\.95, 1[–-]2 business days", text), text
 
 
 def test_rest_payload_keeps_the_markdown_table_for_clients_that_render_it():
@@ -328,3 +329,16 @@ def test_steps_keep_their_numbers_and_nested_items_their_level(channel):
         assert step in re.sub(r"</?b>|\*", "", text), step
     # The sub-items are indented under step 2, not flattened into the steps.
     assert re.search(r"\n {2,}[-◦•*] (<b>|\*\*?)?Energy history", text), text
+
+
+# --- WhatsApp ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_whatsapp_uses_its_own_formatting_never_html_or_markdown_links(case):
+    (message,) = rendered(case, "whatsapp")
+    text = message["json_message"]["whatsapp"]["text"]
+    outside_code = re.sub(r"```.*?```|`[^`]*`", "", text, flags=re.S)
+    assert "**" not in outside_code and "__" not in outside_code  # WhatsApp bold is one *
+    assert "](" not in outside_code  # no Markdown link syntax: label (url) or a bare URL
+    assert not re.search(r"</?(b|i|a|code|pre)\b", outside_code)  # no HTML

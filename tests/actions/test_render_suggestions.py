@@ -18,7 +18,7 @@ from actions.render.sms import encoding, segments
 from knowledge.documents import Answer, Source
 
 GOLDEN = Path(__file__).parent / "golden"
-CHANNELS = ["slack", "telegram", "sms", "rest"]
+CHANNELS = ["slack", "telegram", "sms", "whatsapp", "rest"]
 BASE = "https://help.nimbushome.example/articles/"
 
 CASES = {

@@ -200,7 +200,7 @@ def test_twilio_resplit_signed_request_is_refused():
     resplit["MessageSid"] = params["MessageSid"] + "NumMedia0"
     assert RequestValidator(TWILIO_TOKEN).validate(URL, resplit, signature)
     with pytest.raises(Rejected) as exc:
-        sms_channel().check_fields(resplit)
+        sms_channel().webhook.check_fields(resplit)
     assert exc.value.status == 400
 
 
@@ -216,7 +216,7 @@ def test_twilio_resplit_signed_request_is_refused():
     ids=["mms", "whatsapp", "unknown-fields"],
 )
 def test_genuine_twilio_messages_pass(params):
-    assert sms_channel().check_fields(params) == int(params["NumMedia"])
+    assert sms_channel().webhook.check_fields(params) == int(params["NumMedia"])
 
 
 @pytest.mark.parametrize(
@@ -236,7 +236,7 @@ def test_genuine_twilio_messages_pass(params):
 )
 def test_malformed_twilio_fields_are_refused(change):
     with pytest.raises(Rejected):
-        sms_channel().check_fields(genuine(**change))
+        sms_channel().webhook.check_fields(genuine(**change))
 
 
 # --- 6. SMS feedback words that are no carrier keyword ------------------------------------
@@ -373,11 +373,14 @@ def test_huge_names_do_not_grow_the_tracker():
 def test_rest_output_drops_a_payload_that_is_only_for_the_team():
     async def scenario():
         out = WebOutput("web:me", "me")
-        await out._persist_message({"recipient_id": "web:me", "custom": {"handoff": {"transcript": []}}})
-        await out._persist_message({"recipient_id": "web:me", "text": "hello"})
-        return out.messages
+        await out.send_response("web:me", {"custom": {"handoff": {"transcript": []}}})
+        await out.send_response("web:me", {"text": "hello", "custom": {"handoff": {}, "kind": "answer"}})
+        return out.for_caller()
 
-    assert asyncio.run(scenario()) == [{"recipient_id": "me", "text": "hello"}]
+    assert asyncio.run(scenario()) == [
+        {"recipient_id": "me", "text": "hello"},
+        {"recipient_id": "me", "custom": {"kind": "answer"}},
+    ]
 
 
 def test_form_encoded_interaction_payload_is_bounded_too():

@@ -110,7 +110,7 @@ def test_no_free_form_reply_outside_the_24_hour_window(twilio_api, caplog):
 
     async def scenario():
         client = make_client(SID, TOKEN, twilio_api.url)
-        out = WhatsAppOutput(client, OURS, CUSTOMER, OptOutStore(":memory:"), window, "whatsapp:abc")
+        out = WhatsAppOutput(window, client, OURS, CUSTOMER, OptOutStore(":memory:"), "whatsapp:abc")
         await out.send_text_message("u", "inside the window")
         now[0] += WINDOW_SECONDS + 1
         await out.send_text_message("u", "a day later")
@@ -120,3 +120,9 @@ def test_no_free_form_reply_outside_the_24_hour_window(twilio_api, caplog):
         asyncio.run(scenario())
     assert [c.params["Body"] for c in twilio_api.calls("Messages")] == ["inside the window"]
     assert "outside the 24-hour customer-service window" in caplog.text
+    assert "5551234567" not in caplog.text  # why, but never to whom
+
+
+def test_a_retried_message_sid_is_answered_once(twilio_api):
+    _, received = run(twilio_api, [message("hello", "WA7"), message("hello", "WA7")])
+    assert len(received) == 1 and len(twilio_api.calls("Messages")) == 1

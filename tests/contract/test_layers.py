@@ -59,6 +59,9 @@ def test_the_tree_keeps_every_layer_contract(tree: Path) -> None:
         ("connectors/slack/probe.py", "import actions.render\n", "connectors never import"),
         ("knowledge/probe.py", "from rasa_sdk import Action\n", "knowledge stands alone"),
         ("actions/render/probe.py", "from knowledge import retrieval\n", "renderers never import"),
+        # a new channel reaching for the other side instead of going through contract/
+        ("connectors/whatsapp/probe.py", "from actions.render import whatsapp\n", "connectors never import"),
+        ("actions/render/probe.py", "from connectors.twilio import keywords\n", "renderers never import"),
         ("contract/probe.py", "import pydantic\n", "contract imports nothing third-party"),
     ],
 )

@@ -1,4 +1,4 @@
-"""One real bot with the Slack, Telegram and SMS channels loaded from a credentials file,
+"""One real bot with the Slack, Telegram, SMS and WhatsApp channels loaded from a credentials file,
 each pointed at a local stand-in of its platform's API, shared by all channel e2e tests.
 
 The fixtures are registered once, in tests/e2e/conftest.py (a fixture imported into several
@@ -34,6 +34,8 @@ TWILIO_SID = "AC" + "e2e0" * 8
 TWILIO_TOKEN = "e2e-twilio-auth-token"
 TWILIO_NUMBER = "+15550001111"
 SMS_PUBLIC_URL = "https://bot.example.com/webhooks/sms/webhook"
+TWILIO_WHATSAPP_NUMBER = "whatsapp:+15550002222"
+WHATSAPP_PUBLIC_URL = "https://bot.example.com/webhooks/whatsapp/webhook"
 SLACK_TEAM_CHANNEL = "C0SUPPORTTEAM"  # where handoffs from every channel are announced
 
 
@@ -113,6 +115,15 @@ def channel_credentials(tmp_path_factory, slack_api, telegram_api, twilio_api) -
             "api_base_url": twilio_api.url,
             "public_url": SMS_PUBLIC_URL,
             "optout_db": str(tmp / "optout.sqlite"),
+        },
+        "connectors.whatsapp.WhatsAppInput": {
+            "account_sid": TWILIO_SID,
+            "auth_token": TWILIO_TOKEN,
+            "whatsapp_number": TWILIO_WHATSAPP_NUMBER,
+            "api_base_url": twilio_api.url,
+            "public_url": WHATSAPP_PUBLIC_URL,
+            "optout_db": str(tmp / "whatsapp_optout.sqlite"),
+            "window_db": str(tmp / "whatsapp_window.sqlite"),
         },
     }
     path = tmp / "credentials.yml"
@@ -226,13 +237,24 @@ def twilio_form(
     return body, {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
 
 
-def sms_conversation(number: str) -> str:
-    """The conversation id the SMS channel gives a phone number (a keyed hash, not the number)."""
+def sms_conversation(number: str, channel: str = "sms") -> str:
+    """The conversation id a Twilio channel gives a number (a keyed hash, not the number)."""
     from connectors.twilio.identity import conversation_id
 
-    return conversation_id(number, TWILIO_TOKEN)
+    return conversation_id(number, TWILIO_TOKEN, channel)
 
 
 def sms_webhook(stack, params: dict[str, str], **kw) -> Reply:
     body, headers = twilio_form(params, **kw)
     return post(f"{stack.rasa_url}/webhooks/sms/webhook", body, headers)
+
+
+# --- WhatsApp (Twilio) -----------------------------------------------------------------
+
+
+def whatsapp_webhook(stack, twilio_api, params: dict[str, str], **kw) -> Reply:
+    """Twilio relaying a WhatsApp message: it opens the customer's service window at Twilio
+    (the stand-in) and posts the signed webhook."""
+    twilio_api.inbound(params.get("From", ""))
+    body, headers = twilio_form(params, **{"url": WHATSAPP_PUBLIC_URL, **kw})
+    return post(f"{stack.rasa_url}/webhooks/whatsapp/webhook", body, headers)

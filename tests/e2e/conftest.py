@@ -117,7 +117,7 @@ def texts(replies: list[dict]) -> str:
     return "\n".join(r["text"] for r in replies if r.get("text"))
 
 
-PLATFORM_PREFIXES = ("slack:", "telegram:", "sms:", "web:")
+PLATFORM_PREFIXES = ("slack:", "telegram:", "sms:", "whatsapp:", "web:")
 
 
 def conversation_id(sender: str) -> str:

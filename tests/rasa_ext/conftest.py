@@ -10,6 +10,6 @@ from rasa_ext import patches
 @pytest.fixture(autouse=True)
 def no_patch_left_behind():
     yield
-    left = patches.applied()
+    left = list(patches.APPLIED)
     patches.undo()
     assert not left, f"the test left patches installed: {left}"

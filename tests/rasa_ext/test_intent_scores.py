@@ -13,6 +13,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 
 from rasa_ext import intent_scores, patches
 from scripts.stack import ROOT, train_model
+from tests.rasa_ext.patching import installed
 
 pytestmark = pytest.mark.model
 
@@ -45,7 +46,7 @@ def test_every_training_example_gets_tensorflow_s_intent_and_ranking(agent, monk
         m.get("text") for m in load_data(str(ROOT / "bot" / "data" / "nlu.yml")).intent_examples
     ] + ODD_TEXTS
     tensorflow = parse_all(agent, texts)
-    with patches.installed("intent_scores"):
+    with installed("intent_scores"):
         numpy = parse_all(agent, texts)
 
     assert isinstance(diet(agent).__dict__["_nimbus_scorer"], intent_scores.SentenceIntentScorer)
@@ -70,15 +71,16 @@ def test_a_model_with_transformer_layers_or_diagnostics_keeps_tensorflow_s_path(
         model=classifier.model,
         component_config={**classifier.component_config, "number_of_transformer_layers": 2},
     )
-    assert patches.diet_scorer(deeper) is None
-    assert isinstance(patches.diet_scorer(classifier), intent_scores.SentenceIntentScorer)
+    scorer = intent_scores.SentenceIntentScorer.from_classifier
+    assert scorer(deeper, patches.diet_layers) is None
+    assert isinstance(scorer(classifier, patches.diet_layers), intent_scores.SentenceIntentScorer)
 
     inferences = []
     run_inference = classifier.model.run_inference
     monkeypatch.setattr(
         classifier.model, "run_inference", lambda *a, **k: inferences.append(1) or run_inference(*a, **k)
     )
-    with patches.installed("intent_scores"):
+    with installed("intent_scores"):
         parse_all(agent, ["where is my order?"])
         assert inferences == []  # numpy
         context = dataclasses.replace(classifier._execution_context, should_add_diagnostic_data=True)  # noqa: SLF001

@@ -1,14 +1,25 @@
-"""A local stand-in for Twilio's Messages API (POST /2010-04-01/Accounts/{sid}/Messages.json)."""
+"""A local stand-in for Twilio's Messages API (POST /2010-04-01/Accounts/{sid}/Messages.json),
+for SMS and for WhatsApp (`whatsapp:+1...` addresses).
+
+WhatsApp as Twilio enforces it: both addresses on the same channel (error 21910), and a
+free-form message only within 24 hours of the customer's last message. Twilio accepts
+such a message and it fails afterwards (error 63016); the stand-in keeps it in
+`undelivered`. It learns of the customer's messages through `inbound()`, as Twilio does
+when it relays them to the webhook.
+"""
 
 from __future__ import annotations
 
 import base64
 import itertools
 import re
+import time
 from typing import Any
 
 from tests.standins.http_standin import Recorded, StandIn
 
+WHATSAPP = "whatsapp:"
+SERVICE_WINDOW_SECONDS = 24 * 3600
 _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/Messages\.json$")
 
 
@@ -18,6 +29,13 @@ class TwilioStandIn(StandIn):
         self.account_sid = account_sid
         self.auth_token = auth_token
         self._ids = itertools.count(1)
+        self.last_inbound: dict[str, float] = {}  # WhatsApp address -> when it last wrote
+        self.undelivered: list[dict[str, Any]] = []  # accepted, then failed (63016)
+
+    def inbound(self, address: str, at: float | None = None) -> None:
+        """The customer at `address` wrote to us (Twilio relays it to the webhook)."""
+        if address.startswith(WHATSAPP):
+            self.last_inbound[address] = time.time() if at is None else at
 
     def route(self, path: str) -> str | None:
         return "Messages" if _MESSAGES.match(path) else None
@@ -30,6 +48,12 @@ class TwilioStandIn(StandIn):
         body = params.get("Body", "")
         if not params.get("To") or not params.get("From"):
             return 400, {"code": 21604, "message": "A 'To' phone number is required.", "status": 400}
+        if params["To"].startswith(WHATSAPP) != params["From"].startswith(WHATSAPP):
+            return 400, {
+                "code": 21910,
+                "message": "Invalid From and To pair. From and To should be of the same channel",
+                "status": 400,
+            }
         if len(body) > 1600:
             return 400, {
                 "code": 21617,
@@ -37,6 +61,11 @@ class TwilioStandIn(StandIn):
                 "status": 400,
             }
         sid = f"SM{next(self._ids):032x}"
+        wrote = self.last_inbound.get(params["To"])
+        if params["To"].startswith(WHATSAPP) and (
+            wrote is None or time.time() - wrote > SERVICE_WINDOW_SECONDS
+        ):
+            self.undelivered.append({"sid": sid, "to": params["To"], "error_code": 63016})
         return 201, {
             "sid": sid,
             "account_sid": self.account_sid,
