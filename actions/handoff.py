@@ -23,9 +23,14 @@ both whichever tool the team uses:
     {"name": "EXTERNAL_handoff_resolved", "entities": {"agent": "Ann"}}
 
 (`EXTERNAL_handoff_claimed` to claim), or with `python -m actions.handoff release|claim
-<conversation_id>`; `python -m actions.handoff list` shows the open handoffs. The team
-webhook gets each step as an event: handoff_requested (opened), customer_message,
-handoff_claimed and handoff_resolved, all carrying the handoff's id.
+<conversation_id>`; `python -m actions.handoff list` shows the open handoffs. An agent writes
+to the customer the same way (`EXTERNAL_agent_message` with the text; the Slack desk sends
+it for a reply in the handoff's thread): `action_agent_message` renders it for the
+customer's channel as an `agent_message` payload, and with `output_channel=latest` Rasa
+delivers it there. The action server's timer (actions/handoff_timer.py) triggers
+`EXTERNAL_handoff_waiting` / `EXTERNAL_handoff_expired` when a stored deadline passes.
+Every destination gets each step as an event (contract/handoff_events.py): opened,
+customer_message, agent_message, claimed, waiting and resolved, all with the handoff's id.
 """
 
 from __future__ import annotations
@@ -51,14 +56,22 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 import contract
+from actions import support_hours
+from actions.handoff_store import (
+    CLAIMED as CLAIMED_STATUS,
+)
 from actions.handoff_store import (
     DELIVERY_FAILED,
     HANDED_BACK,
     NO_DESTINATION,
+    OPEN,
+    TIMED_OUT,
     HandoffRecord,
     HandoffStore,
     now_iso,
 )
+from actions.render.agent import render_agent_message
+from contract import handoff_events as steps
 
 log = logging.getLogger(__name__)
 
@@ -83,15 +96,17 @@ SLACK_ROUTE = "/webhooks/slack/handoff"
 SLACK_ROUTE_TIMEOUT = 25.0
 
 
-# Webhook events, one per step of a handoff.
-OPENED = "handoff_requested"
-CUSTOMER_MESSAGE = "customer_message"
-CLAIMED = "handoff_claimed"
-RESOLVED = "handoff_resolved"
-# External intents an agent's tool triggers through Rasa's HTTP API (bot/domain.yml).
-CLAIM_INTENT = "EXTERNAL_handoff_claimed"
-RESOLVE_INTENT = "EXTERNAL_handoff_resolved"
-AGENT_ENTITY = "agent"
+# Webhook events, one per step of a handoff, and the external intents an agent's tool
+# triggers through Rasa's HTTP API (bot/domain.yml): named in contract/handoff_events.py.
+OPENED = steps.OPENED
+CUSTOMER_MESSAGE = steps.CUSTOMER_MESSAGE
+CLAIMED = steps.CLAIMED
+RESOLVED = steps.RESOLVED
+CLAIM_INTENT = steps.CLAIM_INTENT
+RESOLVE_INTENT = steps.RESOLVE_INTENT
+AGENT_ENTITY = steps.AGENT_ENTITY
+# An agent's message is cut here (Telegram's limit is the smallest a whole message fits in).
+AGENT_TEXT_LIMIT = 4000
 
 _store_lock = threading.Lock()
 
@@ -149,7 +164,7 @@ def transcript(tracker: Tracker, limit: int = TRANSCRIPT_TURNS) -> list[dict[str
             if "handoff" in custom or "feedback_ack" in custom:
                 continue
             text = _bot_text(event)
-            who = "bot"
+            who = "agent" if contract.AGENT_MESSAGE in custom else "bot"
         else:
             continue
         if text:
@@ -291,6 +306,16 @@ def notification(tracker: Tracker, reason: str, handoff_id: str = "") -> dict[st
             "path": trigger_path(conversation_id),
             "body": agent_request(RESOLVE_INTENT),
         },
+        # Add `output_channel=latest` to the query so Rasa delivers to the customer's channel.
+        "reply": {
+            "method": "POST",
+            "path": trigger_path(conversation_id),
+            "query": {"output_channel": "latest"},
+            "body": {
+                "name": steps.AGENT_MESSAGE_INTENT,
+                "entities": {AGENT_ENTITY: "<agent>", steps.AGENT_TEXT_ENTITY: "<text>"},
+            },
+        },
     }
     template = os.environ.get("HANDOFF_CONVERSATION_URL", "")
     if template:
@@ -391,6 +416,15 @@ class ActionHandoff(Action):
         return await start_handoff(dispatcher, tracker, handoff_reason(tracker))
 
 
+async def tell_team(payload: dict[str, Any]) -> list[str]:
+    """A later step of a handoff, to every destination (the Slack desk shows it in the
+    handoff's thread); one attempt each: a missed step must not hold up the conversation."""
+    targets, _ = destinations()
+    for target in targets:
+        target.attempts = 1
+    return await deliver(payload, targets) if targets else []
+
+
 class ActionHandoffSilence(Action):
     """Runs instead of any reply while a person has the conversation."""
 
@@ -400,27 +434,31 @@ class ActionHandoffSilence(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        url = webhook_url()
         text = (tracker.latest_message or {}).get("text") or ""
-        if url and text:
-            # Agents working from the webhook's side see what the customer adds meanwhile.
-            record = await in_thread(handoff_store().current, tracker.sender_id)
-            update = {
-                "event": CUSTOMER_MESSAGE,
-                "handoff_id": record.id if record else None,
-                "conversation_id": tracker.sender_id,
-                "channel": tracker.get_latest_input_channel() or "rest",
-                "text": text,
-                "time": now_iso(),
-            }
-            await in_thread(post_json, url, update, attempts=1)
+        if not text:
+            return []
+        record = await in_thread(handoff_store().touch, tracker.sender_id)
+        # Agents see what the customer adds meanwhile (the desk posts it in the thread).
+        update = {
+            "event": CUSTOMER_MESSAGE,
+            "handoff_id": record.id if record else None,
+            "conversation_id": tracker.sender_id,
+            "channel": tracker.get_latest_input_channel() or "rest",
+            "text": text,
+            "time": now_iso(),
+        }
+        await tell_team(update)
         return []
 
 
 def _agent(tracker: Tracker) -> str:
+    return _entity(tracker, AGENT_ENTITY)[:200]
+
+
+def _entity(tracker: Tracker, name: str) -> str:
     for entity in (tracker.latest_message or {}).get("entities") or []:
-        if entity.get("entity") == AGENT_ENTITY and entity.get("value"):
-            return str(entity["value"])[:200]
+        if entity.get("entity") == name and entity.get("value"):
+            return str(entity["value"])
     return ""
 
 
@@ -439,13 +477,13 @@ class ActionHandoffClaimed(Action):
             log.warning("claim for conversation %s, which has no open handoff", tracker.sender_id)
             return []
         log.info("handoff %s (conversation %s) claimed", record.id, tracker.sender_id)
-        if webhook_url():
-            await in_thread(post_json, webhook_url(), record_event(record, CLAIMED), attempts=1)
+        await tell_team(record_event(record, CLAIMED))
         return []
 
 
 class ActionHandoffResolved(Action):
-    """The team hands the conversation back (`EXTERNAL_handoff_resolved`): the bot answers again."""
+    """The team hands the conversation back (`EXTERNAL_handoff_resolved`): the customer is
+    told, and the bot answers again."""
 
     def name(self) -> str:
         return "action_handoff_resolved"
@@ -458,15 +496,126 @@ class ActionHandoffResolved(Action):
             log.info("hand-back for conversation %s, which has no open handoff", tracker.sender_id)
         else:
             log.info("handoff %s (conversation %s) resolved", record.id, tracker.sender_id)
-            if webhook_url():
-                await in_thread(post_json, webhook_url(), record_event(record, RESOLVED), attempts=1)
+            await tell_team(record_event(record, RESOLVED))
+        if tracker.get_slot(HANDOFF_SLOT):
+            dispatcher.utter_message(response="utter_handoff_resolved")
         return [SlotSet(HANDOFF_SLOT, False), SlotSet(UNANSWERED_SLOT, 0.0)]
 
 
-def trigger(rasa_url: str, conversation_id: str, intent: str, agent: str = "", token: str = "") -> None:
-    """Claim or hand back a conversation through Rasa's HTTP API (an external intent)."""
-    query = f"?{urllib.parse.urlencode({'token': token})}" if token else ""
-    body = json.dumps(agent_request(intent, agent)).encode()
+class ActionAgentMessage(Action):
+    """An agent wrote to the customer (`EXTERNAL_agent_message`, from the Slack desk or any
+    tool): sent as an `agent_message` payload, in the customer's channel's format, so the
+    tracker tells it from the bot's words. The first message claims an unclaimed handoff."""
+
+    def name(self) -> str:
+        return "action_agent_message"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        text = _entity(tracker, steps.AGENT_TEXT_ENTITY)[:AGENT_TEXT_LIMIT].strip()
+        agent = _agent(tracker)
+        store = handoff_store()
+        record = await in_thread(store.current, tracker.sender_id)
+        if record is None or not text:
+            log.warning(
+                "agent message for conversation %s, which has no open handoff: not sent", tracker.sender_id
+            )
+            return []
+        if record.status == OPEN:
+            record = await in_thread(store.claim, tracker.sender_id, agent or "unnamed agent")
+            if record is not None:
+                await tell_team(record_event(record, CLAIMED))
+        record = await in_thread(store.touch, tracker.sender_id)
+        channel = tracker.get_latest_input_channel()
+        dispatcher.utter_message(json_message=render_agent_message(text, agent, channel))
+        if record is not None:
+            await tell_team(record_event(record, steps.AGENT_MESSAGE, text=text))
+        return []
+
+
+def waiting_wait() -> float:
+    return support_hours.seconds(os.environ.get("HANDOFF_UNCLAIMED_WAIT", ""), 300.0)
+
+
+def idle_timeout() -> float:
+    return support_hours.seconds(os.environ.get("HANDOFF_IDLE_TIMEOUT", ""), 1800.0)
+
+
+def _iso_ago(seconds: float) -> str:
+    return _iso(time.time() - seconds)
+
+
+class ActionHandoffWaiting(Action):
+    """Nobody claimed the handoff within HANDOFF_UNCLAIMED_WAIT (the action server's timer
+    triggers `EXTERNAL_handoff_waiting`): the customer hears that they are still in the
+    queue, or, outside SUPPORT_HOURS, when someone will answer. Once per handoff."""
+
+    def name(self) -> str:
+        return "action_handoff_waiting"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        store = handoff_store()
+        record = await in_thread(store.current, tracker.sender_id)
+        if record is None or record.status != OPEN or record.opened_at > _iso_ago(waiting_wait()):
+            return []
+        if not await in_thread(store.mark_waiting, record.id):
+            return []  # another replica, or an earlier tick, already told the customer
+        hours = support_hours.from_env()
+        opens = hours.next_opening() if hours is not None and not hours.is_open() else None
+        if opens is None:
+            dispatcher.utter_message(response="utter_handoff_waiting")
+        else:
+            dispatcher.utter_message(response="utter_handoff_waiting_closed", opens=hours.describe(opens))
+        log.info("handoff %s (conversation %s): customer told to wait", record.id, tracker.sender_id)
+        extra = {"opens_at": opens.isoformat()} if opens is not None else {}
+        await tell_team(record_event(await in_thread(store.get, record.id), steps.WAITING, **extra))
+        return []
+
+
+class ActionHandoffExpired(Action):
+    """A claimed handoff with no message either way for HANDOFF_IDLE_TIMEOUT goes back to the
+    bot (`EXTERNAL_handoff_expired`, from the timer): recorded as timed out, the team's
+    thread says so, the customer is told the assistant is back."""
+
+    def name(self) -> str:
+        return "action_handoff_expired"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        store = handoff_store()
+        record = await in_thread(store.current, tracker.sender_id)
+        if record is None or record.status != CLAIMED_STATUS:
+            return []
+        if (record.last_activity_at or record.claimed_at or record.opened_at) > _iso_ago(idle_timeout()):
+            return []  # someone wrote since the timer looked
+        closed = await in_thread(store.resolve, tracker.sender_id, None, TIMED_OUT)
+        log.info("handoff %s (conversation %s) timed out: back to the bot", record.id, tracker.sender_id)
+        if closed is not None:
+            await tell_team(record_event(closed, RESOLVED))
+        dispatcher.utter_message(response="utter_handoff_expired")
+        return [SlotSet(HANDOFF_SLOT, False), SlotSet(UNANSWERED_SLOT, 0.0)]
+
+
+def trigger(
+    rasa_url: str,
+    conversation_id: str,
+    intent: str,
+    agent: str = "",
+    token: str = "",
+    entities: dict[str, str] | None = None,
+) -> None:
+    """Trigger an external intent through Rasa's HTTP API; what the action says goes to the
+    customer's own channel (`output_channel=latest`)."""
+    params = {"token": token} if token else {}
+    params["output_channel"] = "latest"
+    query = f"?{urllib.parse.urlencode(params)}"
+    request_body = agent_request(intent, agent)
+    request_body["entities"].update(entities or {})
+    body = json.dumps(request_body).encode()
     request = urllib.request.Request(
         rasa_url.rstrip("/") + trigger_path(conversation_id) + query,
         body,

@@ -27,6 +27,9 @@ from actions.feedback_store import DEFAULT_PATH as FEEDBACK_DEFAULT_PATH
 OPEN, CLAIMED, RESOLVED, UNDELIVERED = "open", "claimed", "resolved", "undelivered"
 # Outcome, set when a record closes.
 HANDED_BACK, NO_DESTINATION, DELIVERY_FAILED = "handed_back", "no_destination", "delivery_failed"
+TIMED_OUT = "timed_out"  # claimed, then nobody wrote for HANDOFF_IDLE_TIMEOUT: back to the bot
+# Columns added after the first release; an older file gets them on open.
+_ADDED_COLUMNS = {"last_activity_at": "TEXT", "waiting_at": "TEXT"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS handoffs (
@@ -40,7 +43,9 @@ CREATE TABLE IF NOT EXISTS handoffs (
     claimed_at TEXT,
     agent TEXT,
     resolved_at TEXT,
-    outcome TEXT
+    outcome TEXT,
+    last_activity_at TEXT,
+    waiting_at TEXT
 );
 CREATE INDEX IF NOT EXISTS handoffs_by_status ON handoffs (status, opened_at);
 CREATE INDEX IF NOT EXISTS handoffs_by_conversation ON handoffs (conversation_id, opened_at);
@@ -60,6 +65,10 @@ class HandoffRecord:
     agent: str | None = None
     resolved_at: str | None = None
     outcome: str | None = None
+    # The last message either way (customer or agent) or claim: the idle timeout counts from it.
+    last_activity_at: str | None = None
+    # When the customer was told nobody had taken the handoff yet (once per handoff).
+    waiting_at: str | None = None
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -92,6 +101,10 @@ class HandoffStore:
         with self._tx() as db:
             db.execute("PRAGMA journal_mode=WAL")  # the CLI reads while the server writes
             db.executescript(_SCHEMA)
+            present = {row[1] for row in db.execute("PRAGMA table_info(handoffs)")}
+            for name, kind in _ADDED_COLUMNS.items():
+                if name not in present:
+                    db.execute(f"ALTER TABLE handoffs ADD COLUMN {name} {kind}")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -153,9 +166,9 @@ class HandoffStore:
             return None
         with self._tx() as db:
             db.execute(
-                "UPDATE handoffs SET status = ?, agent = ?, claimed_at = COALESCE(claimed_at, ?)"
-                " WHERE id = ?",
-                (CLAIMED, agent, at or now_iso(), current.id),
+                "UPDATE handoffs SET status = ?, agent = ?, claimed_at = COALESCE(claimed_at, ?),"
+                " last_activity_at = ? WHERE id = ?",
+                (CLAIMED, agent, at or now_iso(), at or now_iso(), current.id),
             )
         return self.get(current.id)
 
@@ -189,4 +202,43 @@ class HandoffStore:
                 rows = db.execute(
                     "SELECT * FROM handoffs ORDER BY opened_at DESC, rowid DESC LIMIT ?", (limit,)
                 ).fetchall()
+        return [_record(r) for r in rows]
+
+    def touch(self, conversation_id: str, at: str | None = None) -> HandoffRecord | None:
+        """A message went either way: the claimed handoff's idle clock starts again."""
+        current = self.current(conversation_id)
+        if current is None:
+            return None
+        with self._tx() as db:
+            db.execute("UPDATE handoffs SET last_activity_at = ? WHERE id = ?", (at or now_iso(), current.id))
+        return self.get(current.id)
+
+    def mark_waiting(self, handoff_id: str, at: str | None = None) -> bool:
+        """True for exactly one caller (replicas, a timer that fired twice): the one that tells
+        the customer nobody has taken the handoff yet."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE handoffs SET waiting_at = ? WHERE id = ? AND status = ? AND waiting_at IS NULL",
+                (at or now_iso(), handoff_id, OPEN),
+            )
+        return cursor.rowcount == 1
+
+    def due_waiting(self, opened_before: str) -> list[HandoffRecord]:
+        """Open handoffs nobody claimed, opened before `opened_before`, customer not yet told."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT * FROM handoffs WHERE status = ? AND waiting_at IS NULL AND opened_at <= ?"
+                " ORDER BY opened_at",
+                (OPEN, opened_before),
+            ).fetchall()
+        return [_record(r) for r in rows]
+
+    def due_idle(self, active_before: str) -> list[HandoffRecord]:
+        """Claimed handoffs with no message or claim since `active_before`."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT * FROM handoffs WHERE status = ?"
+                " AND COALESCE(last_activity_at, claimed_at, opened_at) <= ? ORDER BY opened_at",
+                (CLAIMED, active_before),
+            ).fetchall()
         return [_record(r) for r in rows]

@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> None:
     from actions.handoff import log_destinations
 
     log_destinations()  # one line; says so when a customer asking for a person could reach no one
+    from actions.handoff_timer import start_from_env
+
+    start_from_env()  # unclaimed and idle handoffs, from the deadlines stored in the records
     app.run(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)
 
 

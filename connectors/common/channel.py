@@ -25,6 +25,7 @@ from sanic.response import HTTPResponse
 from connectors.common.credentials import read_settings
 from connectors.common.dedupe import DedupeStore, MemoryDedupe
 from connectors.common.rasa_turn import hand_to_rasa
+from connectors.common.reachback import ConversationOutput
 from connectors.common.runner import TurnRunner
 from connectors.common.webhook import DEFAULT_MAX_BODY, Rejected, guard_blueprint, reject
 
@@ -55,8 +56,16 @@ class WebhookInput(InputChannel):
         self.max_body_bytes = max_body_bytes
         self.runner = TurnRunner(self.name())
 
-    def get_output_channel(self) -> None:
-        """Replies go to the conversation a message came from, never to a fixed channel."""
+    def get_output_channel(self) -> OutputChannel | None:
+        """For messages outside a customer's turn (Rasa's HTTP API with `output_channel=latest`):
+        each goes to the conversation it is for (`recipient_id`), never to a fixed channel;
+        None for a channel that cannot reach a conversation by its id."""
+        if type(self).output_for_conversation is WebhookInput.output_for_conversation:
+            return None
+        return ConversationOutput(self.name(), self.output_for_conversation)
+
+    def output_for_conversation(self, conversation_id: str) -> OutputChannel | None:
+        """The output that reaches `conversation_id` now (an agent's reply, a hand-back)."""
         return None
 
     # --- the pieces a platform fills in -------------------------------------------------

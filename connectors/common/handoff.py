@@ -40,12 +40,15 @@ class Handoff:
     # How an agent reaches the customer outside the bot (SMS: the phone number). It goes to
     # the team's channel only and is never logged.
     contact: dict[str, str] = field(default_factory=dict)
+    handoff_id: str = ""
 
 
 class TeamNotifier(Protocol):
     async def notify(self, handoff: Handoff) -> bool: ...
 
     async def add_contact(self, conversation_id: str, contact: dict[str, str]) -> bool: ...
+
+    async def post_step(self, event: dict[str, Any]) -> bool: ...
 
 
 _notifier: TeamNotifier | None = None
@@ -76,6 +79,7 @@ def parse_notice(body: dict[str, Any]) -> Handoff:
         channel=str(body.get("channel") or "rest"),
         reason=str(body.get("reason") or ""),
         transcript=[t for t in turns or [] if isinstance(t, dict)],
+        handoff_id=str(body.get("handoff_id") or ""),
     )
 
 
@@ -93,6 +97,20 @@ async def announce(handoff: Handoff) -> bool:
     else:
         logger.error("handoff in conversation %s could not reach the team channel", handoff.conversation_id)
     return delivered
+
+
+async def relay(event: dict[str, Any]) -> bool:
+    """A later step of a handoff (customer message, claim, waiting, hand-back) for the team's
+    thread; True once Slack has it. The step's text is never logged."""
+    if _notifier is None:
+        return False
+    try:
+        return await _notifier.post_step(event)
+    except Exception:  # noqa: BLE001 - the action server gets a clear "not delivered"
+        logger.exception(
+            "handoff step %s failed (conversation %s)", event.get("event"), event.get("conversation_id")
+        )
+        return False
 
 
 async def forward(json_message: Any, conversation: str, contact: dict[str, str] | None = None) -> bool:

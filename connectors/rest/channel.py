@@ -7,7 +7,9 @@ was that Telegram customer's conversation. Here every conversation id is
 conversation. Who may call it is decided in access.py; in widget or token mode the
 sender must be an id this server issued and signed (POST /webhooks/rest/session).
 
-Routes (prefix /webhooks/rest): GET / (health), POST /webhook, POST /session.
+Routes (prefix /webhooks/rest): GET / (health), POST /webhook, POST /session, POST /poll
+(messages that came outside a request, e.g. an agent's reply during a handoff: pending.py;
+they also lead the response to the client's next message).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from rasa.core.channels.channel import UserMessage
@@ -26,6 +29,7 @@ from sanic.response import HTTPResponse
 from connectors.common import logmask
 from connectors.common.channel import WebhookInput
 from connectors.common.credentials import as_bool
+from connectors.common.dedupe import default_dedupe_db
 from connectors.common.rasa_turn import hand_to_rasa
 from connectors.common.webhook import (
     MAX_TEXT_CHARS,
@@ -36,6 +40,7 @@ from connectors.common.webhook import (
 )
 from connectors.rest.access import check_access
 from connectors.rest.output import WebOutput
+from connectors.rest.pending import PendingMessages, PendingOutput
 from connectors.rest.senders import SenderSigner
 
 logger = logging.getLogger(__name__)
@@ -54,6 +59,7 @@ OPTIONAL: dict[str, Any] = {
     "widget": False,  # public, for browser widgets: signed sender ids required
     "signing_key": "",  # key for sender ids; default: the token, else random per start
     "max_body_bytes": 16 * 1024,
+    "pending_db": "",  # agents' replies waiting for the client; default beside the dedupe store
 }
 
 
@@ -72,6 +78,7 @@ class RestInput(WebhookInput):
             widget=as_bool(settings["widget"]),
             signing_key=str(settings["signing_key"] or ""),
             max_body_bytes=int(settings["max_body_bytes"]),
+            pending_db=str(settings["pending_db"] or ""),
         )
 
     def __init__(
@@ -80,8 +87,12 @@ class RestInput(WebhookInput):
         widget: bool = False,
         signing_key: str = "",
         max_body_bytes: int = 16 * 1024,
+        pending_db: str = "",
     ) -> None:
         logmask.install([token, signing_key])
+        self.pending = PendingMessages(
+            pending_db or str(Path(default_dedupe_db()).with_name("rest_pending.sqlite"))
+        )
         super().__init__(max_body_bytes=max_body_bytes)
         self.token = token
         self.widget = widget
@@ -97,14 +108,18 @@ class RestInput(WebhookInput):
     def signed_senders(self) -> bool:
         return bool(self.token) or self.widget
 
-    def _sender_and_text(self, request: Request) -> tuple[str, str]:
-        # Any content type, as Rasa's REST channel: `curl -d '{...}'` sends a form type.
-        data = parse_json_object(check_size(request, self.max_body_bytes))
-        sender, text = data.get("sender"), data.get("message")
+    def _sender(self, data: dict[str, Any]) -> str:
+        sender = data.get("sender")
         if not isinstance(sender, str) or not _SENDER.match(sender):
             raise Rejected(400, "sender must be 1-128 letters, digits or _.:@+=-")
         if self.signed_senders and not self.signer.valid(sender):
             raise Rejected(403, "sender is not an id issued by this server (POST /webhooks/rest/session)")
+        return sender
+
+    def _sender_and_text(self, request: Request) -> tuple[str, str]:
+        # Any content type, as Rasa's REST channel: `curl -d '{...}'` sends a form type.
+        data = parse_json_object(check_size(request, self.max_body_bytes))
+        sender, text = self._sender(data), data.get("message")
         if not isinstance(text, str):
             raise Rejected(400, "message must be a string")
         if len(text) > MAX_TEXT_CHARS:
@@ -117,9 +132,10 @@ class RestInput(WebhookInput):
     ) -> HTTPResponse:
         check_access(request, self.token, self.widget)
         sender, text = self._sender_and_text(request)
-        if not text:
-            return response.json([])
         conversation = NAMESPACE + sender
+        earlier = self.pending.take(conversation)  # an agent's replies since the last request
+        if not text:
+            return response.json(earlier)
         output = WebOutput(conversation, sender)
         try:
             await hand_to_rasa(
@@ -127,7 +143,12 @@ class RestInput(WebhookInput):
             )
         except Exception:  # noqa: BLE001 - the caller gets what was said so far, never a 500
             logger.exception("rest: turn failed in conversation %s", conversation)
-        return response.json(output.for_caller())
+        return response.json(earlier + output.for_caller())
+
+    def output_for_conversation(self, conversation_id: str) -> PendingOutput | None:
+        if not conversation_id.startswith(NAMESPACE):
+            return None
+        return PendingOutput(conversation_id, conversation_id[len(NAMESPACE) :], self.pending)
 
     def add_routes(self, bp: Blueprint, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         async def webhook(request: Request) -> HTTPResponse:
@@ -138,5 +159,12 @@ class RestInput(WebhookInput):
             check_access(request, self.token, self.widget)
             return response.json({"sender": self.signer.issue()})
 
+        async def poll(request: Request) -> HTTPResponse:
+            """What reached the conversation outside its requests (an agent's reply), once."""
+            check_access(request, self.token, self.widget)
+            sender = self._sender(parse_json_object(check_size(request, self.max_body_bytes)))
+            return response.json(self.pending.take(NAMESPACE + sender))
+
         self.post(bp, "/webhook", webhook)
         self.post(bp, "/session", session)
+        self.post(bp, "/poll", poll)

@@ -28,10 +28,12 @@ from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAutho
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from connectors.common.webhook import Rejected
-from connectors.slack.installations import InstallationStore, StateStore, engine_for
+from connectors.slack.installations import InstallationStore, StateStore
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ SCOPES = (
     "im:write",
     "mpim:history",
     "reactions:write",
+    "users:read",
 )
 REJECTED = "nimbus_rejected"
 # Rotate a token that expires within this many minutes (bolt's default is 120).
@@ -76,7 +79,8 @@ def build_app(
     on_interaction: EnvelopeHandler,
     bot_token: str = "",
     oauth: OAuthConfig | None = None,
-) -> tuple[AsyncApp, TeamClients]:
+    installations: InstallationStore | None = None,
+) -> AsyncApp:
     """An AsyncApp whose listeners hand each envelope to the channel with the right client.
 
     `client` carries the API base URL and the connection pool; bolt copies it per request
@@ -90,12 +94,10 @@ def build_app(
         "ignoring_self_events_enabled": False,  # our parser drops bot messages itself
         "logger": logger,
     }
-    installations: InstallationStore | None = None
     if oauth is None:
         app = AsyncApp(token=bot_token, **common)
     else:
-        engine = engine_for(oauth.database_url)
-        installations = InstallationStore(oauth.client_id, engine)
+        assert installations is not None, "distributed mode needs its installation store"
         app = AsyncApp(
             oauth_settings=AsyncOAuthSettings(
                 client_id=oauth.client_id,
@@ -107,7 +109,7 @@ def build_app(
                 authorization_url=oauth.oauth_base_url.rstrip("/") + "/oauth/v2/authorize",
                 installation_store=installations,
                 installation_store_bot_only=True,
-                state_store=StateStore(engine),
+                state_store=StateStore(installations.engine),
                 token_rotation_expiration_minutes=ROTATE_BEFORE_MINUTES,
                 logger=logger,
             ),
@@ -135,11 +137,11 @@ def build_app(
         await ack()
         await on_interaction(body, context.client)
 
-    return app, TeamClients(client, oauth, installations)
+    return app
 
 
 class TeamClients:
-    """Clients for posts no request started (the handoff desk in a named workspace).
+    """Tokens for posts no request started: the handoff desk, an agent's reply to a customer.
 
     In distributed mode the token comes from the installation store, rotated when due,
     exactly as bolt authorises a request; in single-workspace mode it is the bot token.
@@ -163,19 +165,47 @@ class TeamClients:
             else None
         )
 
-    async def for_team(self, team_id: str) -> AsyncWebClient | None:
+    async def token_for(self, team_id: str) -> str | None:
         if self._authorize is None:
-            return self.client
+            return self.client.token
         context = AsyncBoltContext()
         context["client"] = self.client
         result = await self._authorize(context=context, enterprise_id=None, team_id=team_id, user_id=None)
-        if result is None or not result.bot_token:
-            return None
-        return AsyncWebClient(
-            token=result.bot_token,
-            base_url=self.client.base_url,
-            timeout=self.client.timeout,
-            session=self.client.session,
-            logger=self.client.logger,
+        return result.bot_token if result is not None else None
+
+
+class WorkspaceClient(AsyncWebClient):
+    """A Web API client for one installed workspace, its token looked up before each call.
+
+    The desk and the reach-back outputs take a client factory that must answer at once;
+    this client defers the (async, possibly rotating) token lookup to the call itself.
+    """
+
+    def __init__(self, team_id: str, teams: TeamClients) -> None:
+        base = teams.client
+        super().__init__(
+            token=None,
+            base_url=base.base_url,
+            timeout=base.timeout,
+            session=base.session,
+            logger=base.logger,
             retry_handlers=[],
         )
+        self.team_id = team_id
+        self._teams = teams
+
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:  # type: ignore[override]
+        token = await self._teams.token_for(self.team_id)
+        if not token:
+            refused = AsyncSlackResponse(
+                client=self,
+                http_verb="POST",
+                api_url=api_method,
+                req_args={},
+                data={"ok": False, "error": "not_installed"},
+                headers={},
+                status_code=200,
+            )
+            raise SlackApiError(f"the app is not installed in workspace {self.team_id}", refused)
+        self.token = token
+        return await super().api_call(api_method, **kwargs)

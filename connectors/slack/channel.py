@@ -38,12 +38,16 @@ from connectors.common.webhook import (
     parse_json,
     parse_json_object,
 )
-from connectors.slack.app import REJECTED, OAuthConfig, TeamClients, build_app
+from connectors.slack.app import REJECTED, OAuthConfig, TeamClients, WorkspaceClient, build_app
 from connectors.slack.bolt_adapter import to_bolt, to_sanic
+from connectors.slack.desk import AgentDesk, ThreadStore, default_desk_db
 from connectors.slack.events import GRANULARITIES, Inbound, from_block_actions, from_event
+from connectors.slack.installations import InstallationStore, engine_for
 from connectors.slack.output import SlackOutput
+from connectors.slack.output import SlackOutput as _SlackOutput
 from connectors.slack.team import SlackTeamNotifier
 from connectors.slack.verify import SlackVerifier
+from contract import handoff_events as steps
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +105,7 @@ OPTIONAL: dict[str, Any] = {
     "max_body_bytes": DEFAULT_MAX_BODY,
     "send_attempts": 4,
     "handoff_channel": "",  # team channel for handoff notices; default $SLACK_HANDOFF_CHANNEL
+    "desk_db": "",  # handoff threads of the team channel; default desk.sqlite beside the dedupe store
 }
 
 
@@ -164,6 +169,7 @@ class SlackInput(WebhookInput):
             handoff_channel=str(settings["handoff_channel"] or os.environ.get("SLACK_HANDOFF_CHANNEL", "")),
             oauth=oauth,
             handoff_team=str(settings["handoff_team"] or os.environ.get("SLACK_HANDOFF_TEAM", "")),
+            desk_db=str(settings["desk_db"] or ""),
         )
 
     def __init__(
@@ -182,6 +188,7 @@ class SlackInput(WebhookInput):
         handoff_channel: str = "",
         oauth: OAuthConfig | None = None,
         handoff_team: str = "",
+        desk_db: str = "",
     ) -> None:
         logmask.install([bot_token, signing_secret, app_token] + ([oauth.client_secret] if oauth else []))
         self.bot_token = bot_token
@@ -190,6 +197,10 @@ class SlackInput(WebhookInput):
         self.handoff_team = handoff_team.strip()
         self._bolt: AsyncApp | None = None
         self._teams: TeamClients | None = None
+        self._workspaces: dict[str, WorkspaceClient] = {}
+        self.installations = (
+            InstallationStore(oauth.client_id, engine_for(oauth.database_url)) if oauth else None
+        )
         self.api_base_url = api_base_url if api_base_url.endswith("/") else api_base_url + "/"
         self.granularity = granularity
         self.reaction = reaction
@@ -203,9 +214,19 @@ class SlackInput(WebhookInput):
         self._bot_user_id: str | None = None
         self._socket_client: Any = None
         self.handoff_channel = handoff_channel.strip()
+        self.desk: AgentDesk | None = None
         if self.handoff_channel:
-            # Handoffs from every channel (Telegram, SMS too) are announced through this client.
-            handoff.register(SlackTeamNotifier(lambda: self.client, self.handoff_channel, send_attempts))
+            # Handoffs from every channel (Telegram, SMS too) are announced through this client,
+            # each in its own thread of the team channel, where agents answer (desk.py).
+            threads = ThreadStore(desk_db or default_desk_db())
+            if oauth is not None and not self.handoff_team:
+                raise ChannelConfigError(
+                    "slack channel: with several workspaces the handoff channel needs its workspace: "
+                    "set SLACK_HANDOFF_TEAM (the team id, T0...) or 'handoff_team' in credentials.yml"
+                )
+            team = SlackTeamNotifier(self.team_client, self.handoff_channel, send_attempts, threads)
+            handoff.register(team)
+            self.desk = AgentDesk(self.team_client, self.handoff_channel, threads, team.post)
 
     @property
     def client(self) -> AsyncWebClient:
@@ -214,6 +235,20 @@ class SlackInput(WebhookInput):
             self._session = api_session()
             self._client = web_client(self.bot_token, self.api_base_url, self._session)
         return self._client
+
+    def client_for_team(self, team_id: str) -> AsyncWebClient:
+        """The client for posts no Slack request started, in the workspace they belong to."""
+        if self.oauth is None:
+            return self.client
+        if self._teams is None:
+            self._teams = TeamClients(self.client, self.oauth, self.installations)
+        if team_id not in self._workspaces:
+            self._workspaces[team_id] = WorkspaceClient(team_id, self._teams)
+        return self._workspaces[team_id]
+
+    def team_client(self) -> AsyncWebClient:
+        """The handoff channel's workspace (named by `handoff_team` in distributed mode)."""
+        return self.client_for_team(self.handoff_team)
 
     def output_for(self, inbound: Inbound, client: AsyncWebClient | None = None) -> SlackOutput:
         """`client` carries the token of the workspace the message came from (bolt's context)."""
@@ -231,13 +266,14 @@ class SlackInput(WebhookInput):
             async def on_interaction(body: dict[str, Any], client: AsyncWebClient) -> None:
                 await self.handle_interaction(body, on_new_message, client)
 
-            self._bolt, self._teams = build_app(
+            self._bolt = build_app(
                 client=self.client,
                 signing_secret=self.signing_secret,
                 on_event=on_event,
                 on_interaction=on_interaction,
                 bot_token=self.bot_token,
                 oauth=self.oauth,
+                installations=self.installations,
             )
         return self._bolt
 
@@ -280,6 +316,8 @@ class SlackInput(WebhookInput):
             return {"challenge": challenge}
         if kind != "event_callback":
             return {"ok": True}
+        if self.desk is not None and await self._desk_event(envelope):
+            return {"ok": True}
         try:
             inbound = from_event(envelope, self.granularity, self._bot_user_id)
         except (AttributeError, TypeError, ValueError, KeyError):
@@ -296,12 +334,48 @@ class SlackInput(WebhookInput):
     ) -> None:
         if payload.get("type") != "block_actions":
             return
+        if self.desk is not None and self.desk.is_desk_action(payload):
+            who = payload.get("user") if isinstance(payload.get("user"), dict) else {}
+            user = str(who.get("id") or "-")
+            action_ts = str(payload["actions"][0].get("action_ts") or payload.get("trigger_id") or "")
+            if await self.first_seen(f"desk:{user}:{action_ts}", "team channel"):
+                self.runner.start(self.desk.button(payload), "team channel")
+            return
         try:
             inbound = from_block_actions(payload, self.granularity)
         except (AttributeError, TypeError, ValueError, KeyError):
             raise Rejected(400, "malformed interaction payload") from None
         if inbound is not None:
             await self._accept(inbound, on_new_message, client)
+
+    async def _desk_event(self, envelope: dict[str, Any]) -> bool:
+        """True when the event was written in a handoff thread of the team channel: an agent's
+        reply goes to the customer; anything else there (a mention, a bot post) is dropped,
+        never answered by the bot as if a customer had asked."""
+        assert self.desk is not None
+        event = envelope.get("event")
+        thread = self.desk.thread_of_event(event)
+        if thread is None:
+            return False
+        assert isinstance(event, dict)
+        bot_user_id = self._bot_user_id
+        authorizations = envelope.get("authorizations") or []
+        if not bot_user_id and authorizations and isinstance(authorizations[0], dict):
+            bot_user_id = str(authorizations[0].get("user_id") or "") or None
+        if self.desk.is_agent_reply(event, bot_user_id):
+            if await self.first_seen(f"event:{envelope.get('event_id')}", thread.conversation_id):
+                self.runner.start(self.desk.agent_reply(thread, event), thread.conversation_id)
+        return True
+
+    def output_for_conversation(self, conversation_id: str) -> _SlackOutput | None:
+        """The channel (and thread) a Slack conversation id names (events.conversation_id)."""
+        parts = conversation_id.split(":")
+        if parts[0] != self.name() or len(parts) not in (3, 4):
+            return None
+        place, thread = parts[2], (parts[3] if len(parts) == 4 else None)
+        # Per-user conversations name the user: chat.postMessage to a user id opens the DM.
+        client = self.client_for_team(parts[1])
+        return _SlackOutput(client, place, thread, conversation_id, self.send_attempts)
 
     async def _accept(
         self,
@@ -395,8 +469,15 @@ class SlackInput(WebhookInput):
         if media_type(request) != "application/json":
             raise Rejected(415, "unsupported content type")
         notice = parse_json_object(body)
-        if notice.get("event", handoff.OPENED) != handoff.OPENED:
-            return response.json({"ok": True, "ignored": str(notice.get("event"))})
+        kind = notice.get("event", handoff.OPENED)
+        if kind != handoff.OPENED:
+            if kind not in steps.EVENTS:
+                return response.json({"ok": True, "ignored": str(kind)})
+            if not isinstance(notice.get("conversation_id"), str):
+                raise Rejected(400, "conversation_id is missing")
+            if not await handoff.relay(notice):
+                return response.json({"ok": False, "error": "Slack did not accept the post"}, status=502)
+            return response.json({"ok": True})
         try:
             parsed = handoff.parse_notice(notice)
         except ValueError as exc:

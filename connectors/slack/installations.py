@@ -54,6 +54,7 @@ class InstallationStore(AsyncInstallationStore):
     """slack_sdk's SQLAlchemy installation store, off the event loop."""
 
     def __init__(self, client_id: str, engine: sqlalchemy.engine.Engine) -> None:
+        self.engine = engine
         self._store = SQLAlchemyInstallationStore(client_id=client_id, engine=engine, logger=logger)
         _create(engine, self._store.metadata)
 

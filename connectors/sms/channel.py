@@ -48,6 +48,12 @@ class SmsInput(TwilioInput):
             self.client, ours, customer, self.optouts, attempts=self.attempts, conversation=conversation
         )
 
+    def output_for_conversation(self, conversation_id: str) -> SmsOutput | None:
+        output = super().output_for_conversation(conversation_id)
+        if isinstance(output, SmsOutput):
+            output.collecting = False  # no webhook to answer in: through the Messages API
+        return output
+
     async def answer(
         self, on_new_message: OnNewMessage, output: SmsOutput, text: str, conversation: str, **options: Any
     ) -> HTTPResponse:

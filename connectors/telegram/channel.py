@@ -158,6 +158,20 @@ class TelegramInput(WebhookInput):
             callback_id=action.callback_id or None,
         )
 
+    def output_for_conversation(self, conversation_id: str) -> TelegramOutput | None:
+        """`telegram:<chat>[:<topic>]`: the chat (and forum topic) the id names."""
+        parts = conversation_id.split(":")
+        try:
+            chat_id = int(parts[1])
+            thread_id = int(parts[2]) if len(parts) > 2 else None
+        except (IndexError, ValueError):
+            return None
+        if parts[0] != self.name() or len(parts) > 3:
+            return None
+        return TelegramOutput(
+            self.bot, chat_id, conversation_id, None, thread_id, self.callbacks, self.send_attempts
+        )
+
     def _check_secret(self, request: Request) -> None:
         check_headers(request)
         sent = request.headers.get("X-Telegram-Bot-Api-Secret-Token")

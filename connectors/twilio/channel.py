@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 from rasa.core.channels.channel import UserMessage
@@ -21,11 +22,12 @@ from sanic.response import HTTPResponse
 
 from connectors.common import logmask
 from connectors.common.channel import WebhookInput
-from connectors.common.dedupe import DedupeStore, dedupe_from_settings
+from connectors.common.dedupe import DedupeStore, dedupe_from_settings, default_dedupe_db
 from connectors.common.webhook import DEFAULT_MAX_BODY, Rejected, bounded, customer_text
 from connectors.twilio.api import DEFAULT_API_BASE_URL, make_client
 from connectors.twilio.identity import conversation_id
 from connectors.twilio.keywords import FEEDBACK_WORDS, START_WORDS, STOP_WORDS
+from connectors.twilio.numbers import NumberMap
 from connectors.twilio.optout import OptOutStore
 from connectors.twilio.output import TwilioOutput
 from connectors.twilio.webhook import TwilioWebhook, twiml
@@ -48,6 +50,10 @@ TWILIO_OPTIONAL: dict[str, Any] = {
     # Key for the pseudonymous conversation ids (default: the auth token). Changing it
     # starts new conversations for every number.
     "conversation_key": "",
+    # Numbers of handed-over conversations, sealed, to send agents' replies (numbers.py).
+    # Default file: <channel>_numbers.sqlite beside the dedupe store; default key: the auth token.
+    "number_map_db": "",
+    "number_map_key": "",
 }
 
 
@@ -82,6 +88,10 @@ class TwilioInput(WebhookInput):
         self.conversation_key = str(settings.get("conversation_key") or settings["auth_token"])
         self.optouts = OptOutStore(str(settings.get("optout_db") or ":memory:"))
         self.attempts = int(settings.get("send_attempts") or 4)
+        number_key = str(settings.get("number_map_key") or settings["auth_token"])
+        logmask.install([number_key])
+        default_map = Path(default_dedupe_db()).with_name(f"{self.channel_name}_numbers.sqlite")
+        self.numbers = NumberMap(str(settings.get("number_map_db") or default_map), number_key)
         self._client: Any = None
 
     @property
@@ -140,6 +150,7 @@ class TwilioInput(WebhookInput):
         if not text:
             return twiml([self.settings["media_text"]] if media else [])
         output = self.make_output(params.get("To") or self.number, sender, conversation)
+        output.numbers = self.numbers  # a handoff keeps the number, to send agents' replies
         metadata = bounded(
             {
                 self.name(): {
@@ -154,6 +165,15 @@ class TwilioInput(WebhookInput):
         return await self.answer(
             on_new_message, output, text, conversation, message_id=sid, metadata=metadata
         )
+
+    def output_for_conversation(self, conversation_id: str) -> TwilioOutput | None:
+        """Reaches a handed-over conversation at the number kept for it (None if there is none)."""
+        number = (
+            self.numbers.number(conversation_id) if conversation_id.startswith(f"{self.name()}:") else None
+        )
+        if number is None:
+            return None
+        return self.make_output(self.number, number, conversation_id)
 
     async def after_drain(self) -> None:
         if self._client is not None:

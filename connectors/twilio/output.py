@@ -15,6 +15,7 @@ from twilio.rest import Client
 from connectors.common import handoff
 from connectors.common.output import ChannelOutput
 from connectors.twilio.api import send_message
+from connectors.twilio.numbers import NumberMap
 from connectors.twilio.optout import OptOutStore
 from contract.limits import TWILIO_BODY_LIMIT
 from contract.payloads import fallback_text
@@ -23,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 
 class TwilioOutput(ChannelOutput):
+    numbers: NumberMap | None = None  # set by the input channel for a customer's own turn
+
     def __init__(
         self, client: Client, sender: str, to: str, optouts: OptOutStore, conversation: str, attempts: int = 4
     ) -> None:
@@ -71,7 +74,10 @@ class TwilioOutput(ChannelOutput):
         await self.send_text_message(recipient_id, image)
 
     async def on_handoff(self, json_message: dict[str, Any]) -> None:
-        # The agent answers on the same number, so the team (not the logs) gets it.
+        # Agents answer later from the team's Slack thread: keep the number (sealed) to send
+        # their replies. The team (not the logs) also gets it, to call if need be.
+        if self.numbers is not None:
+            self.numbers.remember(self.conversation, self.to)
         await handoff.forward(json_message, self.conversation, contact={"phone": self.to})
 
     async def send_part(self, recipient_id: str, part: dict[str, Any], json_message: dict[str, Any]) -> None:

@@ -299,7 +299,9 @@ def test_release_and_claim_commands_trigger_the_external_intents(webhook):
     assert (
         handoff.main(["claim", "C42:1700.1", "--rasa-url", base, "--token", "s3cret", "--agent", "Ann"]) == 0
     )
-    assert webhook.paths == ["/conversations/C42:1700.1/trigger_intent?token=s3cret"] * 2
+    # output_channel=latest: what the action says (the hand-back notice) reaches the customer.
+    path = "/conversations/C42:1700.1/trigger_intent?token=s3cret&output_channel=latest"
+    assert webhook.paths == [path] * 2
     assert webhook.received == [
         {"name": "EXTERNAL_handoff_resolved", "entities": {}},
         {"name": "EXTERNAL_handoff_claimed", "entities": {"agent": "Ann"}},
@@ -336,7 +338,8 @@ def test_a_handoff_is_recorded_from_opened_to_claimed_to_resolved_and_the_webhoo
     silence = make_tracker([user("anyone?", "ask_knowledge")], {"handoff_active": True})
     run(handoff.ActionHandoffSilence(), silence)
     replies, events = run(handoff.ActionHandoffResolved(), agent_says("EXTERNAL_handoff_resolved"))
-    assert replies == [] and slots(events) == {"handoff_active": False, "unanswered_count": 0.0}
+    assert [m["response"] for m in replies] == ["utter_handoff_resolved"]  # the customer is told
+    assert slots(events) == {"handoff_active": False, "unanswered_count": 0.0}
 
     sent = webhook.wait_for(4)
     assert [m["event"] for m in sent] == [

@@ -26,6 +26,7 @@ class Recorded:
     headers: dict[str, str]
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    reply: dict[str, Any] = field(default_factory=dict)  # what the stand-in answered
 
 
 @dataclass
@@ -207,6 +208,7 @@ class StandIn:
                     standin._notify(record, failure.status, failure.body)
                     return
                 status, body = standin.answer(record)
+                record.reply = body
                 self._reply(status, body)
                 standin._notify(record, status, body)
 

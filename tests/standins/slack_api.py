@@ -17,6 +17,8 @@ class SlackStandIn(StandIn):
         super().__init__()
         self.token = token
         self._ts = itertools.count(1)
+        # users.info answers: user id -> profile (display_name, real_name); others are unknown.
+        self.users: dict[str, dict[str, str]] = {}
 
     @property
     def base_url(self) -> str:
@@ -62,6 +64,14 @@ class SlackStandIn(StandIn):
                 "channel": params["channel"],
                 "ts": ts,
                 "message": {"text": params.get("text"), "bot_id": BOT_ID, "ts": ts},
+            }
+        if method == "users.info":
+            profile = self.users.get(str(params.get("user")))
+            if profile is None:
+                return 200, {"ok": False, "error": "user_not_found"}
+            return 200, {
+                "ok": True,
+                "user": {"id": params["user"], "name": profile.get("name", ""), "profile": profile},
             }
         if method in ("reactions.add", "reactions.remove"):
             if not params.get("channel") or not params.get("timestamp") or not params.get("name"):
