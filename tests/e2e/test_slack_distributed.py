@@ -24,6 +24,7 @@ _ids = itertools.count(1)
 # T2's tokens expire within bolt's rotation window (120 min): they are rotated before use.
 SHORT_LIVED = {"T2": 600}
 # bolt's answer when no installation authorises a request (acknowledged, nothing run).
+TEAM_CHANNEL = "C0DESK"  # the support team's channel, in workspace T1
 NOT_INSTALLED = "installation with this app is no longer available"
 
 
@@ -51,12 +52,14 @@ def app_stack(tmp_path_factory, model, kb_uri, workspaces):
                     "api_base_url": workspaces.base_url,
                     "oauth_base_url": workspaces.url,
                     "installation_db": f"sqlite:///{tmp / 'installations.sqlite'}",
+                    "handoff_channel": TEAM_CHANNEL,
+                    "handoff_team": "T1",
                 },
             }
         ),
         encoding="utf-8",
     )
-    stack = make_stack(tmp, model, credentials, kb_uri, {})
+    stack = make_stack(tmp, model, credentials, kb_uri, {"SLACK_HANDOFF_CHANNEL": TEAM_CHANNEL})
     try:
         stack.start_actions()
         stack.start_rasa()
@@ -199,3 +202,23 @@ def test_an_uninstalled_workspace_is_forgotten_and_its_events_get_no_turn(app_st
         for r in workspaces.requests[before:]
         if r.params.get("channel") == "C300" or "-T3-" in workspaces.token_of(r)
     ]
+
+
+def test_a_handoff_from_another_workspace_reaches_the_team_channel_with_the_teams_own_token(
+    app_stack, workspaces
+):
+    assert install(app_stack, workspaces, "T1").status == 200
+    assert install(app_stack, workspaces, "T4").status == 200
+    asked, ts = mention("T4", "I want to talk to a human", "C400")
+    assert slack_event(app_stack, asked).status == 200
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not workspaces.calls(
+        "chat.postMessage", lambda r: r.params.get("channel") == TEAM_CHANNEL
+    ):
+        time.sleep(0.1)
+    notices = workspaces.calls("chat.postMessage", lambda r: r.params.get("channel") == TEAM_CHANNEL)
+    assert notices, "the team was never told"
+    assert f"slack:T4:C400:{ts}" in str(notices[0].params)
+    # Posted in the team's own workspace (T1), never with the customer's workspace token.
+    assert {workspaces.tokens.get(workspaces.token_of(r)) for r in notices} == {"T1"}
