@@ -20,6 +20,7 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import Clock
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -37,8 +38,11 @@ from connectors.common.webhook import (
     parse_json,
     parse_json_object,
 )
+from connectors.slack.app import REJECTED, OAuthConfig, TeamClients, WorkspaceClient, build_app
+from connectors.slack.bolt_adapter import to_bolt, to_sanic
 from connectors.slack.desk import AgentDesk, ThreadStore, default_desk_db
 from connectors.slack.events import GRANULARITIES, Inbound, from_block_actions, from_event
+from connectors.slack.installations import InstallationStore, engine_for
 from connectors.slack.output import SlackOutput
 from connectors.slack.output import SlackOutput as _SlackOutput
 from connectors.slack.team import SlackTeamNotifier
@@ -80,8 +84,16 @@ def api_session() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT_SECONDS))
 
 
-REQUIRED = {"bot_token": "SLACK_BOT_TOKEN", "signing_secret": "SLACK_SIGNING_SECRET"}
+REQUIRED = {"signing_secret": "SLACK_SIGNING_SECRET"}
 OPTIONAL: dict[str, Any] = {
+    "bot_token": "",  # single-workspace mode (the default); required unless client_id is set
+    # Distributed mode (any workspace installs the app through OAuth): see docs/slack-app.md.
+    "client_id": "",
+    "client_secret": "",
+    "installation_db": "",  # SQLAlchemy URL; default: SQLite beside $TRACKER_DB
+    "oauth_redirect_uri": "",
+    "oauth_base_url": "https://slack.com",
+    "handoff_team": "",  # the workspace (team id) of handoff_channel, in distributed mode
     "api_base_url": DEFAULT_API_BASE_URL,
     "conversation_granularity": "thread",
     "reaction": "eyes",
@@ -97,6 +109,25 @@ OPTIONAL: dict[str, Any] = {
 }
 
 
+def _oauth_config(settings: dict[str, Any]) -> OAuthConfig | None:
+    client_id = str(settings["client_id"] or "").strip()
+    if not client_id:
+        return None
+    secret = str(settings["client_secret"] or "").strip()
+    if not secret:
+        raise ChannelConfigError(
+            "slack channel: 'client_secret' is missing or empty in credentials.yml "
+            "(set the environment variable SLACK_CLIENT_SECRET, needed with client_id)"
+        )
+    return OAuthConfig(
+        client_id=client_id,
+        client_secret=secret,
+        database_url=str(settings["installation_db"] or ""),
+        redirect_uri=str(settings["oauth_redirect_uri"] or ""),
+        oauth_base_url=str(settings["oauth_base_url"] or "https://slack.com"),
+    )
+
+
 class SlackInput(WebhookInput):
     channel_name = "slack"
     REQUIRED = REQUIRED
@@ -110,6 +141,15 @@ class SlackInput(WebhookInput):
                 f"slack channel: 'conversation_granularity' must be one of {', '.join(GRANULARITIES)}"
             )
         socket_mode = as_bool(settings["socket_mode"])
+        oauth = _oauth_config(settings)
+        if oauth is None and not str(settings["bot_token"]).strip():
+            raise ChannelConfigError(
+                "slack channel: 'bot_token' is missing or empty in credentials.yml "
+                "(set the environment variable SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and "
+                "SLACK_CLIENT_SECRET for an app any workspace can install)"
+            )
+        if oauth is not None and socket_mode:
+            raise ChannelConfigError("slack channel: socket_mode serves one workspace; unset client_id")
         if socket_mode and not str(settings["app_token"]).strip():
             raise ChannelConfigError(
                 "slack channel: 'app_token' is missing or empty in credentials.yml "
@@ -127,6 +167,8 @@ class SlackInput(WebhookInput):
             max_body_bytes=int(settings["max_body_bytes"]),
             send_attempts=int(settings["send_attempts"]),
             handoff_channel=str(settings["handoff_channel"] or os.environ.get("SLACK_HANDOFF_CHANNEL", "")),
+            oauth=oauth,
+            handoff_team=str(settings["handoff_team"] or os.environ.get("SLACK_HANDOFF_TEAM", "")),
             desk_db=str(settings["desk_db"] or ""),
         )
 
@@ -144,10 +186,21 @@ class SlackInput(WebhookInput):
         send_attempts: int = 4,
         clock: Clock | None = None,
         handoff_channel: str = "",
+        oauth: OAuthConfig | None = None,
+        handoff_team: str = "",
         desk_db: str = "",
     ) -> None:
-        logmask.install([bot_token, signing_secret, app_token])
+        logmask.install([bot_token, signing_secret, app_token] + ([oauth.client_secret] if oauth else []))
         self.bot_token = bot_token
+        self.signing_secret = signing_secret
+        self.oauth = oauth
+        self.handoff_team = handoff_team.strip()
+        self._bolt: AsyncApp | None = None
+        self._teams: TeamClients | None = None
+        self._workspaces: dict[str, WorkspaceClient] = {}
+        self.installations = (
+            InstallationStore(oauth.client_id, engine_for(oauth.database_url)) if oauth else None
+        )
         self.api_base_url = api_base_url if api_base_url.endswith("/") else api_base_url + "/"
         self.granularity = granularity
         self.reaction = reaction
@@ -166,9 +219,14 @@ class SlackInput(WebhookInput):
             # Handoffs from every channel (Telegram, SMS too) are announced through this client,
             # each in its own thread of the team channel, where agents answer (desk.py).
             threads = ThreadStore(desk_db or default_desk_db())
-            team = SlackTeamNotifier(lambda: self.client, self.handoff_channel, send_attempts, threads)
+            if oauth is not None and not self.handoff_team:
+                raise ChannelConfigError(
+                    "slack channel: with several workspaces the handoff channel needs its workspace: "
+                    "set SLACK_HANDOFF_TEAM (the team id, T0...) or 'handoff_team' in credentials.yml"
+                )
+            team = SlackTeamNotifier(self.team_client, self.handoff_channel, send_attempts, threads)
             handoff.register(team)
-            self.desk = AgentDesk(lambda: self.client, self.handoff_channel, threads, team.post)
+            self.desk = AgentDesk(self.team_client, self.handoff_channel, threads, team.post)
 
     @property
     def client(self) -> AsyncWebClient:
@@ -178,10 +236,60 @@ class SlackInput(WebhookInput):
             self._client = web_client(self.bot_token, self.api_base_url, self._session)
         return self._client
 
-    def output_for(self, inbound: Inbound) -> SlackOutput:
+    def client_for_team(self, team_id: str) -> AsyncWebClient:
+        """The client for posts no Slack request started, in the workspace they belong to."""
+        if self.oauth is None:
+            return self.client
+        if self._teams is None:
+            self._teams = TeamClients(self.client, self.oauth, self.installations)
+        if team_id not in self._workspaces:
+            self._workspaces[team_id] = WorkspaceClient(team_id, self._teams)
+        return self._workspaces[team_id]
+
+    def team_client(self) -> AsyncWebClient:
+        """The handoff channel's workspace (named by `handoff_team` in distributed mode)."""
+        return self.client_for_team(self.handoff_team)
+
+    def output_for(self, inbound: Inbound, client: AsyncWebClient | None = None) -> SlackOutput:
+        """`client` carries the token of the workspace the message came from (bolt's context)."""
         return SlackOutput(
-            self.client, inbound.channel, inbound.thread_ts, inbound.sender_id, self.send_attempts
+            client or self.client, inbound.channel, inbound.thread_ts, inbound.sender_id, self.send_attempts
         )
+
+    def bolt(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> AsyncApp:
+        """Built on first use, so its client's connection pool belongs to the server's loop."""
+        if self._bolt is None:
+
+            async def on_event(body: dict[str, Any], client: AsyncWebClient) -> None:
+                await self.handle_envelope(body, on_new_message, client)
+
+            async def on_interaction(body: dict[str, Any], client: AsyncWebClient) -> None:
+                await self.handle_interaction(body, on_new_message, client)
+
+            self._bolt = build_app(
+                client=self.client,
+                signing_secret=self.signing_secret,
+                on_event=on_event,
+                on_interaction=on_interaction,
+                bot_token=self.bot_token,
+                oauth=self.oauth,
+                installations=self.installations,
+            )
+        return self._bolt
+
+    async def dispatch(
+        self, request: Request, body: bytes, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> HTTPResponse:
+        """A verified request through bolt (url_verification, authorisation, listeners)."""
+        bolt_request = to_bolt(request, body)
+        answer = await self.bolt(on_new_message).async_dispatch(bolt_request)
+        rejected = bolt_request.context.get(REJECTED)
+        if isinstance(rejected, Rejected):
+            raise rejected
+        if answer.status == 404:
+            # No listener for this kind (a shortcut, a view): acknowledged, or Slack retries it.
+            return response.text("")
+        return to_sanic(answer)
 
     # --- request handling -------------------------------------------------------------
 
@@ -194,7 +302,10 @@ class SlackInput(WebhookInput):
         return body
 
     async def handle_envelope(
-        self, envelope: dict[str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+        self,
+        envelope: dict[str, Any],
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        client: AsyncWebClient | None = None,
     ) -> dict[str, Any]:
         """Process one verified Events API envelope (HTTP or Socket Mode); returns the ack body."""
         kind = envelope.get("type")
@@ -212,11 +323,14 @@ class SlackInput(WebhookInput):
         except (AttributeError, TypeError, ValueError, KeyError):
             raise Rejected(400, "malformed event") from None  # a field of the wrong type
         if inbound is not None:
-            await self._accept(inbound, on_new_message)
+            await self._accept(inbound, on_new_message, client)
         return {"ok": True}
 
     async def handle_interaction(
-        self, payload: dict[str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+        self,
+        payload: dict[str, Any],
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        client: AsyncWebClient | None = None,
     ) -> None:
         if payload.get("type") != "block_actions":
             return
@@ -232,7 +346,7 @@ class SlackInput(WebhookInput):
         except (AttributeError, TypeError, ValueError, KeyError):
             raise Rejected(400, "malformed interaction payload") from None
         if inbound is not None:
-            await self._accept(inbound, on_new_message)
+            await self._accept(inbound, on_new_message, client)
 
     async def _desk_event(self, envelope: dict[str, Any]) -> bool:
         """True when the event was written in a handoff thread of the team channel: an agent's
@@ -260,14 +374,18 @@ class SlackInput(WebhookInput):
             return None
         place, thread = parts[2], (parts[3] if len(parts) == 4 else None)
         # Per-user conversations name the user: chat.postMessage to a user id opens the DM.
-        return _SlackOutput(self.client, place, thread, conversation_id, self.send_attempts)
+        client = self.client_for_team(parts[1])
+        return _SlackOutput(client, place, thread, conversation_id, self.send_attempts)
 
     async def _accept(
-        self, inbound: Inbound, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+        self,
+        inbound: Inbound,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        client: AsyncWebClient | None = None,
     ) -> None:
         if not await self.first_seen(inbound.dedupe_key, inbound.sender_id):
             return
-        output = self.output_for(inbound)
+        output = self.output_for(inbound, client)
         react = bool(self.reaction and inbound.react and inbound.ts)
         self.start_turn(
             on_new_message,
@@ -304,18 +422,39 @@ class SlackInput(WebhookInput):
             body = self._verify(request)
             kind = media_type(request)
             if kind == "application/json":
-                return response.json(await self.handle_envelope(parse_json_object(body), on_new_message))
-            if kind == "application/x-www-form-urlencoded":
-                await self.handle_interaction(self._interaction_payload(body), on_new_message)
-                return response.text("")
-            raise Rejected(415, "unsupported content type")
+                # Bounded parse: a bad body is a 400 before bolt reads it (bolt would 404 it).
+                envelope = parse_json_object(body)
+                if envelope.get("type") == "event_callback" and not isinstance(envelope.get("event"), dict):
+                    raise Rejected(400, "event_callback without event")
+            elif kind == "application/x-www-form-urlencoded":
+                self._interaction_payload(body)
+            else:
+                raise Rejected(415, "unsupported content type")
+            return await self.dispatch(request, body, on_new_message)
 
         async def interactions(request: Request) -> HTTPResponse:
             body = self._verify(request)
             if media_type(request) != "application/x-www-form-urlencoded":
                 raise Rejected(415, "unsupported content type")
-            await self.handle_interaction(self._interaction_payload(body), on_new_message)
-            return response.text("")
+            self._interaction_payload(body)
+            return await self.dispatch(request, body, on_new_message)
+
+        if self.oauth is not None:
+            oauth = self.oauth
+
+            async def install(request: Request) -> HTTPResponse:
+                flow = self.bolt(on_new_message).oauth_flow
+                return to_sanic(await flow.handle_installation(to_bolt(request, b"")))
+
+            async def redirect(request: Request) -> HTTPResponse:
+                flow = self.bolt(on_new_message).oauth_flow
+                return to_sanic(await flow.handle_callback(to_bolt(request, b"")))
+
+            prefix = "/webhooks/slack"
+            bp.add_route(install, oauth.install_path.removeprefix(prefix), methods=["GET"], name="install")
+            bp.add_route(
+                redirect, oauth.redirect_path.removeprefix(prefix), methods=["GET"], name="oauth_redirect"
+            )
 
         self.post(bp, "/events", events)
         self.post(bp, "/interactions", interactions)

@@ -27,11 +27,22 @@ class SlackStandIn(StandIn):
     def route(self, path: str) -> str | None:
         return path[len("/api/") :] if path.startswith("/api/") else None
 
+    @staticmethod
+    def token_of(record: Recorded) -> str:
+        bearer = record.headers.get("authorization") or ""
+        return (
+            bearer.removeprefix("Bearer ")
+            if bearer.startswith("Bearer ")
+            else str(record.params.get("token") or "")
+        )
+
+    def team_of(self, token: str) -> str | None:
+        """The workspace a token belongs to, or None when Slack would say invalid_auth."""
+        return TEAM_ID if token == self.token else None
+
     def answer(self, record: Recorded) -> tuple[int, dict[str, Any]]:
-        if (
-            record.headers.get("authorization") != f"Bearer {self.token}"
-            and record.params.get("token") != self.token
-        ):
+        team = self.team_of(self.token_of(record))
+        if team is None:
             return 200, {"ok": False, "error": "invalid_auth"}
         method, params = record.method, record.params
         if method == "auth.test":
@@ -39,7 +50,7 @@ class SlackStandIn(StandIn):
                 "ok": True,
                 "user_id": BOT_USER_ID,
                 "bot_id": BOT_ID,
-                "team_id": TEAM_ID,
+                "team_id": team,
                 "user": "nimbus",
             }
         if method == "chat.postMessage":
