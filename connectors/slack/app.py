@@ -120,6 +120,10 @@ def build_app(
         app.enable_token_revocation_listeners()
 
     async def rejected(error: Exception, request: Any) -> BoltResponse:
+        if isinstance(error, (AttributeError, TypeError, ValueError, KeyError, IndexError)):
+            # bolt's listener matchers index fields assuming Slack's types (a signed but
+            # malformed body): a 400 for the sender, not a server fault.
+            error = Rejected(400, "malformed event or payload")
         if isinstance(error, Rejected):
             request.context[REJECTED] = error  # re-raised by the route: a logged 4xx
             return BoltResponse(status=error.status, body=error.reason)

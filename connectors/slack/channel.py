@@ -128,6 +128,10 @@ def _oauth_config(settings: dict[str, Any]) -> OAuthConfig | None:
     )
 
 
+# What bolt's context extraction and listener matchers raise on fields of the wrong type.
+MALFORMED = (AttributeError, TypeError, ValueError, KeyError, IndexError)
+
+
 class SlackInput(WebhookInput):
     channel_name = "slack"
     REQUIRED = REQUIRED
@@ -281,8 +285,13 @@ class SlackInput(WebhookInput):
         self, request: Request, body: bytes, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> HTTPResponse:
         """A verified request through bolt (url_verification, authorisation, listeners)."""
-        bolt_request = to_bolt(request, body)
-        answer = await self.bolt(on_new_message).async_dispatch(bolt_request)
+        try:
+            bolt_request = to_bolt(request, body)
+            answer = await self.bolt(on_new_message).async_dispatch(bolt_request)
+        except MALFORMED:
+            # bolt reads fields (user, team, actions) assuming Slack's types; a signed body
+            # with other types is malformed, not a server fault.
+            raise Rejected(400, "malformed event or payload") from None
         rejected = bolt_request.context.get(REJECTED)
         if isinstance(rejected, Rejected):
             raise rejected

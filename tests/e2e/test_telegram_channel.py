@@ -44,10 +44,10 @@ def test_private_message_gets_an_html_reply_with_typing(channel_stack, telegram_
     update = message("hello", chat)
     reply = telegram_update(channel_stack, update)
     assert reply.status == 200
-    (answer,) = telegram_api.wait_for("sendMessage", where=lambda r: int(r.params["chat_id"]) == chat)
+    (answer,) = telegram_api.wait_for("sendMessage", where=lambda r: int(r.params.get("chat_id", 0)) == chat)
     assert answer.params["parse_mode"] == "HTML"
     assert "Nimbus Home support assistant" in html.unescape(answer.params["text"])
-    typing = telegram_api.calls("sendChatAction", lambda r: int(r.params["chat_id"]) == chat)
+    typing = telegram_api.calls("sendChatAction", lambda r: int(r.params.get("chat_id", 0)) == chat)
     assert typing and typing[0].params["action"] == "typing" and typing[0].at <= answer.at
     user = user_events(channel_stack, f"telegram:{chat}")[-1]
     assert (
@@ -61,7 +61,7 @@ def test_private_message_gets_an_html_reply_with_typing(channel_stack, telegram_
 def test_start_command_greets(channel_stack, telegram_api):
     chat = next(_chats)
     telegram_update(channel_stack, message("/start", chat))
-    (answer,) = telegram_api.wait_for("sendMessage", where=lambda r: int(r.params["chat_id"]) == chat)
+    (answer,) = telegram_api.wait_for("sendMessage", where=lambda r: int(r.params.get("chat_id", 0)) == chat)
     assert "Nimbus Home support assistant" in html.unescape(answer.params["text"])
 
 
@@ -69,7 +69,7 @@ def test_same_update_three_times_is_answered_once(channel_stack, telegram_api):
     chat = next(_chats)
     update = message("hi", chat)
     assert [telegram_update(channel_stack, update).status for _ in range(3)] == [200, 200, 200]
-    telegram_api.wait_for("sendMessage", where=lambda r: int(r.params["chat_id"]) == chat)
+    telegram_api.wait_for("sendMessage", where=lambda r: int(r.params.get("chat_id", 0)) == chat)
     later = message("thanks", chat)
     said = after_a_later_turn(
         channel_stack, f"telegram:{chat}", lambda: telegram_update(channel_stack, later), 1
@@ -83,7 +83,7 @@ def test_group_needs_a_mention(channel_stack, telegram_api):
     telegram_update(channel_stack, message("hello everyone", group, "supergroup"))
     mention = message(f"@{BOT_USERNAME} hello", group, "supergroup")
     telegram_update(channel_stack, mention)
-    (answer,) = telegram_api.wait_for("sendMessage", where=lambda r: int(r.params["chat_id"]) == group)
+    (answer,) = telegram_api.wait_for("sendMessage", where=lambda r: int(r.params.get("chat_id", 0)) == group)
     assert str(mention["message"]["message_id"]) in answer.params.get("reply_parameters", "")
     later = message(f"@{BOT_USERNAME} thanks", group, "supergroup")
     said = after_a_later_turn(
@@ -114,7 +114,7 @@ def test_non_text_updates_never_crash(channel_stack, telegram_api):
         {"update_id": next(_ids), "my_chat_member": {"chat": {"id": chat, "type": "private"}}},
     ]
     assert [telegram_update(channel_stack, u).status for u in updates] == [200] * 4
-    (notice,) = telegram_api.wait_for("sendMessage", where=lambda r: int(r.params["chat_id"]) == chat)
+    (notice,) = telegram_api.wait_for("sendMessage", where=lambda r: int(r.params.get("chat_id", 0)) == chat)
     assert "only read text" in notice.params["text"]
     said = after_a_later_turn(
         channel_stack, f"telegram:{chat}", lambda: telegram_update(channel_stack, message("hi", chat)), 0
@@ -126,7 +126,7 @@ def test_non_text_updates_never_crash(channel_stack, telegram_api):
 def test_button_press_is_answered_and_forwarded(channel_stack, telegram_api):
     chat = next(_chats)
     telegram_update(channel_stack, message("hi", chat))
-    telegram_api.wait_for("sendMessage", where=lambda r: int(r.params["chat_id"]) == chat)
+    telegram_api.wait_for("sendMessage", where=lambda r: int(r.params.get("chat_id", 0)) == chat)
     callback = {
         "update_id": next(_ids),
         "callback_query": {
@@ -147,7 +147,7 @@ def test_button_press_is_answered_and_forwarded(channel_stack, telegram_api):
         "answerCallbackQuery", where=lambda r: r.params.get("callback_query_id") == f"cbq-{chat}"
     )
     assert len(answered) == 1
-    replies = telegram_api.wait_for("sendMessage", 2, where=lambda r: int(r.params["chat_id"]) == chat)
+    replies = telegram_api.wait_for("sendMessage", 2, where=lambda r: int(r.params.get("chat_id", 0)) == chat)
     assert "welcome" in replies[1].params["text"].lower()
     assert [e["text"] for e in user_events(channel_stack, f"telegram:{chat}", 2)][-1] == "/thanks"
 
@@ -158,8 +158,12 @@ def test_slow_answer_is_acknowledged_at_once(channel_stack, telegram_api, openai
     try:
         reply = telegram_update(channel_stack, message("How long does shipping take?", chat))
         assert reply.status == 200 and reply.seconds < 1.0, f"ack took {reply.seconds:.2f} s"
-        telegram_api.wait_for("sendMessage", where=lambda r: int(r.params["chat_id"]) == chat, timeout=90)
-        assert len(telegram_api.calls("sendChatAction", lambda r: int(r.params["chat_id"]) == chat)) >= 2
+        telegram_api.wait_for(
+            "sendMessage", where=lambda r: int(r.params.get("chat_id", 0)) == chat, timeout=90
+        )
+        assert (
+            len(telegram_api.calls("sendChatAction", lambda r: int(r.params.get("chat_id", 0)) == chat)) >= 2
+        )
     finally:
         openai_latency_standin.latency = 0.0
 
