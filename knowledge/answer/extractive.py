@@ -280,6 +280,16 @@ def _compact(
             lead,
         )
 
+    def add(key: tuple[int, int], parts: set[int]) -> bool:
+        """Quote `parts` of a block too, if the answer still fits."""
+        if parts <= chosen.get(key, set()) or len(rendered({key: parts})) > budget:
+            return False
+        chosen.setdefault(key, set()).update(parts)
+        seen.add(_piece(sections[key[0]].blocks[key[1]], chosen[key]))
+        if key not in block_rank:
+            block_rank.append(key)
+        return True
+
     for k in order:
         u = units[int(k)]
         if float(scores[k]) < best - TIGHT_FLOOR:
@@ -314,14 +324,19 @@ def _compact(
             have = chosen.get(key, set())
             options = [set(range(min(have | o), max(have | o) + 1)) if have else o for o in options]
         for option in options:
-            if len(rendered({key: option})) <= budget:
-                chosen.setdefault(key, set()).update(option)
-                seen.add(_piece(block, chosen[key]))
-                if key not in block_rank:
-                    block_rank.append(key)
+            if add(key, option):
                 break
     if not chosen:
         return ""
+    # The rest of the budget goes to the parts next to those quoted, nearest first: the
+    # sentence after the one that matched the question's words often holds the detail
+    # it asked for ("It also appears in Invoices"), and a list of options reads whole.
+    grown = True
+    while grown:
+        grown = False
+        for key in list(block_rank):
+            for extra in _neighbours(sections[key[0]].blocks[key[1]], chosen[key]):
+                grown = add(key, extra) or grown
     text = rendered()
     # Context last, while it fits: each list's or table's intro, then the first heading.
     for key in list(block_rank):
@@ -340,6 +355,32 @@ def _compact(
     text = rendered()
     with_heading = rendered(lead={block_rank[0][0]})
     return with_heading if len(with_heading) <= budget else text
+
+
+def _neighbours(block: Block, have: set[int]) -> list[set[int]]:
+    """The parts right after and right before a quoted run of a paragraph or list.
+
+    Table rows are left out: rows are alternatives side by side ("Canada", "Mexico"), each
+    chosen on its own score, where the next sentence or step continues the one quoted.
+    """
+    if block.kind == "table" or not have:
+        return []
+    out = [{max(have) + 1}] if max(have) + 1 < len(block.parts()) else []
+    start = min(have) - 1
+    if block.kind == "paragraph":
+        # A sentence before the quote that leans on its own predecessor brings it along,
+        # or stays out (its referent would be in another block).
+        while start > 0 and _leans(block.sentences[start]):
+            start -= 1
+        if start >= 0 and _leans(block.sentences[start]):
+            return out
+    if start >= 0:
+        out.append(set(range(start, min(have))))
+    return out
+
+
+def _leans(sentence: str) -> bool:
+    return leans_back(sentence) or _refers_back(sentence)
 
 
 def _piece(block: Block, keep: set[int] | list[int]) -> str:
