@@ -79,8 +79,26 @@ _EARLY_PRONOUN = re.compile(
 )
 
 
+# "that" right after a noun opens a relative clause ("Invoices that have already been
+# issued ..."), which names its own referent; only after a word like these ("To do that",
+# "If that fails") or first does it point back.
+_POINTING_THAT_AFTER = frozenset(
+    "to do did does if after before when with of for from about like than and but or so because on at by "
+    "is was are were be been try tried use used".split()
+)
+
+
 def _refers_back(text: str) -> bool:
-    return bool(_EARLY_PRONOUN.match(strip_markup(text)))
+    match = _EARLY_PRONOUN.match(strip_markup(text))
+    if not match:
+        return False
+    if match.group(1).lower() != "that":
+        return True
+    before = re.findall(r"[\w']+", match.string[: match.start(1)].lower())
+    if not before or before[-1] in _POINTING_THAT_AFTER:
+        return True
+    rest = match.string[match.end(1) :]
+    return _refers_back(rest) if rest.strip() else False
 
 
 def leans_back(text: str) -> bool:
