@@ -298,9 +298,11 @@ def _compact(
             lead,
         )
 
+    heading: set[int] = set()  # sections whose heading the answer keeps room for
+
     def add(key: tuple[int, int], parts: set[int]) -> bool:
         """Quote `parts` of a block too, if the answer still fits."""
-        if parts <= chosen.get(key, set()) or len(rendered({key: parts})) > budget:
+        if parts <= chosen.get(key, set()) or len(rendered({key: parts}, heading)) > budget:
             return False
         chosen.setdefault(key, set()).update(parts)
         seen.add(_piece(sections[key[0]].blocks[key[1]], chosen[key]))
@@ -346,6 +348,10 @@ def _compact(
                 break
     if not chosen:
         return ""
+    # The heading says which case the quote is about ("If your account was moved to
+    # Free"): what fits beside the best parts keeps room for it, as the intros below do.
+    if len(rendered(lead={block_rank[0][0]})) <= budget:
+        heading = {block_rank[0][0]}
     # The rest of the budget goes to the parts next to those quoted, nearest first: the
     # sentence after the one that matched the question's words often holds the detail
     # it asked for ("It also appears in Invoices"), and a list of options reads whole.
@@ -355,6 +361,29 @@ def _compact(
         for key in list(block_rank):
             for extra in _neighbours(sections[key[0]].blocks[key[1]], chosen[key]):
                 grown = add(key, extra) or grown
+        if grown:
+            continue
+        # Then a whole block next to a quoted one in the same section (a paragraph, or a
+        # list with its intro), shown beside it in the article's order. Only whole: the
+        # last bullet of a list, or step 3 without steps 1 and 2, says less than nothing.
+        for s_i, b_i in list(block_rank):
+            blocks = sections[s_i].blocks
+            if chosen[(s_i, b_i)] != set(range(len(blocks[b_i].parts()))):
+                continue  # the block itself is not quoted whole yet
+            for other in (b_i + 1, b_i - 1):
+                if not 0 <= other < len(blocks) or (s_i, other) in chosen or blocks[other].kind == "table":
+                    continue
+                if other < b_i and blocks[other].kind == "paragraph" and _leans(blocks[other].sentences[0]):
+                    continue  # it leans on a block further back
+                if other > b_i and blocks[other].intro:
+                    continue  # an intro without what it introduces
+                block_rank.insert(block_rank.index((s_i, b_i)) + (other > b_i), (s_i, other))
+                if add((s_i, other), set(range(len(blocks[other].parts())))):
+                    grown = True
+                    break
+                block_rank.remove((s_i, other))
+            if grown:
+                break
     text = rendered()
     # Context last, while it fits: each list's or table's intro, then the first heading.
     for key in list(block_rank):
@@ -367,7 +396,7 @@ def _compact(
                 continue
             chosen[intro_key] = {last}
             block_rank.insert(block_rank.index(key), intro_key)
-            if len(rendered()) > budget:
+            if len(rendered(lead=heading)) > budget:
                 del chosen[intro_key]
                 block_rank.remove(intro_key)
     text = rendered()
@@ -383,7 +412,10 @@ def _neighbours(block: Block, have: set[int]) -> list[set[int]]:
     """
     if block.kind == "table" or not have:
         return []
-    out = [{max(have) + 1}] if max(have) + 1 < len(block.parts()) else []
+    after = max(have) + 1
+    out = [{after}] if after < len(block.parts()) else []
+    if out and block.kind == "paragraph" and strip_markup(block.sentences[after]).rstrip().endswith(":"):
+        out = []  # an intro ("this can cause:") comes only with what it introduces
     start = min(have) - 1
     if block.kind == "paragraph":
         # A sentence before the quote that leans on its own predecessor brings it along,

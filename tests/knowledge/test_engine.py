@@ -120,7 +120,9 @@ def test_a_follow_up_without_a_pronoun_is_read_with_the_earlier_turns_too(sample
     assert answer.method == "extractive", answer.method
     assert answer.sources[0].article_id == "report-a-security-issue"
     # A new topic of the same length still gets its own article.
-    other = kb.ask("how much does shipping to canada cost for one thermostat", ["how do I reset my thermostat?"])
+    other = kb.ask(
+        "how much does shipping to canada cost for one thermostat", ["how do I reset my thermostat?"]
+    )
     assert other.sources[0].article_id == "international-shipping"
 
 

@@ -207,3 +207,15 @@ def test_a_relative_that_does_not_keep_the_answering_sentence_out_of_an_sms(embe
     )
     assert "can reissue one with your updated details" in to_plain(answer), answer
     assert len(answer) <= 340 and opening_problem(answer, [section]) is None
+
+
+def test_sms_answer_adds_the_paragraph_after_a_whole_list_and_keeps_its_heading(embedder):
+    # Three steps fit an SMS with room to spare: the sentence after them (what happens
+    # next) is part of the answer, and the heading still says which case the steps are for.
+    section = _article_section("modify-or-cancel-an-order", "Cancel your order")
+    answer = extract_answer("how do i call off an order i placed ten minutes ago", [section], embedder, 340)
+    plain = to_plain(answer)
+    assert plain.startswith("Cancel your order\n1. Open the order"), answer
+    assert "3. Choose a reason and confirm." in plain, answer
+    assert "We email you a cancellation confirmation." in plain, answer
+    assert len(answer) <= 340
