@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge.answer.structure import Block, parse_blocks, row_line, strip_markup
-from knowledge.budget import budget_for
+from knowledge.budget import budget_for, extra_source_lines
 from knowledge.documents import Passage
 
 # A section from another article much weaker than the best one would cite the wrong
@@ -299,10 +299,20 @@ def _compact(
         )
 
     heading: set[int] = set()  # sections whose heading the answer keeps room for
+    links = {f"[{s.index + 1}]": s.passage.url for s in sections}
+
+    def cost(text: str) -> int:
+        """Characters, plus a sources line for every cited passage after the first.
+
+        The SMS budget leaves room for one "[1] help.example.com/articles/..." line; an
+        answer quoting two articles needs a second (sections of one article share a
+        number once citations are applied), or the renderer cuts its last sentences.
+        """
+        return len(text) + extra_source_lines(links[m] for m in _MARKER.findall(text) if m in links)
 
     def add(key: tuple[int, int], parts: set[int]) -> bool:
         """Quote `parts` of a block too, if the answer still fits."""
-        if parts <= chosen.get(key, set()) or len(rendered({key: parts}, heading)) > budget:
+        if parts <= chosen.get(key, set()) or cost(rendered({key: parts}, heading)) > budget:
             return False
         chosen.setdefault(key, set()).update(parts)
         seen.add(_piece(sections[key[0]].blocks[key[1]], chosen[key]))
@@ -350,7 +360,7 @@ def _compact(
         return ""
     # The heading says which case the quote is about ("If your account was moved to
     # Free"): what fits beside the best parts keeps room for it, as the intros below do.
-    if len(rendered(lead={block_rank[0][0]})) <= budget:
+    if cost(rendered(lead={block_rank[0][0]})) <= budget:
         heading = {block_rank[0][0]}
     # The rest of the budget goes to the parts next to those quoted, nearest first: the
     # sentence after the one that matched the question's words often holds the detail
@@ -396,12 +406,15 @@ def _compact(
                 continue
             chosen[intro_key] = {last}
             block_rank.insert(block_rank.index(key), intro_key)
-            if len(rendered(lead=heading)) > budget:
+            if cost(rendered(lead=heading)) > budget:
                 del chosen[intro_key]
                 block_rank.remove(intro_key)
     text = rendered()
     with_heading = rendered(lead={block_rank[0][0]})
-    return with_heading if len(with_heading) <= budget else text
+    return with_heading if cost(with_heading) <= budget else text
+
+
+_MARKER = re.compile(r"\[\d{1,3}\]")
 
 
 def _neighbours(block: Block, have: set[int]) -> list[set[int]]:

@@ -219,3 +219,18 @@ def test_sms_answer_adds_the_paragraph_after_a_whole_list_and_keeps_its_heading(
     assert "3. Choose a reason and confirm." in plain, answer
     assert "We email you a cancellation confirmation." in plain, answer
     assert len(answer) <= 340
+
+
+def test_sms_answer_quoting_two_articles_leaves_room_for_both_links(embedder):
+    # The SMS budget holds one "[1] help.../articles/..." line beside the body; quoting a
+    # second article adds a second line, so the body must be that much shorter or the
+    # phone gets the answer cut after its first sentences.
+    sections = [
+        _article_section("contact-support", "Heating emergency?"),
+        _article_section("display-blank-or-no-power", "2. Check power to your HVAC system"),
+    ]
+    question = "the heating stopped and the furnace seems dead, what do i do"
+    answer = extract_answer(question, sections, embedder, 340)
+    assert "[1]" in answer and "[2]" in answer, answer  # both articles quoted
+    second_line = len(sections[1].url.removeprefix("https://")) + len("[2] ") + 1
+    assert len(answer) + second_line <= 340, answer
