@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.e2e.conftest import make_stack
+from tests.e2e.conftest import running_stack
 from tests.e2e.test_handoff_agent_desk import AGENT, agent_writes, notice_of, wait_in_thread
 from tests.e2e.test_handoff_to_team_channel import text_sms, variant
 
@@ -41,15 +41,10 @@ def timed_stack(tmp_path_factory, model, channel_credentials, kb_uri):
         "HANDOFF_TIMER_INTERVAL": "1",
         "SUPPORT_HOURS": hours,
     }
-    stack = make_stack(tmp, model, channel_credentials, kb_uri, env)
-    stack.opens = opens
-    stack.handoff_db = tmp / "handoffs.sqlite"  # beside FEEDBACK_DB
-    try:
-        stack.start_actions()
-        stack.start_rasa()
+    with running_stack(tmp, model, channel_credentials, kb_uri, env) as stack:
+        stack.opens = opens
+        stack.handoff_db = tmp / "handoffs.sqlite"  # beside FEEDBACK_DB
         yield stack
-    finally:
-        stack.stop()
 
 
 def record(stack) -> dict:
