@@ -164,8 +164,7 @@ def run_output(api: TelegramStandIn, action, chat_id: int = 42, reply_to=None):
 def test_typing_repeats_while_the_bot_works_but_never_follows_the_answer(telegram_api, monkeypatch):
     # Repeats every 0.5 s here (4.5 s in production). The answer goes out at 0.9 s and the
     # turn ends 0.2 s later (Rasa saving the conversation): a repeat on a fixed 0.5 s beat
-    # fell in that moment, showed "typing…" under the answer, and was cut off mid-request
-    # when the turn ended (the stand-in then recorded a sendChatAction without a chat).
+    # fell in that moment and showed "typing…" under the answer.
     monkeypatch.setattr(telegram_output, "TYPING_REPEAT_SECONDS", 0.5)
 
     async def turn(out: TelegramOutput) -> None:
