@@ -549,23 +549,16 @@ def _iso_ago(seconds: float) -> str:
 
 class _HandoffDeadline(Action, ABC):
     """A step the timer triggers (actions/handoff_timer.py) when a stored deadline has
-    passed. Checked again here, under the conversation's lock: the step runs only if the
-    conversation's current handoff is still `status` and `wait()` seconds have gone by
-    since `since(record)`, so a claim or a message that came after the timer looked wins."""
+    passed. Checked again here, under the conversation's lock, on the conversation's
+    current handoff: a claim or a message that came after the timer looked wins."""
 
     action_name = ""
-    status = ""
 
     def name(self) -> str:
         return self.action_name
 
-    @staticmethod
     @abstractmethod
-    def wait() -> float: ...
-
-    @staticmethod
-    @abstractmethod
-    def since(record: HandoffRecord) -> str: ...
+    def is_due(self, record: HandoffRecord) -> bool: ...
 
     @abstractmethod
     async def step(
@@ -577,7 +570,7 @@ class _HandoffDeadline(Action, ABC):
     ) -> list[dict[str, Any]]:
         store = handoff_store()
         record = await in_thread(store.current, tracker.sender_id)
-        if record is None or record.status != self.status or self.since(record) > _iso_ago(self.wait()):
+        if record is None or not self.is_due(record):
             return []
         return await self.step(dispatcher, tracker, store, record)
 
@@ -588,15 +581,9 @@ class ActionHandoffWaiting(_HandoffDeadline):
     someone will answer. Once per handoff."""
 
     action_name = "action_handoff_waiting"
-    status = OPEN
 
-    @staticmethod
-    def wait() -> float:
-        return waiting_wait()
-
-    @staticmethod
-    def since(record: HandoffRecord) -> str:
-        return record.opened_at
+    def is_due(self, record: HandoffRecord) -> bool:
+        return record.status == OPEN and record.opened_at <= _iso_ago(waiting_wait())
 
     async def step(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, store: HandoffStore, record: HandoffRecord
@@ -621,15 +608,10 @@ class ActionHandoffExpired(_HandoffDeadline):
     customer is told the assistant is back."""
 
     action_name = "action_handoff_expired"
-    status = CLAIMED_STATUS
 
-    @staticmethod
-    def wait() -> float:
-        return idle_timeout()
-
-    @staticmethod
-    def since(record: HandoffRecord) -> str:
-        return record.last_activity_at or record.claimed_at or record.opened_at
+    def is_due(self, record: HandoffRecord) -> bool:
+        last_activity = record.last_activity_at or record.claimed_at or record.opened_at
+        return record.status == CLAIMED_STATUS and last_activity <= _iso_ago(idle_timeout())
 
     async def step(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, store: HandoffStore, record: HandoffRecord
