@@ -1,12 +1,14 @@
 """The one SQLite file a connector-side store keeps (the REST channel's pending messages,
-the Slack desk's threads, the Twilio number map), opened the same way by each.
+the Slack desk's threads, the Twilio number map, opt-outs and WhatsApp's service window),
+opened the same way by each.
 
-Opened on first use: a channel built only to check its settings creates no file. One
-connection per store, used by one caller at a time, in autocommit: each statement is its
-own transaction, so a single statement (an upsert, a `DELETE ... RETURNING`) is atomic
-even between replicas sharing the file. Write-ahead logging: a reader in another process
-never waits for a writer. The action server has its own base (actions/sqlite_store.py):
-the two sides run under different interpreters and never import each other.
+Opened on first use: a channel built only to check its settings creates no file (the
+Twilio address tables open at once, as they always have). One connection per store, used
+by one caller at a time, in autocommit: each statement is its own transaction, so a
+single statement (an upsert, a `DELETE ... RETURNING`) is atomic even between replicas
+sharing the file. Write-ahead logging: a reader in another process never waits for a
+writer. The action server has its own base (actions/sqlite_store.py): the two sides run
+under different interpreters and never import each other.
 """
 
 from __future__ import annotations
