@@ -15,7 +15,8 @@ Embeddings are cached (`--cache`, default /tmp/kb-embedding-models) because MPNe
 minutes to embed the set on a 2-core machine.
 
 Usage:
-  HF_HUB_OFFLINE=1 .venv-actions/bin/python bench/embedding_models.py [--models all-MiniLM-L6-v2,all-mpnet-base-v2]
+  HF_HUB_OFFLINE=1 .venv-actions/bin/python bench/embedding_models.py [--grid]
+      [--models all-MiniLM-L6-v2,all-mpnet-base-v2]
 """
 
 from __future__ import annotations
@@ -62,6 +63,26 @@ def cached_vectors(model: str, texts: list[str], cache: Path) -> np.ndarray:
     cache.mkdir(parents=True, exist_ok=True)
     np.save(file, vectors)
     return vectors
+
+
+def graph_vectors(model: str, graph: str, texts: list[str]) -> np.ndarray:
+    """Question vectors from an ONNX graph of `model`'s transformer, pooled as `embed_one` does."""
+    import onnxruntime as ort
+    from transformers import AutoTokenizer
+
+    from knowledge.embedding import model_path
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path(model))
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+    out = []
+    for text in texts:
+        ids = tokenizer(text, truncation=True, max_length=256, return_tensors="np")["input_ids"]
+        ids = ids.astype(np.int64)
+        states = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0].mean(axis=0)
+        out.append(states / np.linalg.norm(states))
+    return np.asarray(out, dtype=np.float32)
 
 
 def fts_hits(queries: list[str], workdir: Path) -> list[dict[str, float]]:
@@ -112,11 +133,19 @@ def main() -> int:
     parser.add_argument("--part", default="tune", choices=("tune", "test"))
     parser.add_argument("--variants", default="", help="with --part test: variant names to report")
     parser.add_argument("--grid", action="store_true", help="also a small grid of fusion weights")
+    parser.add_argument(
+        "--query-graph",
+        action="append",
+        default=[],
+        help="MODEL=PATH: also rank with questions embedded by this ONNX graph",
+    )
     parser.add_argument("--cache", default="/tmp/kb-embedding-models")
     args = parser.parse_args()
     cache = Path(args.cache)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    questions = [q for q in load_labelled() if q.part == args.part and q.kind == "answerable" and q.lang == "en"]
+    questions = [
+        q for q in load_labelled() if q.part == args.part and q.kind == "answerable" and q.lang == "en"
+    ]
     queries = [build_query(q.q, q.history, RetrievalSettings().max_messages_in_query) for q in questions]
     gold = [q.article for q in questions]
     arts = articles()
@@ -130,6 +159,14 @@ def main() -> int:
         v = cached_vectors(model, texts, cache)
         c, t, q = v[:n_chunks], v[n_chunks : n_chunks + n_arts], v[n_chunks + n_arts :]
         cos[model] = (q @ c.T, q @ t.T)
+        for spec in args.query_graph:
+            # The questions through another graph of this model (e.g. int8), the articles as ingested.
+            graph_model, _, graph = spec.partition("=")
+            if graph_model != model:
+                continue
+            name = f"{model} questions by {Path(graph).name}"
+            q = graph_vectors(model, graph, queries)
+            cos[name] = (q @ c.T, q @ t.T)
     with tempfile.TemporaryDirectory() as tmp:
         hits, reference = fts_hits(queries, Path(tmp))
 
@@ -155,7 +192,7 @@ def main() -> int:
     same = sum(a[:DEPTH] == b[:DEPTH] for a, b in zip(shipped, reference, strict=True))
     print(f"check: numpy fusion ranks as Retriever does for {models[0]}: {same}/{len(queries)} top-{DEPTH}")
 
-    variants: dict[str, dict[str, float]] = {m: {m: 1.0} for m in models}
+    variants: dict[str, dict[str, float]] = {m: {m: 1.0} for m in cos}
     if len(models) == 2:
         for share in (0.25, 0.5, 0.75):
             variants[f"mix {share:.2f} {models[1]}"] = {models[0]: 1 - share, models[1]: share}

