@@ -46,6 +46,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -546,21 +547,47 @@ def _iso_ago(seconds: float) -> str:
     return _iso(time.time() - seconds)
 
 
-class ActionHandoffWaiting(Action):
-    """Nobody claimed the handoff within HANDOFF_UNCLAIMED_WAIT (the action server's timer
-    triggers `EXTERNAL_handoff_waiting`): the customer hears that they are still in the
-    queue, or, outside SUPPORT_HOURS, when someone will answer. Once per handoff."""
+class _HandoffDeadline(Action, ABC):
+    """A step the timer triggers (actions/handoff_timer.py) when a stored deadline has
+    passed. Checked again here, under the conversation's lock, on the conversation's
+    current handoff: a claim or a message that came after the timer looked wins."""
+
+    action_name = ""
 
     def name(self) -> str:
-        return "action_handoff_waiting"
+        return self.action_name
+
+    @abstractmethod
+    def is_due(self, record: HandoffRecord) -> bool: ...
+
+    @abstractmethod
+    async def step(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, store: HandoffStore, record: HandoffRecord
+    ) -> list[dict[str, Any]]: ...
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         store = handoff_store()
         record = await in_thread(store.current, tracker.sender_id)
-        if record is None or record.status != OPEN or record.opened_at > _iso_ago(waiting_wait()):
+        if record is None or not self.is_due(record):
             return []
+        return await self.step(dispatcher, tracker, store, record)
+
+
+class ActionHandoffWaiting(_HandoffDeadline):
+    """Nobody claimed the handoff within HANDOFF_UNCLAIMED_WAIT (`EXTERNAL_handoff_waiting`):
+    the customer hears that they are still in the queue, or, outside SUPPORT_HOURS, when
+    someone will answer. Once per handoff."""
+
+    action_name = "action_handoff_waiting"
+
+    def is_due(self, record: HandoffRecord) -> bool:
+        return record.status == OPEN and record.opened_at <= _iso_ago(waiting_wait())
+
+    async def step(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, store: HandoffStore, record: HandoffRecord
+    ) -> list[dict[str, Any]]:
         if not await in_thread(store.mark_waiting, record.id):
             return []  # another replica, or an earlier tick, already told the customer
         hours = support_hours.from_env()
@@ -575,23 +602,20 @@ class ActionHandoffWaiting(Action):
         return []
 
 
-class ActionHandoffExpired(Action):
+class ActionHandoffExpired(_HandoffDeadline):
     """A claimed handoff with no message either way for HANDOFF_IDLE_TIMEOUT goes back to the
-    bot (`EXTERNAL_handoff_expired`, from the timer): recorded as timed out, the team's
-    thread says so, the customer is told the assistant is back."""
+    bot (`EXTERNAL_handoff_expired`): recorded as timed out, the team's thread says so, the
+    customer is told the assistant is back."""
 
-    def name(self) -> str:
-        return "action_handoff_expired"
+    action_name = "action_handoff_expired"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    def is_due(self, record: HandoffRecord) -> bool:
+        last_activity = record.last_activity_at or record.claimed_at or record.opened_at
+        return record.status == CLAIMED_STATUS and last_activity <= _iso_ago(idle_timeout())
+
+    async def step(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, store: HandoffStore, record: HandoffRecord
     ) -> list[dict[str, Any]]:
-        store = handoff_store()
-        record = await in_thread(store.current, tracker.sender_id)
-        if record is None or record.status != CLAIMED_STATUS:
-            return []
-        if (record.last_activity_at or record.claimed_at or record.opened_at) > _iso_ago(idle_timeout()):
-            return []  # someone wrote since the timer looked
         closed = await in_thread(store.resolve, tracker.sender_id, None, TIMED_OUT)
         log.info("handoff %s (conversation %s) timed out: back to the bot", record.id, tracker.sender_id)
         if closed is not None:

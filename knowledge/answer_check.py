@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from knowledge.answer.structure import parse_blocks, strip_markup, table_cells, to_plain
-from knowledge.budget import budget_for
+from knowledge.budget import ONE_SOURCE_LINE, budget_for, extra_source_lines
 from knowledge.documents import Passage
 
 CHANNELS = ("rest", "sms")
@@ -122,7 +122,8 @@ def check_answers(kb, questions: Sequence, channels: Sequence[str] = CHANNELS) -
             problem = opening_problem(answer.text, answer.passages)
             if problem:
                 result.openings[problem] = result.openings.get(problem, 0) + 1
-            if len(answer.text) > budget_for(channel):
+            links = extra_source_lines(s.url for s in answer.sources) if channel in ONE_SOURCE_LINE else 0
+            if len(answer.text) + links > budget_for(channel):
                 result.over_budget += 1
             if question.article not in {s.article_id for s in answer.sources}:
                 continue

@@ -14,6 +14,9 @@ centre with its heading.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 DEFAULT_CHANNEL = "rest"
 BUDGETS: dict[str, int] = {
     "rest": 1000,
@@ -21,6 +24,18 @@ BUDGETS: dict[str, int] = {
     "telegram": 1200,
     "sms": 340,
 }
+
+
+# Channels whose budget leaves room for one sources line only ("[1] example.com/x").
+ONE_SOURCE_LINE = frozenset({"sms"})
+
+
+def extra_source_lines(urls: Iterable[str]) -> int:
+    """Characters of the sources lines after the first ("[2] example.com/x" and a line
+    break): on a channel with room for one, an answer citing two articles leaves that much
+    of its budget, or the renderer cuts its last sentences to make room."""
+    shown = [re.sub(r"^https?://(www\.)?", "", url or "").rstrip("/") for url in dict.fromkeys(urls)]
+    return sum(len(url) + len("[n] \n") for url in shown[1:])
 
 
 def budget_for(channel: str | None) -> int:

@@ -30,7 +30,7 @@ from knowledge.calibration import ABSTAIN, ANSWER, DEFAULT_PATH, SUGGEST, Calibr
 from knowledge.config import Settings
 from knowledge.documents import Answer, Passage, Source
 from knowledge.embedding import default_embedder
-from knowledge.followup import depends_on_history
+from knowledge.followup import MAX_CONTINUING_WORDS, depends_on_history
 from knowledge.language import ENGLISH, NAMES
 from knowledge.retrieval import Retriever, SearchResult
 from knowledge.store import ChunkStore, KnowledgeBaseMissing
@@ -93,7 +93,11 @@ class KnowledgeBase:
         self.store.refresh()
         with_context = self.retriever.search(question, history)
         dependent = bool(history) and depends_on_history(question)
-        if dependent and with_context.query == question.strip():
+        short = len(question.split()) <= MAX_CONTINUING_WORDS
+        if (dependent or short) and with_context.query == question.strip():
+            # The retriever folds only very short questions; one of up to a dozen words
+            # ("when will you get back to me", after reporting a bug) is read both ways
+            # too, and the decision below picks the reading it trusts more.
             recent = [h.strip() for h in history if h and h.strip()]
             recent = recent[-self.settings.retrieval.max_messages_in_query :]
             if recent and self.settings.retrieval.max_messages_in_query > 0:

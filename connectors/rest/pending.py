@@ -10,40 +10,24 @@ it polls `POST /webhooks/rest/poll {"sender": ...}`.
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
-from pathlib import Path
 from typing import Any
 
+from connectors.common.sqlite_store import SqliteStore
 from connectors.rest.output import WebOutput
 
 MAX_PENDING = 100  # per conversation; the oldest go first (a client that never comes back)
 
 
-class PendingMessages:
-    def __init__(self, path: str = ":memory:") -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
-
-    def _open(self) -> sqlite3.Connection:
-        if self._db is None:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY AUTOINCREMENT,"
-                " conversation TEXT NOT NULL, message TEXT NOT NULL, at REAL NOT NULL)"
-            )
-            self._db.execute(
-                "CREATE INDEX IF NOT EXISTS pending_by_conversation ON pending (conversation, id)"
-            )
-        return self._db
+class PendingMessages(SqliteStore):
+    SCHEMA = """
+        CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY AUTOINCREMENT,
+            conversation TEXT NOT NULL, message TEXT NOT NULL, at REAL NOT NULL);
+        CREATE INDEX IF NOT EXISTS pending_by_conversation ON pending (conversation, id);
+    """
 
     def add(self, conversation: str, message: dict[str, Any]) -> None:
-        with self._lock:
-            db = self._open()
+        with self._use() as db:
             db.execute(
                 "INSERT INTO pending (conversation, message, at) VALUES (?, ?, ?)",
                 (conversation, json.dumps(message), time.time()),
@@ -57,14 +41,12 @@ class PendingMessages:
     def take(self, conversation: str) -> list[dict[str, Any]]:
         """The conversation's waiting messages, oldest first; each is handed out once (one
         statement, so two replicas never both hand out the same message)."""
-        if self._db is None and self.path != ":memory:" and not Path(self.path).exists():
-            return []  # nothing was ever kept: no file to create on every web request
-        with self._lock:
-            rows = (
-                self._open()
-                .execute("DELETE FROM pending WHERE conversation = ? RETURNING id, message", (conversation,))
-                .fetchall()
-            )
+        if self._never_kept():
+            return []  # no file to create on every web request
+        with self._use() as db:
+            rows = db.execute(
+                "DELETE FROM pending WHERE conversation = ? RETURNING id, message", (conversation,)
+            ).fetchall()
         return [json.loads(message) for _, message in sorted(rows)]
 
 

@@ -23,8 +23,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sqlite3
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -35,6 +33,7 @@ from typing import Any
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from connectors.common.sqlite_store import SqliteStore
 from contract import handoff_events as steps
 
 logger = logging.getLogger(__name__)
@@ -55,47 +54,29 @@ class Thread:
     status: str
 
 
-class ThreadStore:
+class ThreadStore(SqliteStore):
     """Which thread of the team channel is which handoff."""
 
-    def __init__(self, path: str = ":memory:") -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
-
-    def _open(self) -> sqlite3.Connection:
-        if self._db is None:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS threads (handoff_id TEXT PRIMARY KEY,"
-                " conversation_id TEXT NOT NULL, channel TEXT NOT NULL, thread_ts TEXT NOT NULL,"
-                " status TEXT NOT NULL, opened REAL NOT NULL)"
-            )
-            self._db.execute("CREATE INDEX IF NOT EXISTS threads_by_ts ON threads (thread_ts)")
-            self._db.execute(
-                "CREATE INDEX IF NOT EXISTS threads_by_conversation ON threads (conversation_id, opened)"
-            )
-        return self._db
+    SCHEMA = """
+        CREATE TABLE IF NOT EXISTS threads (handoff_id TEXT PRIMARY KEY,
+            conversation_id TEXT NOT NULL, channel TEXT NOT NULL, thread_ts TEXT NOT NULL,
+            status TEXT NOT NULL, opened REAL NOT NULL);
+        CREATE INDEX IF NOT EXISTS threads_by_ts ON threads (thread_ts);
+        CREATE INDEX IF NOT EXISTS threads_by_conversation ON threads (conversation_id, opened);
+    """
 
     def _one(self, where: str, *args: Any) -> Thread | None:
-        with self._lock:
-            row = (
-                self._open()
-                .execute(
-                    "SELECT handoff_id, conversation_id, channel, thread_ts, status FROM threads "
-                    f"WHERE {where} ORDER BY opened DESC LIMIT 1",
-                    args,
-                )
-                .fetchone()
-            )
+        with self._use() as db:
+            row = db.execute(
+                "SELECT handoff_id, conversation_id, channel, thread_ts, status FROM threads "
+                f"WHERE {where} ORDER BY opened DESC LIMIT 1",
+                args,
+            ).fetchone()
         return Thread(*row) if row else None
 
     def opened(self, handoff_id: str, conversation_id: str, channel: str, thread_ts: str) -> None:
-        with self._lock:
-            self._open().execute(
+        with self._use() as db:
+            db.execute(
                 "INSERT OR REPLACE INTO threads VALUES (?, ?, ?, ?, ?, ?)",
                 (handoff_id or f"-{thread_ts}", conversation_id, channel, thread_ts, OPEN, time.time()),
             )
@@ -109,8 +90,8 @@ class ThreadStore:
         return found or self._one("conversation_id = ?", conversation_id)
 
     def close(self, thread_ts: str) -> None:
-        with self._lock:
-            self._open().execute("UPDATE threads SET status = ? WHERE thread_ts = ?", (CLOSED, thread_ts))
+        with self._use() as db:
+            db.execute("UPDATE threads SET status = ? WHERE thread_ts = ?", (CLOSED, thread_ts))
 
 
 def default_desk_db() -> str:

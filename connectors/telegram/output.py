@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +29,8 @@ from connectors.telegram.format import (
 )
 
 logger = logging.getLogger(__name__)
+
+TYPING_REPEAT_SECONDS = 4.5  # Telegram shows "typing…" for 5 s per sendChatAction
 
 
 class CallbackData:
@@ -91,6 +94,8 @@ class TelegramOutput(ChannelOutput):
         self.attempts = attempts
         self.callback_id = callback_id  # the button press this turn answers, if any
         self._callback_answered = not callback_id
+        self._quiet_since = time.monotonic()  # last "typing…" or message sent
+        self._keeper: asyncio.Task[None] | None = None  # repeats "typing…" during a turn
 
     async def answer_callback(self, text: str | None = None) -> None:
         """Answer the pressed button once: with the bot's acknowledgement while it is
@@ -108,6 +113,7 @@ class TelegramOutput(ChannelOutput):
             )
 
     async def _send_html(self, html: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        self._quiet_since = time.monotonic()  # the next "typing…" only after a quiet spell
         kwargs: dict[str, Any] = {
             "chat_id": self.chat_id,
             "text": html,
@@ -191,6 +197,7 @@ class TelegramOutput(ChannelOutput):
         await self.send_html_parts(html, self._markup(button_rows(part.get("buttons"))))
 
     async def typing(self) -> None:
+        self._quiet_since = time.monotonic()
         try:
             await self.bot.send_chat_action(self.chat_id, ChatAction.TYPING, message_thread_id=self.thread_id)
         except Exception as exc:  # noqa: BLE001 - a courtesy, never worth failing the turn for
@@ -202,19 +209,29 @@ class TelegramOutput(ChannelOutput):
 
     @asynccontextmanager
     async def typing_while(self) -> AsyncIterator[None]:
-        """The turn's indicator: "typing…" before the turn (never after the answer), repeated
-        every 4.5 s because Telegram shows it for 5 s per call."""
+        """The turn's indicator: "typing…" before the turn, repeated while it goes on with
+        nothing sent for TYPING_REPEAT_SECONDS (Telegram shows it for 5 s per call and
+        clears it when the answer arrives), so no repeat follows the turn's last message in
+        the moment before the turn ends. Ending the turn stops the repeats without cutting
+        off a call already on its way (a cancelled request reached the API half-sent)."""
         await self.typing()
-        typing = asyncio.get_running_loop().create_task(self._keep_typing())
+        ended = asyncio.Event()
+        self._keeper = asyncio.get_running_loop().create_task(self._keep_typing(ended))
         try:
             yield
         finally:
-            typing.cancel()
+            ended.set()
 
-    async def _keep_typing(self) -> None:
+    async def _keep_typing(self, ended: asyncio.Event) -> None:
         while True:
-            await asyncio.sleep(4.5)
-            await self.typing()
+            quiet_since = self._quiet_since
+            wait = quiet_since + TYPING_REPEAT_SECONDS - time.monotonic()
+            try:
+                await asyncio.wait_for(ended.wait(), timeout=max(0.0, wait))
+                return
+            except asyncio.TimeoutError:
+                if self._quiet_since == quiet_since:  # nothing sent meanwhile
+                    await self.typing()
 
     async def notice(self, text: str) -> None:
         await self._send_html(escape(text))

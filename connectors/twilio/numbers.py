@@ -13,15 +13,14 @@ they write again.
 from __future__ import annotations
 
 import logging
-import sqlite3
-import threading
 import time
 from base64 import urlsafe_b64encode
-from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from connectors.common.sqlite_store import SqliteStore
 
 logger = logging.getLogger(__name__)
 
@@ -34,43 +33,30 @@ def fernet_for(secret: str) -> Fernet:
     return Fernet(urlsafe_b64encode(derived))
 
 
-class NumberMap:
+class NumberMap(SqliteStore):
+    SCHEMA = """
+        CREATE TABLE IF NOT EXISTS numbers (conversation TEXT PRIMARY KEY, sealed BLOB NOT NULL,
+            updated REAL NOT NULL);
+    """
+
     def __init__(self, path: str, secret: str) -> None:
         if not secret:
             raise ValueError("the number map needs a key")
-        self.path = path
+        super().__init__(path)
         self._fernet = fernet_for(secret)
-        self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
-
-    def _open(self) -> sqlite3.Connection:
-        # Opened on first use: a channel built only to check its settings creates no file.
-        if self._db is None:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS numbers (conversation TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
-                " updated REAL NOT NULL)"
-            )
-        return self._db
 
     def remember(self, conversation: str, number: str) -> None:
         sealed = self._fernet.encrypt(number.encode("utf-8"))
-        with self._lock:
-            self._open().execute(
+        with self._use() as db:
+            db.execute(
                 "INSERT INTO numbers VALUES (?, ?, ?) ON CONFLICT(conversation) DO UPDATE SET "
                 "sealed = excluded.sealed, updated = excluded.updated",
                 (conversation, sealed, time.time()),
             )
 
     def number(self, conversation: str) -> str | None:
-        with self._lock:
-            row = (
-                self._open()
-                .execute("SELECT sealed FROM numbers WHERE conversation = ?", (conversation,))
-                .fetchone()
-            )
+        with self._use() as db:
+            row = db.execute("SELECT sealed FROM numbers WHERE conversation = ?", (conversation,)).fetchone()
         if row is None:
             return None
         try:
@@ -80,5 +66,5 @@ class NumberMap:
             return None
 
     def forget(self, conversation: str) -> None:
-        with self._lock:
-            self._open().execute("DELETE FROM numbers WHERE conversation = ?", (conversation,))
+        with self._use() as db:
+            db.execute("DELETE FROM numbers WHERE conversation = ?", (conversation,))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge.answer.structure import Block, parse_blocks, row_line, strip_markup
-from knowledge.budget import budget_for
+from knowledge.budget import budget_for, extra_source_lines
 from knowledge.documents import Passage
 
 # A section from another article much weaker than the best one would cite the wrong
@@ -79,8 +79,26 @@ _EARLY_PRONOUN = re.compile(
 )
 
 
+# "that" right after a noun opens a relative clause ("Invoices that have already been
+# issued ..."), which names its own referent; only after a word like these ("To do that",
+# "If that fails") or first does it point back.
+_POINTING_THAT_AFTER = frozenset(
+    "to do did does if after before when with of for from about like than and but or so because on at by "
+    "is was are were be been try tried use used".split()
+)
+
+
 def _refers_back(text: str) -> bool:
-    return bool(_EARLY_PRONOUN.match(strip_markup(text)))
+    match = _EARLY_PRONOUN.match(strip_markup(text))
+    if not match:
+        return False
+    if match.group(1).lower() != "that":
+        return True
+    before = re.findall(r"[\w']+", match.string[: match.start(1)].lower())
+    if not before or before[-1] in _POINTING_THAT_AFTER:
+        return True
+    rest = match.string[match.end(1) :]
+    return _refers_back(rest) if rest.strip() else False
 
 
 def leans_back(text: str) -> bool:
@@ -280,6 +298,28 @@ def _compact(
             lead,
         )
 
+    heading: set[int] = set()  # sections whose heading the answer keeps room for
+    links = {f"[{s.index + 1}]": s.passage.url for s in sections}
+
+    def cost(text: str) -> int:
+        """Characters, plus a sources line for every cited passage after the first.
+
+        The SMS budget leaves room for one "[1] help.example.com/articles/..." line; an
+        answer quoting two articles needs a second (sections of one article share a
+        number once citations are applied), or the renderer cuts its last sentences.
+        """
+        return len(text) + extra_source_lines(links[m] for m in _MARKER.findall(text) if m in links)
+
+    def add(key: tuple[int, int], parts: set[int]) -> bool:
+        """Quote `parts` of a block too, if the answer still fits."""
+        if parts <= chosen.get(key, set()) or cost(rendered({key: parts}, heading)) > budget:
+            return False
+        chosen.setdefault(key, set()).update(parts)
+        seen.add(_piece(sections[key[0]].blocks[key[1]], chosen[key]))
+        if key not in block_rank:
+            block_rank.append(key)
+        return True
+
     for k in order:
         u = units[int(k)]
         if float(scores[k]) < best - TIGHT_FLOOR:
@@ -314,14 +354,46 @@ def _compact(
             have = chosen.get(key, set())
             options = [set(range(min(have | o), max(have | o) + 1)) if have else o for o in options]
         for option in options:
-            if len(rendered({key: option})) <= budget:
-                chosen.setdefault(key, set()).update(option)
-                seen.add(_piece(block, chosen[key]))
-                if key not in block_rank:
-                    block_rank.append(key)
+            if add(key, option):
                 break
     if not chosen:
         return ""
+    # The heading says which case the quote is about ("If your account was moved to
+    # Free"): what fits beside the best parts keeps room for it, as the intros below do.
+    if cost(rendered(lead={block_rank[0][0]})) <= budget:
+        heading = {block_rank[0][0]}
+    # The rest of the budget goes to the parts next to those quoted, nearest first: the
+    # sentence after the one that matched the question's words often holds the detail
+    # it asked for ("It also appears in Invoices"), and a list of options reads whole.
+    grown = True
+    while grown:
+        grown = False
+        for key in list(block_rank):
+            for extra in _neighbours(sections[key[0]].blocks[key[1]], chosen[key]):
+                grown = add(key, extra) or grown
+        if grown:
+            continue
+        # Then a whole block next to a quoted one in the same section (a paragraph, or a
+        # list with its intro), shown beside it in the article's order. Only whole: the
+        # last bullet of a list, or step 3 without steps 1 and 2, says less than nothing.
+        for s_i, b_i in list(block_rank):
+            blocks = sections[s_i].blocks
+            if chosen[(s_i, b_i)] != set(range(len(blocks[b_i].parts()))):
+                continue  # the block itself is not quoted whole yet
+            for other in (b_i + 1, b_i - 1):
+                if not 0 <= other < len(blocks) or (s_i, other) in chosen or blocks[other].kind == "table":
+                    continue
+                if other < b_i and blocks[other].kind == "paragraph" and _leans(blocks[other].sentences[0]):
+                    continue  # it leans on a block further back
+                if other > b_i and blocks[other].intro:
+                    continue  # an intro without what it introduces
+                block_rank.insert(block_rank.index((s_i, b_i)) + (other > b_i), (s_i, other))
+                if add((s_i, other), set(range(len(blocks[other].parts())))):
+                    grown = True
+                    break
+                block_rank.remove((s_i, other))
+            if grown:
+                break
     text = rendered()
     # Context last, while it fits: each list's or table's intro, then the first heading.
     for key in list(block_rank):
@@ -334,12 +406,44 @@ def _compact(
                 continue
             chosen[intro_key] = {last}
             block_rank.insert(block_rank.index(key), intro_key)
-            if len(rendered()) > budget:
+            if cost(rendered(lead=heading)) > budget:
                 del chosen[intro_key]
                 block_rank.remove(intro_key)
     text = rendered()
     with_heading = rendered(lead={block_rank[0][0]})
-    return with_heading if len(with_heading) <= budget else text
+    return with_heading if cost(with_heading) <= budget else text
+
+
+_MARKER = re.compile(r"\[\d{1,3}\]")
+
+
+def _neighbours(block: Block, have: set[int]) -> list[set[int]]:
+    """The parts right after and right before a quoted run of a paragraph or list.
+
+    Table rows are left out: rows are alternatives side by side ("Canada", "Mexico"), each
+    chosen on its own score, where the next sentence or step continues the one quoted.
+    """
+    if block.kind == "table" or not have:
+        return []
+    after = max(have) + 1
+    out = [{after}] if after < len(block.parts()) else []
+    if out and block.kind == "paragraph" and strip_markup(block.sentences[after]).rstrip().endswith(":"):
+        out = []  # an intro ("this can cause:") comes only with what it introduces
+    start = min(have) - 1
+    if block.kind == "paragraph":
+        # A sentence before the quote that leans on its own predecessor brings it along,
+        # or stays out (its referent would be in another block).
+        while start > 0 and _leans(block.sentences[start]):
+            start -= 1
+        if start >= 0 and _leans(block.sentences[start]):
+            return out
+    if start >= 0:
+        out.append(set(range(start, min(have))))
+    return out
+
+
+def _leans(sentence: str) -> bool:
+    return leans_back(sentence) or _refers_back(sentence)
 
 
 def _piece(block: Block, keep: set[int] | list[int]) -> str:

@@ -1,6 +1,11 @@
-"""Awkward answers every renderer is tested with (inputs of the golden tests)."""
+"""Awkward answers every renderer is tested with (inputs of the golden tests), and the
+golden files' check."""
 
 from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
 
 from knowledge.config import SAMPLE_ARTICLES
 from knowledge.documents import Answer, Source
@@ -10,6 +15,19 @@ HELP = "https://help.nimbushome.example/articles/"
 RETURNS = Source(1, "Returns & refunds", HELP + "returns-and-refunds", "returns")
 WIFI = Source(2, "Thermostat <Wi-Fi> setup", HELP + "wifi_setup_(2024)", "wifi")
 MANUAL = Source(3, "Installer manual (PDF)", "", "installer-manual", page=12)
+
+GOLDEN = Path(__file__).parent / "golden"
+CHANNELS = ["slack", "telegram", "sms", "whatsapp", "rest"]
+
+
+def assert_golden(name: str, actual: list[dict]) -> None:
+    """`actual` is exactly golden/<name>.json, a payload reviewed by eye; `UPDATE_GOLDEN=1`
+    rewrites the file first, after an intended change (review the diff)."""
+    path = GOLDEN / f"{name}.json"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(json.dumps(actual, ensure_ascii=False, indent=1) + "\n")
+    assert path.exists(), f"no golden file {path.name}: run with UPDATE_GOLDEN=1 and review it"
+    assert actual == json.loads(path.read_text())
 
 
 def _long_text() -> str:

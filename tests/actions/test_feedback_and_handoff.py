@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from rasa_sdk import Tracker
@@ -392,23 +394,64 @@ def test_a_claim_without_an_open_handoff_changes_nothing(monkeypatch, webhook):
     assert webhook.received == []
 
 
-def test_answers_stored_by_many_conversations_at_once_do_not_wait_on_each_other(tmp_path):
-    # The action server stores answers from up to ACTIONS_THREADS threads at once; with a
-    # connection per call SQLite's busy handler made some wait over a second.
-    store = FeedbackStore(tmp_path / "feedback.sqlite")
+CONVERSATIONS, TURNS = 64, 5
+
+
+def _one_after_another(path: Path) -> float:
+    """Seconds to store as many rows as the burst, one after another through one plain
+    connection: what the writes cost on this machine right now (disk flushes included)."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE answers (conversation_id TEXT, question TEXT, answer TEXT)")
+        started = time.perf_counter()
+        for i in range(CONVERSATIONS * TURNS):
+            db.execute("INSERT INTO answers VALUES (?, ?, ?)", (f"c{i}", f"question {i}", ANSWER.text))
+        return time.perf_counter() - started
+    finally:
+        db.close()
+
+
+def _longest_wait_in_a_burst(store: FeedbackStore) -> float:
     waits: list[float] = []
 
     def conversation(i: int) -> None:
-        for turn in range(5):
+        for turn in range(TURNS):
             started = time.perf_counter()
             store.record_answer(f"c{i}", "slack", f"question {turn}", ANSWER)
             waits.append(time.perf_counter() - started)
 
-    threads = [threading.Thread(target=conversation, args=(i,)) for i in range(64)]
+    threads = [threading.Thread(target=conversation, args=(i,)) for i in range(CONVERSATIONS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(waits) == 320
-    assert max(waits) < 0.6, f"an answer waited {max(waits):.2f} s to be stored"
-    assert store.latest("c63").question == "question 4"  # every write landed, in order
+    assert len(waits) == CONVERSATIONS * TURNS
+    return max(waits)
+
+
+def test_answers_stored_by_many_conversations_at_once_do_not_wait_on_each_other(tmp_path):
+    # The action server stores answers from up to ACTIONS_THREADS threads at once; with a
+    # connection per call SQLite's busy handler slept 1, 2, 5 ... 100 ms between tries, and
+    # some answers waited over a second. Queued writers wait only for the writes ahead of
+    # them, so none waits longer than all of the burst's writes take one after another
+    # (twice that is allowed), measured around each burst: a fixed 0.6 s bound failed on a
+    # loaded machine. Best of three bursts, so a load spike during one does not fail the
+    # test. Trials at load 6-7 on 2 cores: this store 0 failures in 10 runs (worst burst
+    # 0.2-1.3 times the serial time); the connection-per-call store it replaced failed 4
+    # of 6 runs (waits of 2.4-9.5 s).
+    store = FeedbackStore(tmp_path / "feedback.sqlite")
+    ratios = []
+    for attempt in range(3):
+        before = _one_after_another(tmp_path / f"before-{attempt}.sqlite")
+        longest = _longest_wait_in_a_burst(store)
+        serial = max(before, _one_after_another(tmp_path / f"after-{attempt}.sqlite"))
+        ratios.append((longest / serial, longest, serial))
+        if longest < 2 * serial:
+            break
+    ratio, longest, serial = min(ratios)
+    assert ratio < 2, (
+        f"an answer waited {longest:.2f} s; the burst's writes one after another took {serial:.2f} s"
+    )
+    last = store.latest(f"c{CONVERSATIONS - 1}")
+    assert last.question == f"question {TURNS - 1}"  # every write landed, in order

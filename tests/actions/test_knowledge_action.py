@@ -65,34 +65,39 @@ def test_a_slow_feedback_database_does_not_freeze_other_conversations(kb, monkey
 
     monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
     store_answer = FeedbackStore.record_answer
+    storing: list[float] = []  # when the slow commit started and ended
 
     def slow_disk(self, *args, **kwargs):
-        time.sleep(0.5)  # a commit waiting for a busy disk
+        storing.append(time.monotonic())
+        time.sleep(1.0)  # a commit waiting for a busy disk
+        storing.append(time.monotonic())
         return store_answer(self, *args, **kwargs)
 
     monkeypatch.setattr(FeedbackStore, "record_answer", slow_disk)
 
     async def answer_while_ticking() -> tuple[list[dict], list[float]]:
-        gaps: list[float] = []
+        ticks: list[float] = []
 
         async def other_conversations() -> None:
             while True:
-                before = time.monotonic()
                 await asyncio.sleep(0.01)
-                gaps.append(time.monotonic() - before)
+                ticks.append(time.monotonic())
 
         ticker = asyncio.ensure_future(other_conversations())
         dispatcher = CollectingDispatcher()
         await knowledge_action.ActionSearchKnowledge().run(
             dispatcher, tracker("can I get my money back if I return the thermostat?"), {}
         )
-        await asyncio.sleep(0.05)  # let the ticker record the gap it is in
         ticker.cancel()
-        return dispatcher.messages, gaps
+        return dispatcher.messages, ticks
 
-    messages, gaps = asyncio.run(answer_while_ticking())
+    messages, ticks = asyncio.run(answer_while_ticking())
     assert messages[0]["custom"]["feedback_ref"]  # stored, buttons attached
-    assert max(gaps) < 0.25, f"event loop stalled for {max(gaps):.2f} s"
+    # Counted, not timed: a loop blocked by the commit ticks not once while it lasts (a
+    # bound on the longest pause between ticks failed under load: 0.34 s against 0.25 s).
+    started, ended = storing
+    during = [t for t in ticks if started < t < ended]
+    assert len(during) >= 5, f"{len(during)} ticks of other conversations in a {ended - started:.1f} s commit"
 
 
 def test_unanswerable_question_says_dont_know_and_counts_the_miss(kb, monkeypatch):

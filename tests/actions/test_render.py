@@ -8,11 +8,8 @@ rules on every case, whatever the golden files say.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
@@ -20,10 +17,8 @@ from actions.render import renderer_for
 from actions.render.base import feedback_payload
 from actions.render.sms import SmsRenderer, encoding, segments
 from actions.render.telegram import utf16_len
-from tests.actions.render_cases import CASES
+from tests.actions.render_cases import CASES, CHANNELS, assert_golden
 
-GOLDEN = Path(__file__).parent / "golden"
-CHANNELS = ["slack", "telegram", "sms", "whatsapp", "rest"]
 REF = "Ab3_x-9Z"
 
 
@@ -34,12 +29,7 @@ def rendered(case: str, channel: str) -> list[dict]:
 @pytest.mark.parametrize("channel", CHANNELS)
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_golden(case, channel):
-    path = GOLDEN / f"{case}.{channel}.json"
-    actual = rendered(case, channel)
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(json.dumps(actual, ensure_ascii=False, indent=1) + "\n")
-    assert path.exists(), f"no golden file {path.name}: run with UPDATE_GOLDEN=1 and review it"
-    assert actual == json.loads(path.read_text())
+    assert_golden(f"{case}.{channel}", rendered(case, channel))
 
 
 # --- Slack ---------------------------------------------------------------------------

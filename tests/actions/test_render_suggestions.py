@@ -7,19 +7,14 @@ after an intended change, and review the diff.
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 
 import pytest
 
 from actions.render import render_suggestions
 from actions.render.sms import encoding, segments
 from knowledge.documents import Answer, Source
-
-GOLDEN = Path(__file__).parent / "golden"
-CHANNELS = ["slack", "telegram", "sms", "whatsapp", "rest"]
-BASE = "https://help.nimbushome.example/articles/"
+from tests.actions.render_cases import CHANNELS, HELP, assert_golden
 
 CASES = {
     "suggestions": Answer(
@@ -27,9 +22,9 @@ CASES = {
         grounded=False,
         method="suggest",
         suggestions=[
-            Source(1, "Reset your password", BASE + "reset-your-password", "reset-your-password"),
-            Source(2, "Unlock a locked account", BASE + "unlock-your-account", "unlock-your-account"),
-            Source(3, "Keep your Nimbus account secure", BASE + "secure-your-account", "secure-your-account"),
+            Source(1, "Reset your password", HELP + "reset-your-password", "reset-your-password"),
+            Source(2, "Unlock a locked account", HELP + "unlock-your-account", "unlock-your-account"),
+            Source(3, "Keep your Nimbus account secure", HELP + "secure-your-account", "secure-your-account"),
         ],
     ),
     # a title with characters every channel must escape, and an article without a link
@@ -38,7 +33,7 @@ CASES = {
         grounded=False,
         method="suggest",
         suggestions=[
-            Source(1, "Returns & refunds <EU> | UK", BASE + "return-policy?a=1&b=2", "return-policy"),
+            Source(1, "Returns & refunds <EU> | UK", HELP + "return-policy?a=1&b=2", "return-policy"),
             Source(2, "Wiring guide (PDF)", "", "wiring-guide"),
         ],
     ),
@@ -52,12 +47,7 @@ def rendered(case: str, channel: str) -> list[dict]:
 @pytest.mark.parametrize("channel", CHANNELS)
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_golden(case, channel):
-    path = GOLDEN / f"{case}.{channel}.json"
-    actual = rendered(case, channel)
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(json.dumps(actual, ensure_ascii=False, indent=1) + "\n")
-    assert path.exists(), f"no golden file {path.name}: run with UPDATE_GOLDEN=1 and review it"
-    assert actual == json.loads(path.read_text())
+    assert_golden(f"{case}.{channel}", rendered(case, channel))
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
@@ -73,14 +63,14 @@ def test_every_article_is_offered_with_its_link_and_no_feedback_buttons(channel)
 def test_slack_links_are_mrkdwn_links_and_text_is_escaped():
     payload = rendered("suggestions_escaping", "slack")[0]["json_message"]["slack"]
     section = payload["blocks"][0]["text"]["text"]
-    assert f"<{BASE}return-policy?a=1&amp;b=2|Returns &amp; refunds &lt;EU&gt; ¦ UK>" in section
+    assert f"<{HELP}return-policy?a=1&amp;b=2|Returns &amp; refunds &lt;EU&gt; ¦ UK>" in section
     assert "Wiring guide (PDF)" in section and "<|" not in section
     assert all(len(b["text"]["text"]) < 3000 for b in payload["blocks"] if b["type"] == "section")
 
 
 def test_telegram_is_valid_html_with_anchors():
     html = rendered("suggestions_escaping", "telegram")[0]["json_message"]["telegram"]["html"]
-    assert f'<a href="{BASE}return-policy?a=1&amp;b=2">Returns &amp; refunds &lt;EU&gt; | UK</a>' in html
+    assert f'<a href="{HELP}return-policy?a=1&amp;b=2">Returns &amp; refunds &lt;EU&gt; | UK</a>' in html
     assert re.sub(r"</?(a|b|i)( [^>]*)?>", "", html).count("<") == 0
 
 
@@ -106,4 +96,4 @@ def test_rest_carries_the_articles_as_structured_data():
         "unlock-your-account",
         "secure-your-account",
     ]
-    assert f"- [Reset your password]({BASE}reset-your-password)" in message["text"]
+    assert f"- [Reset your password]({HELP}reset-your-password)" in message["text"]

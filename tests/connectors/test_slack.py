@@ -286,9 +286,12 @@ def test_retried_event_reaches_rasa_once_with_eyes_reaction(slack_api):
     assert added.at <= post.at <= removed.at
 
 
+SLOW_REACTION = 1.0  # seconds reactions.add takes; far beyond what a turn's start may wait
+
+
 def _answer_with_slow_reaction(slack_api, parts: int = 1) -> float:
-    """Seconds from the event to the turn reaching Rasa, with reactions.add taking 0.5 s."""
-    slack_api.slow("reactions.add", 0.5)
+    """Seconds from the event to the turn reaching Rasa, with reactions.add taking SLOW_REACTION."""
+    slack_api.slow("reactions.add", SLOW_REACTION)
     reached = []
 
     async def on_new_message(message):
@@ -308,13 +311,13 @@ def _answer_with_slow_reaction(slack_api, parts: int = 1) -> float:
 
 
 def test_turn_is_processed_while_the_eyes_reaction_is_added_and_the_answer_follows_it(slack_api):
-    assert _answer_with_slow_reaction(slack_api) < 0.3  # did not wait for reactions.add
+    assert _answer_with_slow_reaction(slack_api) < SLOW_REACTION / 2  # did not wait for reactions.add
     (added,) = slack_api.calls("reactions.add")
     (post,) = slack_api.posts()
     (removed,) = slack_api.calls("reactions.remove")
-    # The answer is sent once the reaction is on the message (0.5 s after its request),
-    # and the reaction is removed after the answer.
-    assert post.at - added.at >= 0.45
+    # The answer is sent once the reaction is on the message (SLOW_REACTION after its
+    # request), and the reaction is removed after the answer.
+    assert post.at - added.at >= SLOW_REACTION - 0.05
     assert post.at <= removed.at
 
 
@@ -326,10 +329,10 @@ def test_answer_does_not_wait_long_for_a_stuck_reaction(slack_api, monkeypatch):
     (added,) = slack_api.calls("reactions.add")
     posts = slack_api.posts()
     assert len(posts) == 3
-    # Replied without waiting out the 0.5 s reaction, and only the first part waited.
-    assert posts[-1].at - added.at < 0.4
+    # Replied without waiting out the slow reaction, and only the first part waited.
+    assert posts[-1].at - added.at < 0.2 + SLOW_REACTION / 2
     (removed,) = slack_api.calls("reactions.remove")
-    assert removed.at - added.at >= 0.45  # removed only once it had been added
+    assert removed.at - added.at >= SLOW_REACTION - 0.05  # removed only once it had been added
 
 
 def test_body_that_is_not_utf8_is_a_400_not_a_crash():

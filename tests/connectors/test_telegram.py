@@ -10,6 +10,7 @@ import pytest
 
 from connectors.common.credentials import ChannelConfigError
 from connectors.telegram import TelegramInput
+from connectors.telegram import output as telegram_output
 from connectors.telegram.channel import make_bot
 from connectors.telegram.format import split_html, strip_tags, visible_length
 from connectors.telegram.output import CallbackData, TelegramOutput
@@ -158,6 +159,25 @@ def run_output(api: TelegramStandIn, action, chat_id: int = 42, reply_to=None):
             await action(TelegramOutput(bot, chat_id, f"telegram:{chat_id}", reply_to=reply_to))
 
     asyncio.run(scenario())
+
+
+def test_typing_repeats_while_the_bot_works_but_never_follows_the_answer(telegram_api, monkeypatch):
+    # Repeats every 0.5 s here (4.5 s in production). The answer goes out at 0.9 s and the
+    # turn ends 0.2 s later (Rasa saving the conversation): a repeat on a fixed 0.5 s beat
+    # fell in that moment and showed "typing…" under the answer.
+    monkeypatch.setattr(telegram_output, "TYPING_REPEAT_SECONDS", 0.5)
+
+    async def turn(out: TelegramOutput) -> None:
+        async with out.typing_while():
+            await asyncio.sleep(0.9)  # the bot works: one repeat at 0.5 s
+            await out.send_text_message("u", "the answer")
+            await asyncio.sleep(0.2)  # the turn ends shortly after its answer
+        await out._keeper  # the repeats end with the turn (it looks once more, at most)
+
+    run_output(telegram_api, turn)
+    calls = [r.method for r in telegram_api.requests if r.method in ("sendChatAction", "sendMessage")]
+    assert calls == ["sendChatAction", "sendChatAction", "sendMessage"]
+    assert all(int(r.params.get("chat_id", 0)) == 42 for r in telegram_api.calls("sendChatAction"))
 
 
 def test_plain_text_is_escaped_as_html(telegram_api):

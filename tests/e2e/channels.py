@@ -133,30 +133,19 @@ def channel_credentials(tmp_path_factory, slack_api, telegram_api, twilio_api) -
 
 @pytest.fixture(scope="session")
 def channel_stack(tmp_path_factory, model, channel_credentials, kb_uri, openai_latency_standin):
-    from tests.e2e.conftest import make_stack  # here, not at import: conftest imports this module
+    from tests.e2e.conftest import running_stack  # here, not at import: conftest imports this module
 
-    tmp = tmp_path_factory.mktemp("channels")
-    stack = make_stack(
-        tmp,
-        model,
-        channel_credentials,
-        kb_uri,
-        {
-            "OPENAI_API_KEY": "sk-test-standin",
-            "OPENAI_BASE_URL": openai_latency_standin.base_url,
-            "OPENAI_MODEL": "stand-in-model",
-            "OPENAI_TIMEOUT": "30",
-            "OPENAI_MAX_RETRIES": "0",
-            # The action server tells the team through the Slack connector's handoff route.
-            "SLACK_HANDOFF_CHANNEL": SLACK_TEAM_CHANNEL,
-        },
-    )
-    try:
-        stack.start_actions()
-        stack.start_rasa()
+    env = {
+        "OPENAI_API_KEY": "sk-test-standin",
+        "OPENAI_BASE_URL": openai_latency_standin.base_url,
+        "OPENAI_MODEL": "stand-in-model",
+        "OPENAI_TIMEOUT": "30",
+        "OPENAI_MAX_RETRIES": "0",
+        # The action server tells the team through the Slack connector's handoff route.
+        "SLACK_HANDOFF_CHANNEL": SLACK_TEAM_CHANNEL,
+    }
+    with running_stack(tmp_path_factory.mktemp("channels"), model, channel_credentials, kb_uri, env) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def user_events(stack, conversation: str, count: int = 1, timeout: float = 15) -> list[dict]:

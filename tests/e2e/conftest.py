@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import secrets
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -59,17 +61,27 @@ def make_stack(tmp: Path, model: Path, credentials: Path, kb_uri: str, extra_env
     )
 
 
-@pytest.fixture(scope="module")
-def plain_stack(tmp_path_factory, model, rest_credentials, kb_uri):
-    """The bot as `make run` starts it on a fresh machine: no model API configured."""
-    tmp = tmp_path_factory.mktemp("plain")
-    stack = make_stack(tmp, model, rest_credentials, kb_uri, {})
+@contextmanager
+def running_stack(
+    tmp: Path, model: Path, credentials: Path, kb_uri: str, extra_env: dict[str, str]
+) -> Iterator[Stack]:
+    """`make_stack` with both servers started, stopped when the block ends (also when a
+    server failed to start, so no process outlives the fixture)."""
+    stack = make_stack(tmp, model, credentials, kb_uri, extra_env)
     try:
         stack.start_actions()
         stack.start_rasa()
         yield stack
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="module")
+def plain_stack(tmp_path_factory, model, rest_credentials, kb_uri):
+    """The bot as `make run` starts it on a fresh machine: no model API configured."""
+    tmp = tmp_path_factory.mktemp("plain")
+    with running_stack(tmp, model, rest_credentials, kb_uri, {}) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="module")
@@ -82,25 +94,15 @@ def openai_standin():
 @pytest.fixture(scope="module")
 def llm_stack(tmp_path_factory, model, rest_credentials, kb_uri, openai_standin):
     tmp = tmp_path_factory.mktemp("llm")
-    stack = make_stack(
-        tmp,
-        model,
-        rest_credentials,
-        kb_uri,
-        {
-            "OPENAI_API_KEY": "sk-test-standin",
-            "OPENAI_BASE_URL": openai_standin.base_url,
-            "OPENAI_MODEL": "stand-in-model",
-            "OPENAI_TIMEOUT": "2",
-            "OPENAI_MAX_RETRIES": "1",
-        },
-    )
-    try:
-        stack.start_actions()
-        stack.start_rasa()
+    env = {
+        "OPENAI_API_KEY": "sk-test-standin",
+        "OPENAI_BASE_URL": openai_standin.base_url,
+        "OPENAI_MODEL": "stand-in-model",
+        "OPENAI_TIMEOUT": "2",
+        "OPENAI_MAX_RETRIES": "1",
+    }
+    with running_stack(tmp, model, rest_credentials, kb_uri, env) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def say(stack: Stack, sender: str, text: str) -> list[dict]:

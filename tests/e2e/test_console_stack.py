@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from scripts.stack import ACTIONS_BIN, ROOT, free_port
-from tests.e2e.conftest import make_stack, say, texts
+from tests.e2e.conftest import running_stack, say, texts
 from tests.standins.webhook_server import WebhookStandIn
 
 TOKEN = "e2e-console-" + os.urandom(6).hex()
@@ -37,15 +37,10 @@ def stack(tmp_path_factory, model, rest_credentials, kb_uri, team_webhook):
         "TRACKER_URL": "",
         "REDIS_HOST": "",
     }
-    stack = make_stack(tmp, model, rest_credentials, kb_uri, env)
-    stack.console_port = free_port()
-    try:
-        stack.start_actions()
-        stack.start_rasa()
+    with running_stack(tmp, model, rest_credentials, kb_uri, env) as stack:
+        stack.console_port = free_port()
         stack.start_console()
         yield stack
-    finally:
-        stack.stop()
 
 
 def get(stack, path: str, token: str | None = TOKEN) -> tuple[int, str]:

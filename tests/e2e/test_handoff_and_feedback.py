@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from scripts.stack import ACTIONS_BIN, ROOT
-from tests.e2e.conftest import conversation_id, make_stack, say, texts, tracker
+from tests.e2e.conftest import conversation_id, running_stack, say, texts, tracker
 from tests.standins.webhook_server import WebhookStandIn
 
 DOMAIN = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text())["responses"]
@@ -32,15 +32,10 @@ def team_webhook():
 def stack(tmp_path_factory, model, rest_credentials, kb_uri, team_webhook):
     tmp = tmp_path_factory.mktemp("handoff")
     env = {"HANDOFF_WEBHOOK_URL": team_webhook.url, "FEEDBACK_DB": str(tmp / "feedback.sqlite")}
-    stack = make_stack(tmp, model, rest_credentials, kb_uri, env)
-    stack.feedback_db = tmp / "feedback.sqlite"
-    stack.handoff_db = tmp / "handoffs.sqlite"  # beside FEEDBACK_DB by default
-    try:
-        stack.start_actions()
-        stack.start_rasa()
+    with running_stack(tmp, model, rest_credentials, kb_uri, env) as stack:
+        stack.feedback_db = tmp / "feedback.sqlite"
+        stack.handoff_db = tmp / "handoffs.sqlite"  # beside FEEDBACK_DB by default
         yield stack
-    finally:
-        stack.stop()
 
 
 def actions_cli(*args: str) -> str:

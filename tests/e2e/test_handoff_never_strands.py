@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from scripts.stack import ROOT
-from tests.e2e.conftest import make_stack, say, texts, tracker
+from tests.e2e.conftest import running_stack, say, texts, tracker
 from tests.standins.webhook_server import WebhookStandIn
 
 RESPONSES = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text())["responses"]
@@ -36,13 +36,8 @@ def asks_for_a_person_then_a_question(stack, sender: str) -> str:
 def unconfigured(tmp_path_factory, model, rest_credentials, kb_uri):
     """`make run` on a fresh machine: no webhook, no Slack, no contact line set."""
     tmp = tmp_path_factory.mktemp("no-destination")
-    stack = make_stack(tmp, model, rest_credentials, kb_uri, {})
-    try:
-        stack.start_actions()
-        stack.start_rasa()
+    with running_stack(tmp, model, rest_credentials, kb_uri, {}) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def test_without_a_destination_the_customer_gets_the_contact_article_and_answers(unconfigured):
@@ -65,13 +60,8 @@ def team_webhook():
 def failing(tmp_path_factory, model, rest_credentials, kb_uri, team_webhook):
     tmp = tmp_path_factory.mktemp("failing-webhook")
     env = {"HANDOFF_WEBHOOK_URL": team_webhook.url, "HANDOFF_CONTACT_LINE": CONTACT}
-    stack = make_stack(tmp, model, rest_credentials, kb_uri, env)
-    try:
-        stack.start_actions()
-        stack.start_rasa()
+    with running_stack(tmp, model, rest_credentials, kb_uri, env) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def test_a_failing_then_unreachable_webhook_gives_the_contact_line_and_the_bot_answers(failing, team_webhook):

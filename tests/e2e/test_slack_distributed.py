@@ -37,7 +37,7 @@ def workspaces():
 
 @pytest.fixture(scope="module")
 def app_stack(tmp_path_factory, model, kb_uri, workspaces):
-    from tests.e2e.conftest import make_stack
+    from tests.e2e.conftest import running_stack
 
     tmp = tmp_path_factory.mktemp("slack-app")
     credentials = tmp / "credentials.yml"
@@ -59,13 +59,8 @@ def app_stack(tmp_path_factory, model, kb_uri, workspaces):
         ),
         encoding="utf-8",
     )
-    stack = make_stack(tmp, model, credentials, kb_uri, {"SLACK_HANDOFF_CHANNEL": TEAM_CHANNEL})
-    try:
-        stack.start_actions()
-        stack.start_rasa()
+    with running_stack(tmp, model, credentials, kb_uri, {"SLACK_HANDOFF_CHANNEL": TEAM_CHANNEL}) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> Reply:

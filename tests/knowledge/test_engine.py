@@ -111,6 +111,21 @@ def test_a_short_new_question_after_another_topic_is_still_answered(sample_kb, e
     assert answer.sources[0].url.endswith("/international-shipping")
 
 
+def test_a_follow_up_without_a_pronoun_is_read_with_the_earlier_turns_too(sample_kb, embedder):
+    # Nine words, no "it" or "and ...": searched alone it is about refunds; with the
+    # earlier turn it is about the security report, and the decision trusts that reading.
+    kb = kb_for(sample_kb, embedder, max_messages_in_query=2)
+    history = ["i think i found a security vulnerability in your app"]
+    answer = kb.ask("when can i expect to hear back from your team", history)
+    assert answer.method == "extractive", answer.method
+    assert answer.sources[0].article_id == "report-a-security-issue"
+    # A new topic of the same length still gets its own article.
+    other = kb.ask(
+        "how much does shipping to canada cost for one thermostat", ["how do I reset my thermostat?"]
+    )
+    assert other.sources[0].article_id == "international-shipping"
+
+
 def test_max_messages_in_query_is_read_from_the_environment(monkeypatch):
     monkeypatch.setenv("KB_MAX_MESSAGES_IN_QUERY", "5")
     assert RetrievalSettings.from_env().max_messages_in_query == 5

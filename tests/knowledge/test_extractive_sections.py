@@ -6,10 +6,12 @@ import re
 
 import pytest
 
+from knowledge.answer.extractive import extract_answer
 from knowledge.answer.structure import parse_blocks, row_line, tables_as_rows, to_plain
 from knowledge.answer_check import check_answers, facts_present, opening_problem, report
 from knowledge.budget import budget_for
 from knowledge.config import SAMPLE_ARTICLES, RetrievalSettings, Settings
+from knowledge.documents import Passage
 from knowledge.ingest import ingest_folder
 from knowledge.service import KnowledgeBase
 from knowledge.store import ChunkStore
@@ -170,3 +172,65 @@ def test_answer_check_counts_facts_per_channel_budget(kb):
     text = report(kb, questions)
     assert "facts present" in text and "follow-ups (test part, no model): right article first for 1/1" in text
     assert "non-English (test part): language detected (so the reply is in it) for 1/1" in text
+
+
+# --- the SMS answer built from parts (issue 18) -------------------------------------------
+
+
+def _article_section(slug: str, heading: str) -> Passage:
+    """One section of a sample article, as retrieval would hand it to the answerer."""
+    text = (SAMPLE_ARTICLES / f"{slug}.md").read_text(encoding="utf-8")
+    body = text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0].strip()
+    return Passage(f"{slug}#0", slug, slug, f"https://help.example/{slug}", heading, body, 1.0)
+
+
+def test_sms_answer_spends_the_rest_of_its_budget_on_the_sentence_after_the_one_quoted(embedder):
+    # The sentence that matches the question's words ("credit note") is not the one that
+    # says where to find it; the next one is, and there is room for it in an SMS.
+    section = _article_section("invoices-and-receipts", "Refunds and credit notes")
+    answer = extract_answer("where can i find the credit note for my refund", [section], embedder, 340)
+    plain = to_plain(answer)
+    assert "we email a credit note" in plain, answer
+    assert "It also appears in Invoices" in plain, answer
+    assert len(answer) <= 340 and opening_problem(answer, [section]) is None
+
+
+def test_a_relative_that_does_not_keep_the_answering_sentence_out_of_an_sms(embedder):
+    # "Invoices that have already been issued ..." names its own subject: it must not be
+    # mistaken for a sentence leaning on the one before (which leans on the list above).
+    section = _article_section("invoices-and-receipts", "Add a company name or tax ID")
+    answer = extract_answer(
+        "my VAT number is missing on an invoice you already sent, can you fix the old one",
+        [section],
+        embedder,
+        340,
+    )
+    assert "can reissue one with your updated details" in to_plain(answer), answer
+    assert len(answer) <= 340 and opening_problem(answer, [section]) is None
+
+
+def test_sms_answer_adds_the_paragraph_after_a_whole_list_and_keeps_its_heading(embedder):
+    # Three steps fit an SMS with room to spare: the sentence after them (what happens
+    # next) is part of the answer, and the heading still says which case the steps are for.
+    section = _article_section("modify-or-cancel-an-order", "Cancel your order")
+    answer = extract_answer("how do i call off an order i placed ten minutes ago", [section], embedder, 340)
+    plain = to_plain(answer)
+    assert plain.startswith("Cancel your order\n1. Open the order"), answer
+    assert "3. Choose a reason and confirm." in plain, answer
+    assert "We email you a cancellation confirmation." in plain, answer
+    assert len(answer) <= 340
+
+
+def test_sms_answer_quoting_two_articles_leaves_room_for_both_links(embedder):
+    # The SMS budget holds one "[1] help.../articles/..." line beside the body; quoting a
+    # second article adds a second line, so the body must be that much shorter or the
+    # phone gets the answer cut after its first sentences.
+    sections = [
+        _article_section("contact-support", "Heating emergency?"),
+        _article_section("display-blank-or-no-power", "2. Check power to your HVAC system"),
+    ]
+    question = "the heating stopped and the furnace seems dead, what do i do"
+    answer = extract_answer(question, sections, embedder, 340)
+    assert "[1]" in answer and "[2]" in answer, answer  # both articles quoted
+    second_line = len(sections[1].url.removeprefix("https://")) + len("[2] ") + 1
+    assert len(answer) + second_line <= 340, answer

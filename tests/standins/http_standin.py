@@ -188,6 +188,11 @@ class StandIn:
                 parsed = urllib.parse.urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
+                if len(raw) < length:
+                    # The client went away mid-request (a process stopped while a call was
+                    # on its way): the platform never receives such a call, so it is no call.
+                    self.close_connection = True
+                    return
                 method = standin.route(parsed.path)
                 if method is None:
                     self._reply(404, {"ok": False, "error": "unknown_method"})
