@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge.embedding import DIMENSION
+from knowledge.store import IndexModelMismatch
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class Snapshot:
             return []
         vector = np.asarray(vector, dtype=np.float32)
         if vector.shape[-1] != self.vectors.shape[1]:
-            raise ValueError(
+            raise IndexModelMismatch(
                 f"the index holds {self.vectors.shape[1]}-dimension vectors but the question was "
                 f"embedded with {vector.shape[-1]}: it was built with another embedding model "
                 "(KB_EMBEDDING_MODEL); run `kb ingest` again"

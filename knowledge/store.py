@@ -61,6 +61,10 @@ class KnowledgeBaseMissing(RuntimeError):
     """No index at the configured URI: the bot says so instead of guessing."""
 
 
+class IndexModelMismatch(KnowledgeBaseMissing):
+    """The index was written by another embedding model: no usable index for this one."""
+
+
 def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 

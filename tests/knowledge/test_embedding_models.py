@@ -20,7 +20,7 @@ from knowledge.config import RetrievalSettings
 from knowledge.embedding import MINILM, MPNET, assemble_split_zip, configured_model
 from knowledge.ingest import ingest_folder
 from knowledge.retrieval import Retriever
-from knowledge.store import ChunkStore
+from knowledge.store import ChunkStore, KnowledgeBaseMissing
 
 
 def split_archive(tmp_path: Path, weights: bytes) -> list[Path]:
@@ -103,7 +103,7 @@ def test_an_index_takes_the_width_of_its_model_and_is_rebuilt_for_another(tmp_pa
     wide_cosine = result.signals.cosine
 
     # The default model searching the wide index gets a clear error, not a wrong answer.
-    with pytest.raises(ValueError, match="another embedding model"):
+    with pytest.raises(KnowledgeBaseMissing, match="another embedding model"):
         Retriever(ChunkStore(uri), embedder, RetrievalSettings(uri=uri)).search("how much is shipping")
 
     # Ingesting with the default model re-embeds every article, unchanged ones too.
