@@ -22,12 +22,13 @@ def _lazy_embed(texts):
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from knowledge.embedding import configured_model
     from knowledge.ingest import ingest_folder
     from knowledge.store import ChunkStore
 
     settings = RetrievalSettings.from_env()
     uri = args.uri or settings.uri
-    store = ChunkStore(uri, settings.table)
+    store = ChunkStore(uri, settings.table, embedding_model=configured_model())
     try:
         report = ingest_folder(Path(args.path), store, _lazy_embed, show_progress=not args.quiet)
     except FileNotFoundError as exc:

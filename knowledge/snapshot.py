@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge.embedding import DIMENSION
+from knowledge.store import IndexModelMismatch
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,12 @@ class Snapshot:
         if not self.rows or limit <= 0:
             return []
         vector = np.asarray(vector, dtype=np.float32)
+        if vector.shape[-1] != self.vectors.shape[1]:
+            raise IndexModelMismatch(
+                f"the index holds {self.vectors.shape[1]}-dimension vectors but the question was "
+                f"embedded with {vector.shape[-1]}: it was built with another embedding model "
+                "(KB_EMBEDDING_MODEL); run `kb ingest` again"
+            )
         # In small blocks: a product over more rows makes OpenBLAS fan out to all cores,
         # which on a busy 2-core machine waits on the other jobs. Measured at 20,000 rows,
         # load ~5, p50 / p90: one product 8.0 / 12.0 ms, 4096-row blocks 9.6 / 40.7 ms,
@@ -94,10 +101,12 @@ class Snapshot:
 def _snapshot(version: int, table) -> Snapshot:
     """Build from an Arrow table of PASSAGE_COLUMNS + vector + title_vector (+ heading_vector)."""
     count = table.num_rows
-    vectors = np.zeros((count, DIMENSION), dtype=np.float32)
+    vector_type = table.schema.field("vector").type
+    dimension = getattr(vector_type, "list_size", DIMENSION)  # the model's width, fixed per table
+    vectors = np.zeros((count, dimension), dtype=np.float32)
     if count:
         flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-        vectors = np.ascontiguousarray(flat.reshape(count, DIMENSION), dtype=np.float32)
+        vectors = np.ascontiguousarray(flat.reshape(count, dimension), dtype=np.float32)
     rows = table.select(list(PASSAGE_COLUMNS)).to_pylist()
     by_article: dict[str, np.ndarray | None] = {}
     title_vectors: list[np.ndarray | None] = []

@@ -18,8 +18,17 @@ from knowledge.embedding import DIMENSION
 
 log = logging.getLogger(__name__)
 
-SCHEMA = pa.schema(
-    [
+# Which model wrote the vectors, kept in the table's schema metadata (see `needs_rebuild`).
+MODEL_KEY = b"embedding_model"
+
+
+def schema(dimension: int = DIMENSION, model: str | None = None) -> pa.Schema:
+    """The chunk table's columns for vectors of `dimension` (the embedding model's width)."""
+    return pa.schema(_fields(dimension), metadata={MODEL_KEY: model.encode()} if model else None)
+
+
+def _fields(dimension: int) -> list[pa.Field]:
+    return [
         pa.field("chunk_id", pa.string(), nullable=False),
         pa.field("article_id", pa.string(), nullable=False),
         pa.field("title", pa.string()),
@@ -29,15 +38,17 @@ SCHEMA = pa.schema(
         pa.field("search_text", pa.string()),
         pa.field("page", pa.int32()),
         pa.field("content_hash", pa.string()),
-        pa.field("vector", pa.list_(pa.float32(), DIMENSION)),
+        pa.field("vector", pa.list_(pa.float32(), dimension)),
         # The article title embedded alone, repeated on each of its chunks: a question
         # that paraphrases a title is strong evidence for the whole article (see retrieval).
-        pa.field("title_vector", pa.list_(pa.float32(), DIMENSION)),
+        pa.field("title_vector", pa.list_(pa.float32(), dimension)),
         # The chunk's heading path ("Title > Section") embedded alone: a question that
         # paraphrases a section heading points at that section (see retrieval).
-        pa.field("heading_vector", pa.list_(pa.float32(), DIMENSION)),
+        pa.field("heading_vector", pa.list_(pa.float32(), dimension)),
     ]
-)
+
+
+SCHEMA = schema()
 
 FTS_COLUMN = "search_text"
 CALIBRATION_SUFFIX = "__calibration"
@@ -48,6 +59,10 @@ CALIBRATION_SCHEMA = pa.schema(
 
 class KnowledgeBaseMissing(RuntimeError):
     """No index at the configured URI: the bot says so instead of guessing."""
+
+
+class IndexModelMismatch(KnowledgeBaseMissing):
+    """The index was written by another embedding model: no usable index for this one."""
 
 
 def _quote(value: str) -> str:
@@ -64,6 +79,8 @@ def rows_for(
     `heading_vectors` a heading path (`Chunk.heading_path`) to its embedding."""
     title_vectors = title_vectors or {}
     heading_vectors = heading_vectors or {}
+    vectors = np.asarray(vectors, dtype=np.float32)
+    dimension = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else DIMENSION
     return pa.Table.from_pylist(
         [
             {
@@ -86,15 +103,17 @@ def rows_for(
             }
             for i, c in enumerate(chunks)
         ],
-        schema=SCHEMA,
+        schema=schema(dimension),
     )
 
 
 class ChunkStore:
-    def __init__(self, uri: str, table: str = "chunks") -> None:
+    def __init__(self, uri: str, table: str = "chunks", embedding_model: str | None = None) -> None:
+        """`embedding_model`: the model about to write (ingestion); None checks nothing."""
         import lancedb
 
         self.uri = uri
+        self.embedding_model = embedding_model
         self.table_name = table
         self._db = lancedb.connect(uri)
         self._table = None
@@ -145,7 +164,20 @@ class ChunkStore:
         """A table written by an older version lacks columns retrieval now relies on."""
         if not self.exists():
             return False
-        return set(SCHEMA.names) - set(self.table.schema.names) != set()
+        if set(SCHEMA.names) - set(self.table.schema.names) != set():
+            return True
+        # Vectors of two models are not comparable: another model re-embeds everything.
+        return self.embedding_model is not None and self.stored_model() != self.embedding_model
+
+    def stored_model(self) -> str:
+        """The embedding model that wrote the table (tables from before the stamp: MiniLM-L6)."""
+        from knowledge.embedding import DEFAULT_MODEL
+
+        metadata = self.table.schema.metadata or {}
+        return metadata.get(MODEL_KEY, DEFAULT_MODEL.encode()).decode()
+
+    def dimension(self) -> int:
+        return int(self.table.schema.field("vector").type.list_size)
 
     def drop(self) -> None:
         if self.exists():
@@ -236,7 +268,10 @@ class ChunkStore:
     # -- writing -----------------------------------------------------------------------
     def _ensure_table(self, first_rows: pa.Table):
         if not self.exists():
-            self._table = self._db.create_table(self.table_name, schema=SCHEMA)
+            dimension = first_rows.schema.field("vector").type.list_size
+            self._table = self._db.create_table(
+                self.table_name, schema=schema(dimension, self.embedding_model)
+            )
         return self.table
 
     def replace_article(self, article_id: str, rows: pa.Table) -> None:
