@@ -34,7 +34,7 @@ from knowledge.documents import Answer
 from knowledge.service import KnowledgeBase
 
 DOMAIN = Path(__file__).resolve().parents[2] / "bot" / "domain.yml"
-CHANNELS = ("slack", "telegram", "sms", "rest")
+CHANNELS = ("slack", "telegram", "whatsapp", "sms", "rest")
 # A made-up reference so previews show the feedback buttons every real answer carries.
 PREVIEW_REF = "preview0"
 

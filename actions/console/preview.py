@@ -3,8 +3,9 @@
 The payloads come unchanged from `actions/render/`; this module only draws them: Slack's
 Block Kit and mrkdwn, Telegram's HTML subset (re-parsed and reduced to the tags Telegram
 accepts, so a renderer bug shows up as missing formatting here, never as markup running
-in the team's browser), SMS as the phone shows plain text with its segment count, and
-REST as the JSON the Rasa REST channel returns.
+in the team's browser), WhatsApp's *bold*/_italic_/~strike~/```monospace``` markup as the
+app styles it, SMS as the phone shows plain text with its segment count, and REST as the
+JSON the Rasa REST channel returns.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from markupsafe import Markup
 
 from actions.render.base import RenderedMessage
 from actions.render.sms import encoding, segments
+from contract import TWILIO_BODY_LIMIT
 
 # ---------------------------------------------------------------- Slack ------------
 
@@ -210,6 +212,64 @@ def telegram_html(payload: dict[str, Any]) -> tuple[Markup, list[str]]:
     return Markup(f'<div class="tg-text">{body}</div>{keys}'), dropped
 
 
+# ---------------------------------------------------------------- WhatsApp ---------
+
+# WhatsApp styles a marker pair only at word edges (`snake_case_names` and `5 * 3` stay as
+# typed), within one line, with no space just inside the markers.
+_WA_BLOCK = re.compile(r"```(.+?)```", re.DOTALL)
+_WA_CODE = re.compile(r"`([^`\n]+)`")
+_WA_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"\x00]+", re.IGNORECASE)
+_WA_STYLES = (
+    (re.compile(r"(?<![\w*])\*(?![\s*])([^*\n]+?)(?<!\s)\*(?![\w*])"), "b"),
+    (re.compile(r"(?<![\w_])_(?![\s_])([^_\n]+?)(?<!\s)_(?![\w_])"), "i"),
+    (re.compile(r"(?<![\w~])~(?![\s~])([^~\n]+?)(?<!\s)~(?![\w~])"), "s"),
+)
+
+
+def _url_end(url: str) -> int:
+    """Where a bare URL ends: sentence punctuation and an unmatched `)` are not part of it."""
+    end = len(url)
+    while end and (
+        url[end - 1] in ".,;:!?'\"" or (url[end - 1] == ")" and url[:end].count("(") < url[:end].count(")"))
+    ):
+        end -= 1
+    return end
+
+
+def whatsapp_to_html(text: str) -> str:
+    """WhatsApp's text formatting as safe HTML; line breaks stay `\\n` (the bubble keeps them).
+
+    Monospace, inline code and bare URLs are cut out first, so markers inside them stay
+    literal as they do in the app; the rest is HTML-escaped and then styled. URLs are shown
+    as the link-coloured text WhatsApp makes of them, never as a live link in the console.
+    """
+    holes: list[str] = []
+
+    def hole(rendered: str) -> str:
+        holes.append(rendered)
+        return f"\x00{len(holes) - 1}\x00"
+
+    def url(match: re.Match) -> str:
+        found = match.group(0)
+        end = _url_end(found)
+        return hole(f'<span class="wa-url">{html.escape(found[:end])}</span>') + found[end:]
+
+    text = text.replace("\x00", "")
+    text = _WA_BLOCK.sub(lambda m: hole(f'<code class="wa-pre">{html.escape(m.group(1))}</code>'), text)
+    text = _WA_CODE.sub(lambda m: hole(f'<code class="wa-code">{html.escape(m.group(1))}</code>'), text)
+    text = _WA_URL.sub(url, text)
+    text = html.escape(text, quote=False)
+    for pattern, tag in _WA_STYLES:
+        text = pattern.sub(lambda m, tag=tag: f"<{tag}>{m.group(1)}</{tag}>", text)
+    lines = []
+    for line in text.split("\n"):
+        if line.startswith("&gt; "):
+            line = f'<span class="wa-quote">{line[5:]}</span>'
+        lines.append(line)
+    text = "\n".join(lines)
+    return re.sub(r"\x00(\d+)\x00", lambda m: holes[int(m.group(1))], text)
+
+
 # ---------------------------------------------------------------- previews ---------
 
 
@@ -225,6 +285,12 @@ def channel_previews(channel: str, messages: list[RenderedMessage]) -> list[dict
             entry["fallback"] = custom["slack"].get("text", "")
         elif channel == "telegram" and "telegram" in custom:
             entry["html"], entry["dropped"] = telegram_html(custom["telegram"])
+        elif channel == "whatsapp":
+            # The renderer's part, or a plain text reply (the refusal), which the app styles too.
+            text = custom["whatsapp"].get("text", "") if "whatsapp" in custom else message.text or ""
+            entry["html"] = Markup(whatsapp_to_html(text))
+            entry["chars"] = len(text)
+            entry["limit"] = TWILIO_BODY_LIMIT
         elif channel == "sms":
             text = custom.get("sms", {}).get("text") if "sms" in custom else message.text or ""
             entry["text"] = text

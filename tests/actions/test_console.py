@@ -29,6 +29,7 @@ from actions.feedback_store import FeedbackStore
 from actions.gaps_store import GapsStore
 from actions.handoff_store import HandoffStore
 from actions.render.sms import FEEDBACK_PROMPT, segments
+from actions.render.whatsapp import FEEDBACK_PROMPT as WHATSAPP_FEEDBACK
 from tests.actions.test_gaps import feed_sixty
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -290,6 +291,28 @@ def test_a_question_shows_the_verdict_and_each_channel_as_its_customers_see_it(c
     assert "Sources" in body.text and "<b>" not in body.text
     assert len(telegram.find_elements(By.CSS_SELECTOR, ".tg-keyboard .tg-button")) == 3
 
+    whatsapp = browser.find_element(By.ID, "preview-whatsapp")
+    bubble = whatsapp.find_element(By.CSS_SELECTOR, ".wa-text")
+    shown = bubble.text
+    bold = [b.text for b in bubble.find_elements(By.CSS_SELECTOR, "b")]
+    assert "Sources" in bold and len(bold) >= 2, "*bold* is drawn bold, in the answer and the heading"
+    assert "*" not in shown and "<b>" not in shown  # no raw markers, no markup as text
+    assert "\n" in shown and shown.endswith(WHATSAPP_FEEDBACK)  # line breaks kept
+    # Citations are [n] in the text and the links are text in the Sources list: the same
+    # articles Slack links to, shown as the URLs WhatsApp makes tappable, and no live link.
+    answer_part, sources_part = shown.split("Sources", 1)
+    assert "[1]" in answer_part and "[1] " in sources_part
+    urls = {u.text for u in bubble.find_elements(By.CSS_SELECTOR, ".wa-url")}
+    slack_urls = {a.get_attribute("href") for a in context.find_elements(By.CSS_SELECTOR, "a")}
+    assert urls and urls <= slack_urls and all(url in sources_part for url in urls)
+    tags = {e.tag_name for e in bubble.find_elements(By.CSS_SELECTOR, "*")}
+    assert tags <= {"b", "i", "s", "code", "span"}  # no <a>, nothing but WhatsApp's styles
+    chars = int(whatsapp.find_element(By.CSS_SELECTOR, ".wa-chars").get_attribute("data-chars"))
+    body = json.loads(whatsapp.find_element(By.CSS_SELECTOR, "details pre").get_attribute("textContent"))
+    sent = body["json_message"]["whatsapp"]["text"]  # the body Twilio gets, markers and all
+    assert chars == len(sent) > len(bubble.get_attribute("textContent")) and "*Sources*" in sent
+    assert not whatsapp.find_elements(By.CSS_SELECTOR, ".wa-split")  # one Twilio message
+
     sms = browser.find_element(By.ID, "preview-sms")
     text = sms.find_element(By.CSS_SELECTOR, ".sms-bubble").get_attribute("textContent")
     shown = int(sms.find_element(By.CSS_SELECTOR, ".sms-segments").get_attribute("data-segments"))
@@ -317,6 +340,7 @@ def test_a_question_the_articles_do_not_answer_shows_the_refusal(console, browse
     sms = browser.find_element(By.CSS_SELECTOR, "#preview-sms .sms-bubble").text
     assert "Reply HUMAN" in sms  # the domain's SMS variant of utter_dont_know
     assert "couldn't find" in browser.find_element(By.ID, "preview-slack").text
+    assert "couldn't find" in browser.find_element(By.CSS_SELECTOR, "#preview-whatsapp .wa-text").text
 
 
 def test_earlier_turns_are_searched_with_a_follow_up_question(console, browser):

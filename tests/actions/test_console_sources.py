@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,10 @@ from actions.console.conversations import (
     open_handoffs,
     source_from_env,
 )
+from actions.render.base import RenderedMessage
 from scripts.redis_server import RedisServer
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def dialogue(sender: str, channel: str, handed_over: bool = False) -> str:
@@ -121,6 +125,42 @@ def test_telegram_preview_keeps_its_subset_and_reports_anything_else():
     )
     assert "alert(1)" in safe  # the script's text is shown as text, never run
     assert set(dropped) >= {"script", "img", "a[href]", "a[onclick]"}
+
+
+def test_whatsapp_preview_styles_its_markup_and_escapes_everything_else():
+    html = preview.whatsapp_to_html(
+        "*Bold* _it_ ~old~ <script>alert(1)</script> <img src=x onerror=alert(1)>\n"
+        "> quoted\n"
+        "[1] Returns & refunds: https://x.example/a_b?c=1&d=<2>."
+    )
+    assert "<b>Bold</b>" in html and "<i>it</i>" in html and "<s>old</s>" in html
+    assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert '<span class="wa-quote">quoted</span>' in html
+    # The URL is text in link colour (WhatsApp has no link syntax), never a live link here.
+    assert "<a" not in html and "href" not in html
+    assert '<span class="wa-url">https://x.example/a_b?c=1&amp;d=</span>&lt;2&gt;.' in html
+    assert "Returns &amp; refunds" in html and html.count("\n") == 2
+
+
+def test_whatsapp_markers_only_style_at_word_edges_and_stay_literal_in_code():
+    html = preview.whatsapp_to_html("5 * 3 = 15, snake_case_names, `refund *now*` and ```echo _x_ > log```")
+    assert "<b>" not in html and "<i>" not in html
+    assert '<code class="wa-code">refund *now*</code>' in html
+    assert '<code class="wa-pre">echo _x_ &gt; log</code>' in html
+
+
+def test_whatsapp_preview_of_the_renderers_golden_answer():
+    """The WhatsApp renderer's own output (its golden file) drawn as the app shows it."""
+    golden = ROOT / "tests" / "actions" / "golden" / "markdown_specials.whatsapp.json"
+    [message] = json.loads(golden.read_text(encoding="utf-8"))
+    [entry] = preview.channel_previews("whatsapp", [RenderedMessage(**message)])
+    html = str(entry["html"])
+    assert "<b>5-7 business days</b>" in html and "<b>Sources</b>" in html
+    assert '<span class="wa-url">https://help.nimbushome.example/articles/returns-and-refunds</span>' in html
+    assert "*Sources*" not in html and "*5-7" not in html  # the markers are drawn, not shown
+    assert "5 * 3 = 15" in html and "snake_case_names" in html and "a &lt; b &gt; c" in html
+    assert entry["chars"] == len(message["json_message"]["whatsapp"]["text"]) < entry["limit"]
 
 
 def test_earlier_turns_are_read_as_customer_and_bot_lines():
