@@ -88,6 +88,41 @@ def mrkdwn_to_html(text: str) -> str:
     return re.sub(r"\x00(\d+)\x00", lambda m: holes[int(m.group(1))], text)
 
 
+_RICH_STYLES = (("bold", "b"), ("italic", "i"), ("strike", "s"), ("code", "code"))
+
+
+def _rich_text_html(element: dict[str, Any]) -> str:
+    """A rich-text element tree (a table cell's) as escaped HTML: text, styles and links."""
+    kind = element.get("type")
+    if kind == "raw_text":
+        return html.escape(element.get("text", ""))
+    if kind == "text":
+        out = html.escape(element.get("text", ""))
+        for style, tag in _RICH_STYLES:
+            if (element.get("style") or {}).get(style):
+                out = f"<{tag}>{out}</{tag}>"
+        return out
+    if kind == "link":
+        label = html.escape(element.get("text") or element.get("url", ""))
+        href = _href(element.get("url", ""))
+        if href is None:
+            return label
+        return f'<a class="sk-link" href="{html.escape(href)}" target="_blank" rel="noopener">{label}</a>'
+    return "".join(_rich_text_html(child) for child in element.get("elements") or [])
+
+
+def _slack_table(block: dict[str, Any]) -> str:
+    """Block Kit's native table (the renderer's first table): the header row bold, as Slack draws it.
+
+    Without it the preview showed an answer's table rows nowhere, although Slack shows them.
+    """
+    rows = []
+    for row in block.get("rows") or []:
+        cells = "".join(f"<td>{_rich_text_html(cell)}</td>" for cell in row)
+        rows.append(f"<tr>{cells}</tr>")
+    return f'<table class="sk-table">{"".join(rows)}</table>'
+
+
 def slack_html(payload: dict[str, Any]) -> Markup:
     """A Block Kit message: sections, context, actions (buttons), dividers."""
     parts: list[str] = []
@@ -119,6 +154,8 @@ def slack_html(payload: dict[str, Any]) -> Markup:
             parts.append(f'<div class="sk-actions">{"".join(buttons)}</div>')
         elif kind == "divider":
             parts.append('<hr class="sk-divider">')
+        elif kind == "table":
+            parts.append(_slack_table(block))
     if not parts and payload.get("text"):
         parts.append(f'<div class="sk-section">{mrkdwn_to_html(payload["text"])}</div>')
     return Markup("".join(parts))

@@ -114,6 +114,36 @@ def test_slack_markers_inside_code_and_links_stay_literal():
     assert "<b>" not in html and "*not bold*" in html
 
 
+def test_slack_preview_draws_the_native_table_block_with_its_cells():
+    """A table answer: Slack shows the rows in a table block, so the preview must too."""
+    golden = ROOT / "tests" / "actions" / "golden" / "article_plan_comparison.slack.json"
+    [message] = json.loads(golden.read_text(encoding="utf-8"))
+    [entry] = preview.channel_previews("slack", [RenderedMessage(**message)])
+    html = str(entry["html"])
+    assert '<table class="sk-table">' in html
+    assert "<td><b>Monthly price</b></td><td>$0</td><td>$4.99/month</td><td>$9.99/month</td>" in html
+
+
+def test_slack_table_cells_are_escaped_and_link_only_web_addresses():
+    def rich(*elements):
+        return {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": list(elements)}]}
+
+    block = {
+        "type": "table",
+        "rows": [
+            [
+                {"type": "raw_text", "text": "<script>alert(1)</script>"},
+                rich({"type": "link", "url": "javascript:alert(1)", "text": "bad"}),
+                rich({"type": "link", "url": "https://x.example/a?b=1&c=2", "text": "[1]"}),
+            ]
+        ],
+    }
+    html = str(preview.slack_html({"blocks": [block]}))
+    assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "javascript" not in html and "<td>bad</td>" in html
+    assert 'href="https://x.example/a?b=1&amp;c=2"' in html and ">[1]</a>" in html
+
+
 def test_telegram_preview_keeps_its_subset_and_reports_anything_else():
     safe, dropped = preview.sanitise_telegram(
         '<b>ok</b> <a href="https://x.example">link</a> <script>alert(1)</script>'
