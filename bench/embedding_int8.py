@@ -18,7 +18,6 @@ import argparse
 import statistics
 import sys
 import time
-import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -28,32 +27,6 @@ import numpy as np  # noqa: E402
 from knowledge import onnx_graph  # noqa: E402
 from knowledge.embedding import Embedder  # noqa: E402
 from knowledge.evaluation import load_labelled  # noqa: E402
-
-
-def export_raw(torch, bert, tokenizer, path: Path) -> None:
-    sample = tokenizer(["how do i reset my password", "hello"], padding=True, return_tensors="pt")
-
-    class States(torch.nn.Module):
-        def __init__(self, model) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, input_ids, attention_mask):
-            return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-
-    onnx_graph._set_attention(bert, "eager")
-    with warnings.catch_warnings(), torch.inference_mode():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            States(bert).eval(),
-            (sample["input_ids"], sample["attention_mask"]),
-            str(path),
-            dynamo=False,
-            input_names=["input_ids", "attention_mask"],
-            output_names=["states"],
-            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in ("input_ids", "attention_mask", "states")},
-            opset_version=17,
-        )
 
 
 def quantized(raw: Path, out: Path, per_channel: bool, keep_ffn_output: bool) -> Path:
@@ -93,7 +66,7 @@ def main() -> int:
     stem = Path(embedder._model_dir).name
     raw = out / f"{stem}-fp32.onnx"
     if not raw.exists():
-        export_raw(torch, bert, tokenizer, raw)
+        onnx_graph.export_states(torch, bert, tokenizer, raw)
     graphs = {"fp32": raw}
     for name, per_channel, keep in (
         ("int8 per tensor", False, False),

@@ -119,13 +119,13 @@ def _fingerprint(torch, onnxruntime, model_dir: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def _export(torch, bert, tokenizer, path: Path) -> None:
-    """Export with eager attention (ONNX Runtime fuses that pattern), then fuse for BERT.
+def export_states(torch, bert, tokenizer, path: Path) -> None:
+    """The unfused graph of the token states, exported with eager attention.
 
     The model object is shared with ingestion, so its attention implementation is put
-    back afterwards: document vectors stay exactly what they were.
+    back afterwards: document vectors stay exactly what they were. `bench/embedding_int8.py`
+    quantizes this same graph.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     sample = tokenizer(["how do i reset my password", "hello"], padding=True, return_tensors="pt")
 
     class _States(torch.nn.Module):
@@ -137,27 +137,33 @@ def _export(torch, bert, tokenizer, path: Path) -> None:
             return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
     previous = getattr(bert.config, "_attn_implementation", None)
+    try:
+        _set_attention(bert, "eager")
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                _States(bert).eval(),
+                (sample["input_ids"], sample["attention_mask"]),
+                str(path),
+                dynamo=False,
+                input_names=["input_ids", "attention_mask"],
+                output_names=["states"],
+                dynamic_axes={
+                    name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask", "states")
+                },
+                opset_version=17,
+            )
+    finally:
+        if previous:
+            _set_attention(bert, previous)
+
+
+def _export(torch, bert, tokenizer, path: Path) -> None:
+    """Export with eager attention (ONNX Runtime fuses that pattern), then fuse for BERT."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent) as work:
         raw = Path(work) / "raw.onnx"
-        try:
-            _set_attention(bert, "eager")
-            with warnings.catch_warnings(), torch.inference_mode():
-                warnings.simplefilter("ignore")
-                torch.onnx.export(
-                    _States(bert).eval(),
-                    (sample["input_ids"], sample["attention_mask"]),
-                    str(raw),
-                    dynamo=False,
-                    input_names=["input_ids", "attention_mask"],
-                    output_names=["states"],
-                    dynamic_axes={
-                        name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask", "states")
-                    },
-                    opset_version=17,
-                )
-        finally:
-            if previous:
-                _set_attention(bert, previous)
+        export_states(torch, bert, tokenizer, raw)
         out = Path(work) / "graph.onnx"
         # The optimiser reports every fusion at INFO on loggers of its own.
         chatty = [logging.getLogger(name) for name in _OPTIMIZER_LOGGERS]

@@ -44,17 +44,42 @@ def _href(url: str) -> str | None:
     return url if url.lower().startswith(_SAFE_SCHEMES) else None
 
 
+class _Holes:
+    """Pieces (code, links) cut out of a text before it is escaped and styled, put back after.
+
+    Markers inside them stay literal, as they do in the apps.
+    """
+
+    def __init__(self) -> None:
+        self.pieces: list[str] = []
+
+    def cut(self, rendered: str) -> str:
+        self.pieces.append(rendered)
+        return f"\x00{len(self.pieces) - 1}\x00"
+
+    def restore(self, text: str) -> str:
+        return re.sub(r"\x00(\d+)\x00", lambda m: self.pieces[int(m.group(1))], text)
+
+
+def _styled(text: str, styles: tuple, quote_class: str, line_break: str) -> str:
+    """Escaped text with a chat app's marker pairs as tags and its `> ` lines as quotes."""
+    for pattern, tag in styles:
+        text = pattern.sub(lambda m, tag=tag: f"<{tag}>{m.group(1)}</{tag}>", text)
+    lines = [
+        f'<span class="{quote_class}">{line[5:]}</span>' if line.startswith("&gt; ") else line
+        for line in text.split("\n")
+    ]
+    return line_break.join(lines)
+
+
 def mrkdwn_to_html(text: str) -> str:
     """Slack mrkdwn (as our renderer writes it) to safe HTML.
 
     Links, code and code blocks are cut out first, so the markers inside them stay
     literal as they do in Slack; the rest is HTML-escaped and then styled.
     """
-    holes: list[str] = []
-
-    def hole(rendered: str) -> str:
-        holes.append(rendered)
-        return f"\x00{len(holes) - 1}\x00"
+    holes = _Holes()
+    hole = holes.cut
 
     def code_block(match: re.Match) -> str:
         return hole(f'<pre class="sk-pre">{html.escape(_slack_unescape(match.group(1)))}</pre>')
@@ -77,15 +102,7 @@ def mrkdwn_to_html(text: str) -> str:
     text = _SLACK_CODE.sub(code, text)
     text = _SLACK_LINK.sub(link, text)
     text = html.escape(_slack_unescape(text), quote=False)
-    for pattern, tag in _SLACK_STYLES:
-        text = pattern.sub(lambda m, tag=tag: f"<{tag}>{m.group(1)}</{tag}>", text)
-    lines = []
-    for line in text.split("\n"):
-        if line.startswith("&gt; "):
-            line = f'<span class="sk-quote">{line[5:]}</span>'
-        lines.append(line)
-    text = "<br>".join(lines)
-    return re.sub(r"\x00(\d+)\x00", lambda m: holes[int(m.group(1))], text)
+    return holes.restore(_styled(text, _SLACK_STYLES, "sk-quote", "<br>"))
 
 
 _RICH_STYLES = (("bold", "b"), ("italic", "i"), ("strike", "s"), ("code", "code"))
@@ -280,11 +297,8 @@ def whatsapp_to_html(text: str) -> str:
     literal as they do in the app; the rest is HTML-escaped and then styled. URLs are shown
     as the link-coloured text WhatsApp makes of them, never as a live link in the console.
     """
-    holes: list[str] = []
-
-    def hole(rendered: str) -> str:
-        holes.append(rendered)
-        return f"\x00{len(holes) - 1}\x00"
+    holes = _Holes()
+    hole = holes.cut
 
     def url(match: re.Match) -> str:
         found = match.group(0)
@@ -296,15 +310,8 @@ def whatsapp_to_html(text: str) -> str:
     text = _WA_CODE.sub(lambda m: hole(f'<code class="wa-code">{html.escape(m.group(1))}</code>'), text)
     text = _WA_URL.sub(url, text)
     text = html.escape(text, quote=False)
-    for pattern, tag in _WA_STYLES:
-        text = pattern.sub(lambda m, tag=tag: f"<{tag}>{m.group(1)}</{tag}>", text)
-    lines = []
-    for line in text.split("\n"):
-        if line.startswith("&gt; "):
-            line = f'<span class="wa-quote">{line[5:]}</span>'
-        lines.append(line)
-    text = "\n".join(lines)
-    return re.sub(r"\x00(\d+)\x00", lambda m: holes[int(m.group(1))], text)
+    # Line breaks stay `\n`: the bubble keeps them.
+    return holes.restore(_styled(text, _WA_STYLES, "wa-quote", "\n"))
 
 
 # ---------------------------------------------------------------- previews ---------
