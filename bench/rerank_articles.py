@@ -214,11 +214,75 @@ def choose(train: list[dict], seed: int) -> tuple[tuple[str, ...], float, str]:
     return best[1], best[2], best[3]
 
 
+def diagnostics(items: list[dict], workdir: Path) -> None:
+    """Not part of the choice: how much any fixed configuration could gain at best.
+
+    Every (feature set, L2) pair is cross-validated on the same outer folds without the
+    inner choice (so the best row is optimistically picked), and fitted in-sample on all
+    of the tune part (training accuracy: optimistic, not an estimate). Then the cost
+    a re-ranker would add per question: computing the features of the top 10 articles.
+    """
+    print("\ndiagnostics (not used to choose): fixed configurations, same outer folds, gain per seed")
+    for set_name, names in FEATURE_SETS.items():
+        for l2 in L2:
+            gains = []
+            for seed in SEEDS:
+                assignment = folds(items, OUTER, seed)
+                gain = 0
+                for f in range(OUTER):
+                    train = [it for it, g in zip(items, assignment, strict=True) if g != f]
+                    held = [it for it, g in zip(items, assignment, strict=True) if g == f]
+                    base = sum(it["order"][0] == it["gold"] for it in held)
+                    gain += right(held, names, fit(train, names, l2)) - base
+                gains.append(gain)
+            in_sample = right(items, names, fit(items, names, l2)) - sum(
+                it["order"][0] == it["gold"] for it in items
+            )
+            print(
+                f"  {set_name:<6} l2 {l2:<5} CV gain {sum(gains) / len(gains):+5.2f} {gains}"
+                f"   in-sample {in_sample:+d}"
+            )
+    import time
+
+    from knowledge.embedding import default_embedder
+    from knowledge.store import ChunkStore
+
+    embedder = default_embedder()
+    retriever = Retriever(ChunkStore(str(workdir / "kb")), embedder, RetrievalSettings())
+    labelled = {q.id: q for q in load_labelled()}
+    settings = RetrievalSettings()
+    questions = [
+        build_query(labelled[it["id"]].q, labelled[it["id"]].history, settings.max_messages_in_query)
+        for it in items
+    ]
+    vectors = embedder.embed(questions)
+    rows = [retriever.candidates(q, v) for q, v in zip(questions, vectors, strict=True)]
+    spent_rank, spent_features = [], []
+    for q, v, r in zip(questions, vectors, rows, strict=True):
+        start = time.perf_counter()
+        order = retriever.rescore(q, v, r, limit=400).article_ids()[:TOP]
+        middle = time.perf_counter()
+        candidate_features(q, v, r, order)
+        spent_rank.append(middle - start)
+        spent_features.append(time.perf_counter() - middle)
+    print(
+        f"\nper question, {len(questions)} questions: today's fused scoring p50 "
+        f"{1000 * float(np.median(spent_rank)):.2f} ms; the re-ranker's features of the top {TOP} "
+        f"p50 {1000 * float(np.median(spent_features)):.2f} ms, p95 "
+        f"{1000 * float(np.percentile(spent_features, 95)):.2f} ms"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workdir", default="/tmp/i17-ltr")
     parser.add_argument("--part", default="tune", choices=("tune", "test"))
     parser.add_argument("--show-changes", action="store_true", help="questions the model ranks differently")
+    parser.add_argument(
+        "--diagnostics",
+        action="store_true",
+        help="after the verdict: CV of every fixed configuration, the in-sample fit, the features' cost",
+    )
     args = parser.parse_args()
     workdir = Path(args.workdir)
     items = collect("tune", workdir)
@@ -282,6 +346,8 @@ def main() -> int:
     print(f"\nwhole-tune fit ({set_name}, l2 {l2}), weights on raw features (per unit):")
     for n, wi, sc in zip(names, w, scale, strict=True):
         print(f"  {n:<10}{wi / sc:>9.3f}")
+    if args.diagnostics:
+        diagnostics(items, workdir)
     if args.show_changes:
         print("\nseed 0, held out, another article first (fusion -> re-ranker, gold):")
         for key, (q, base, pick, gold) in sorted(changes.items()):
