@@ -84,11 +84,14 @@ class KnowledgeBase:
         topic ("do you ship to canada?"); words alone cannot always tell. Folding the
         earlier turns into a new topic diluted it until the bot refused a question it
         answers when asked first, so for most questions the decision itself picks the
-        reading it trusts more (ties go to the follow-up reading). A question that plainly
-        leans on the earlier turns (`knowledge.followup`: "what about apple pay?", "can i
-        turn them off?") keeps the follow-up reading even when its own words look surer,
-        unless they are confident and find the same article anyway: searched alone, "what
-        about apple pay for the subscription?" is confidently about failed payments.
+        reading it trusts more (ties go to the follow-up reading), and a question its own
+        words answer confidently is taken as asked: folded into an unrelated earlier turn,
+        "can i pay by bank transfer" looks surer about the earlier question's article,
+        whose words then dominate the query. A question that plainly leans on the earlier
+        turns (`knowledge.followup`: "what about apple pay?", "can i turn them off?") keeps
+        the follow-up reading even when its own words look surer, unless they are confident
+        and find the same article anyway: searched alone, "what about apple pay for the
+        subscription?" is confidently about failed payments.
         """
         self.store.refresh()
         with_context = self.retriever.search(question, history)
@@ -104,6 +107,8 @@ class KnowledgeBase:
         if dependent:
             same = alone.article_ids()[:1] == with_context.article_ids()[:1]
             return alone if same and self.outcome(alone) == ANSWER else with_context
+        if self.outcome(alone) == ANSWER:
+            return alone
         return alone if self.confidence(alone) > self.confidence(with_context) else with_context
 
     def confidence(self, result: SearchResult) -> float:
