@@ -111,3 +111,7 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     # "These articles may help" (method "suggest"): the nearest articles, best first.
     suggestions: list[Source] = field(default_factory=list)
+    # A confident answer's "See also": articles that scored nearly as high as the one quoted
+    # (siblings such as "Reset your password" / "Unlock a locked account"), so a customer
+    # whose question the runner-up answers still finds it in one tap.
+    see_also: list[Source] = field(default_factory=list)

@@ -171,7 +171,7 @@ class Record:
     question: Question
     ranking: tuple[str, ...]  # article ids, best first
     outcome: str  # answer | suggest | abstain
-    suggestions: tuple[str, ...] = ()
+    suggestions: tuple[str, ...] = ()  # "these articles may help", or a confident answer's "See also"
     signals: dict[str, float] = field(default_factory=dict)
     answer_text: str = ""
 
@@ -185,8 +185,8 @@ class Record:
 
     @property
     def found(self) -> bool:
-        """The right article in the confident answer or among the suggestions."""
-        return self.confident_right or (self.outcome == SUGGEST and self.question.article in self.suggestions)
+        """The right article in the confident answer (quoted or under "See also") or suggested."""
+        return self.confident_right or self.question.article in self.suggestions
 
 
 @dataclass(frozen=True)
@@ -307,10 +307,14 @@ def run_engine(kb, questions: Sequence[Question], answers: bool = False) -> list
         result = kb.search(question.q, question.history)
         outcome = kb.outcome(result)
         text = ""
+        see_also: tuple[str, ...] = ()
         if answers and outcome == ANSWER:
             answer = kb.ask(question.q, question.history)
             outcome, text = ("suggest" if answer.method == "suggest" else outcome), answer.text
-        suggestions = tuple(s.article_id for s in kb.suggestions(result)) if outcome == SUGGEST else ()
+            see_also = tuple(s.article_id for s in answer.see_also)
+        elif outcome == ANSWER:
+            see_also = tuple(s.article_id for s in kb.see_also(result, set(result.article_ids()[:1])))
+        suggestions = tuple(s.article_id for s in kb.suggestions(result)) if outcome == SUGGEST else see_also
         records.append(
             Record(
                 question,

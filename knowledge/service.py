@@ -42,6 +42,12 @@ FALLBACK_MIN_COSINE = 0.5
 # Articles offered when the engine is unsure (in English) or cannot answer in the
 # customer's language (the pointer reuses the same choice).
 MAX_SUGGESTIONS = 3
+# "See also" under a confident answer: another article whose fused score is within this of
+# the top article's. Chosen on the tune part (docs/knowledge-quality.md): the smallest gap
+# that links the right article under every confident answer that quoted a sibling with
+# the right one ranked next (6 of 14), while 11 % of confident answers carry the line.
+SEE_ALSO_GAP = 0.08
+MAX_SEE_ALSO = 2
 # How often the index's own calibration is looked up again (`kb ingest` may rewrite it).
 CALIBRATION_TTL_SECONDS = 30.0
 # Chunks of one article read for the extractive answer (the longest sample article has 9).
@@ -158,6 +164,35 @@ class KnowledgeBase:
         ][:MAX_SUGGESTIONS]
         return [Source(n, p.title, p.url, p.article_id, p.page) for n, p in enumerate(chosen, start=1)]
 
+    def see_also(self, result: SearchResult, quoted: set[str]) -> list[Source]:
+        """Articles that ranked nearly as high as the top one, other than those quoted.
+
+        A confident answer still picks the sibling now and then (reset vs unlock, plans vs
+        cancelling); when the runner-up was that close, linking it costs a line and saves
+        the customer a second question.
+        """
+        if not result.passages:
+            return []
+        calibration = self.calibration
+        floor = calibration.suggest_cosine if calibration is not None else None
+        top = result.passages[0].score
+        best: dict[str, Passage] = {}
+        for passage in result.passages:
+            best.setdefault(passage.article_id, passage)
+        chosen = [
+            p
+            for article_id, p in best.items()
+            if article_id not in quoted
+            and top - p.score <= SEE_ALSO_GAP
+            and (floor is None or (p.vector_similarity or 0.0) >= floor)
+        ][:MAX_SEE_ALSO]
+        return [Source(n, p.title, p.url, p.article_id, p.page) for n, p in enumerate(chosen, start=1)]
+
+    def _with_see_also(self, answer: Answer, result: SearchResult) -> Answer:
+        if answer.method in ("llm", "extractive"):
+            answer.see_also = self.see_also(result, {s.article_id for s in answer.sources})
+        return answer
+
     def _suggest(self, result: SearchResult) -> Answer:
         return Answer(
             text="",
@@ -215,7 +250,7 @@ class KnowledgeBase:
                 question, passages, conversation, channel, language, conversation_id, restated
             )
             if answer is not None:
-                return unsure(result) if answer.method == "abstain" else answer
+                return unsure(result) if answer.method == "abstain" else self._with_see_also(answer, result)
             if foreign or borderline:
                 # Foreign: English quotes would not help. Borderline: no model to judge it,
                 # so what retrieval alone would have done.
@@ -223,7 +258,7 @@ class KnowledgeBase:
         # The extractive answer looks at every retrieved section: the one that answers may
         # rank below the passages a model gets, and only quoted text is ever shown.
         answer = self._extractive(question, result.passages, channel)
-        return unsure(result) if answer.method == "abstain" else answer
+        return unsure(result) if answer.method == "abstain" else self._with_see_also(answer, result)
 
     def _ask_model(
         self,

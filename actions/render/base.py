@@ -50,6 +50,9 @@ def sources_by_number(answer: Answer) -> dict[int, Source]:
     return {source.number: source for source in answer.sources}
 
 
+# Under a confident answer: articles that ranked nearly as high (`Answer.see_also`).
+SEE_ALSO = "See also"
+
 # "These articles may help": the reply when the engine is unsure (answer.method == "suggest").
 SUGGESTIONS_INTRO = "I'm not sure I have the exact answer, but these articles may help:"
 SUGGESTIONS_OUTRO = 'If they don\'t, say "human" to reach our support team.'

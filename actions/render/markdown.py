@@ -8,7 +8,7 @@ renders it.
 
 from __future__ import annotations
 
-from actions.render.base import SUGGESTIONS_INTRO, SUGGESTIONS_OUTRO, RenderedMessage, source_label
+from actions.render.base import SEE_ALSO, SUGGESTIONS_INTRO, SUGGESTIONS_OUTRO, RenderedMessage, source_label
 from knowledge.answer.structure import tables_as_rows
 from knowledge.documents import Answer
 
@@ -31,6 +31,10 @@ def structured(answer: Answer, feedback_ref: str | None = None) -> dict:
             for s in answer.sources
         ],
     }
+    if answer.see_also:
+        payload["see_also"] = [
+            {"title": s.title, "url": s.url, "article_id": s.article_id} for s in answer.see_also
+        ]
     if feedback_ref:
         # Web widgets send `/feedback_helpful{"ref": ...}` back with this reference.
         payload["feedback_ref"] = feedback_ref
@@ -42,6 +46,10 @@ class MarkdownRenderer:
         text = tables_as_rows(answer.text).rstrip()
         if answer.sources:
             text += "\n\nSources:\n" + sources_markdown(answer)
+        if answer.see_also:
+            text += f"\n\n{SEE_ALSO}:\n" + "\n".join(
+                f"- [{s.title}]({s.url})" if s.url else f"- {s.title}" for s in answer.see_also
+            )
         return [RenderedMessage(text=text, json_message=structured(answer, feedback_ref))]
 
 

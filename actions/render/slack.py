@@ -30,6 +30,7 @@ from actions.render import markup as md
 from actions.render.base import (
     HELPFUL_INTENT,
     HUMAN_PAYLOAD,
+    SEE_ALSO,
     SUGGESTIONS_INTRO,
     SUGGESTIONS_OUTRO,
     UNHELPFUL_INTENT,
@@ -171,6 +172,9 @@ class SlackRenderer:
         for source in answer.sources:
             label = source_label(source)
             lines.append(link(source.url, label) if source.url else escape(label))
+        if answer.see_also:
+            lines.append(f"*{SEE_ALSO}*")
+            lines += [link(s.url, s.title) if s.url else escape(s.title) for s in answer.see_also]
         elements: list[str] = []
         for line in lines:
             if elements and len(elements[-1]) + 1 + len(line) <= CONTEXT_ELEMENT_LIMIT:

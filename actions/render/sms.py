@@ -12,7 +12,7 @@ import os
 import re
 
 from actions.render import markup as md
-from actions.render.base import RenderedMessage
+from actions.render.base import SEE_ALSO, RenderedMessage
 from contract import TWILIO_BODY_LIMIT, sms_part
 from knowledge.documents import Answer, Source
 
@@ -105,7 +105,22 @@ class SmsRenderer:
         body = normalise(plain_body(answer.text))
         prompt = FEEDBACK_PROMPT if feedback_ref and self.feedback_prompt else ""
         text = self._fit(body, answer.sources, prompt)
-        return [RenderedMessage(json_message=sms_part(text))]
+        return [RenderedMessage(json_message=sms_part(self._with_see_also(text, answer.see_also, prompt)))]
+
+    def _with_see_also(self, text: str, see_also: list[Source], prompt: str) -> str:
+        """The "See also" links in whatever room the answer left: the answer comes first."""
+        head = text[: -len(prompt)].rstrip("\n") if prompt and text.endswith(prompt) else text
+        tail = prompt if head is not text else ""
+        links = []
+        for source in see_also:
+            where = short_url(source, self.link_base) or normalise(source.title)
+            candidate = "\n".join(p for p in (head, f"{SEE_ALSO}: " + ", ".join([*links, where]), tail) if p)
+            if not self.fits(candidate):
+                break
+            links.append(where)
+        if not links:
+            return text
+        return "\n".join(p for p in (head, f"{SEE_ALSO}: " + ", ".join(links), tail) if p)
 
     def _compose(self, body: str, sources: list[Source], prompt: str, cited: set[int] | None = None) -> str:
         """Body, then the cited articles' links, then the feedback prompt.

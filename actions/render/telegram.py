@@ -12,6 +12,7 @@ from actions.render import markup as md
 from actions.render.base import (
     HELPFUL_INTENT,
     HUMAN_PAYLOAD,
+    SEE_ALSO,
     SUGGESTIONS_INTRO,
     SUGGESTIONS_OUTRO,
     UNHELPFUL_INTENT,
@@ -104,6 +105,11 @@ class TelegramRenderer:
             parts.append("\n\n<b>Sources</b>")
             for source in answer.sources:
                 label = escape(source_label(source))
+                parts.append("\n" + (anchor(source.url, label) if source.url else label))
+        if answer.see_also:
+            parts.append(f"\n\n<b>{SEE_ALSO}</b>")
+            for source in answer.see_also:
+                label = escape(source.title)
                 parts.append("\n" + (anchor(source.url, label) if source.url else label))
         messages = self._pack(parts)
         rendered = [RenderedMessage(json_message=telegram_part(text)) for text in messages]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from actions.render import markup as md
 from actions.render.base import (
+    SEE_ALSO,
     SUGGESTIONS_INTRO,
     SUGGESTIONS_OUTRO,
     RenderedMessage,
@@ -60,6 +61,9 @@ class WhatsAppRenderer:
             for source in answer.sources:
                 label = source_label(source)
                 lines.append(f"\n{label}: {source.url}" if source.url else f"\n{label}")
+        if answer.see_also:
+            lines.append(f"\n\n*{SEE_ALSO}*")
+            lines += [f"\n{s.title}: {s.url}" if s.url else f"\n{s.title}" for s in answer.see_also]
         if feedback_ref:
             lines.append("\n\n" + FEEDBACK_PROMPT)
         return [RenderedMessage(json_message=whatsapp_part("".join(lines)))]

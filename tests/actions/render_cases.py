@@ -61,12 +61,24 @@ def _article_answer(*quoted: tuple[str, str]) -> Answer:
     return Answer(text="\n\n".join(parts), sources=sources)
 
 
+def _with_see_also(answer: Answer, *see_also: Source) -> Answer:
+    answer.see_also = list(see_also)
+    return answer
+
+
 CASES: dict[str, Answer] = {
     # From the sample help centre: a table with prices, a comparison table whose first
     # header cell is empty, numbered steps, and steps with a nested list.
     "article_shipping_table": _article_answer(("shipping-options-and-costs", "Shipping options")),
     "article_plan_comparison": _article_answer(("plans-and-pricing", "Compare plans")),
     "article_reset_steps": _article_answer(("reset-your-password", "Request a reset link")),
+    # A confident answer whose runner-up ranked nearly as high: linked under "See also"
+    # (a title every channel must escape, and one without a link).
+    "article_reset_steps_see_also": _with_see_also(
+        _article_answer(("reset-your-password", "Request a reset link")),
+        Source(1, "Unlock a <locked> account & sign in", HELP + "unlock-your-account?from=a&b=1", "unlock"),
+        Source(2, "Account security (PDF)", "", "security-pdf"),
+    ),
     "article_nested_steps": _article_answer(
         ("privacy-settings-and-data-deletion", "Delete part of your data")
     ),

@@ -202,6 +202,44 @@ def test_unsure_question_gets_up_to_three_nearest_articles(sample_kb, embedder):
     assert all(s.url.startswith("https://help.nimbushome.example/") for s in answer.suggestions)
 
 
+def test_a_confident_answer_links_the_sibling_that_ranked_nearly_as_high(sample_kb, embedder):
+    """Issue 17's example: "how do I reset my password" quotes *Unlock a locked account*, which
+    edges out *Reset your password*; the customer still reaches the right one in one tap."""
+    kb = kb_for(sample_kb, embedder)
+    answer = kb.ask("how do I reset my password")
+    assert answer.method == "extractive"
+    quoted = {s.article_id for s in answer.sources}
+    linked = {s.article_id for s in answer.see_also}
+    assert "reset-your-password" in quoted | linked
+    assert not quoted & linked and len(answer.see_also) <= 2
+
+
+def test_see_also_lists_only_close_related_articles_not_quoted(sample_kb, embedder):
+    from knowledge.documents import Passage
+    from knowledge.retrieval import SearchResult
+    from knowledge.service import SEE_ALSO_GAP
+
+    kb = kb_for(sample_kb, embedder)
+    floor = kb.calibration.suggest_cosine
+
+    def passage(article: str, score: float, cosine: float) -> Passage:
+        url = f"https://x/{article}"
+        return Passage(f"{article}#0", article, article.title(), url, "", "", score, None, cosine)
+
+    result = SearchResult(
+        "q",
+        [
+            passage("top", 0.80, 0.7),
+            passage("top", 0.78, 0.7),  # the same article's second chunk
+            passage("sibling", 0.80 - SEE_ALSO_GAP / 2, 0.6),
+            passage("unrelated-cosine", 0.79, floor - 0.05),  # close score, but below the "unrelated" bar
+            passage("far", 0.80 - SEE_ALSO_GAP * 2, 0.6),
+        ],
+    )
+    assert [s.article_id for s in kb.see_also(result, {"top"})] == ["sibling"]
+    assert [s.article_id for s in kb.see_also(result, {"top", "sibling"})] == []
+
+
 def test_leaving_an_article_out_ranks_as_if_it_were_not_indexed(sample_kb, embedder):
     kb = kb_for(sample_kb, embedder)
     question = "how long is the password reset link good for"
