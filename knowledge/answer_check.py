@@ -149,6 +149,45 @@ def follow_up_rate(kb, questions: Sequence) -> tuple[int, int]:
     return right, total
 
 
+# Each standalone question is also asked after the questions this many places on (in the
+# part's order, skipping any about its own article): fixed, so every run asks the same pairs.
+LATER_TURN_STEPS = (7, 31)
+
+
+def later_turn_rate(kb, questions: Sequence) -> tuple[int, int, int]:
+    """(right asked later, right asked first, total): the part's answerable English questions
+    that are not follow-ups, each asked as the first message and again after an unrelated
+    earlier question (`LATER_TURN_STEPS`); the first article counts.
+
+    The set's standalone questions are otherwise only ever asked as a first message, so a
+    change to how earlier turns are folded in could pull a new topic back to the old one
+    unnoticed; follow-ups alone cannot show that.
+    """
+    chosen = [
+        q
+        for q in questions
+        if q.article
+        and getattr(q, "kind", "answerable") == "answerable"
+        and not getattr(q, "history", None)
+        and getattr(q, "lang", "en") in ("", "en")
+    ]
+    later = first = total = 0
+    if len({q.article for q in chosen}) < 2:
+        return later, first, total
+    for i, question in enumerate(chosen):
+        ranked = kb.search(question.q).article_ids()
+        right_first = bool(ranked) and ranked[0] == question.article
+        for step in LATER_TURN_STEPS:
+            j = (i + step) % len(chosen)
+            while chosen[j].article == question.article:
+                j = (j + 1) % len(chosen)
+            ranked = kb.search(question.q, [chosen[j].q]).article_ids()
+            later += bool(ranked) and ranked[0] == question.article
+            first += right_first
+            total += 1
+    return later, first, total
+
+
 def language_rates(questions: Sequence) -> dict[str, tuple[int, int]]:
     """Per language: (detected right, total) over the set's questions in that language.
 
@@ -196,6 +235,13 @@ def report(kb, questions: Sequence | None = None) -> str:
                 f"follow-ups ({part} part, no model): right article first for {right}/{total} "
                 f"({right / total:.1%})"
             )
+        later, first, total = later_turn_rate(kb, chosen)
+        if total:
+            lines.append(
+                f"later turns ({part} part, no model): a standalone question asked after an unrelated "
+                f"one gets its article first in {later}/{total} ({later / total:.1%}; "
+                f"{first}/{total} ({first / total:.1%}) asked first)"
+            )
         langs = {k: v for k, v in language_rates(chosen).items() if k != "en"}
         if langs:
             detail = ", ".join(f"{k} {r}/{t}" for k, (r, t) in langs.items())
@@ -233,6 +279,7 @@ __all__ = [
     "check_answers",
     "facts_present",
     "format_results",
+    "later_turn_rate",
     "normalise",
     "opening_problem",
 ]

@@ -32,7 +32,7 @@ from knowledge.documents import Answer, Passage, Source
 from knowledge.embedding import default_embedder
 from knowledge.followup import depends_on_history
 from knowledge.language import ENGLISH, NAMES
-from knowledge.retrieval import Retriever, SearchResult
+from knowledge.retrieval import Retriever, SearchResult, build_query
 from knowledge.store import ChunkStore, KnowledgeBaseMissing
 
 log = logging.getLogger(__name__)
@@ -90,23 +90,31 @@ class KnowledgeBase:
         topic ("do you ship to canada?"); words alone cannot always tell. Folding the
         earlier turns into a new topic diluted it until the bot refused a question it
         answers when asked first, so for most questions the decision itself picks the
-        reading it trusts more (ties go to the follow-up reading). A question that plainly
+        reading it trusts more (ties go to the follow-up reading), and a question its own
+        words answer confidently is taken as asked: folded into an unrelated earlier turn,
+        "can i pay by bank transfer" looks surer about the earlier question's article,
+        whose words then dominate the query. The question is searched as asked first, so
+        such a turn costs one search, as a first message does. A question that plainly
         leans on the earlier turns (`knowledge.followup`: "what about apple pay?", "can i
         turn them off?") keeps the follow-up reading even when its own words look surer,
         unless they are confident and find the same article anyway: searched alone, "what
         about apple pay for the subscription?" is confidently about failed payments.
         """
         self.store.refresh()
-        with_context = self.retriever.search(question, history)
-        dependent = bool(history) and depends_on_history(question)
-        if dependent and with_context.query == question.strip():
-            recent = [h.strip() for h in history if h and h.strip()]
-            recent = recent[-self.settings.retrieval.max_messages_in_query :]
-            if recent and self.settings.retrieval.max_messages_in_query > 0:
-                with_context = self.retriever.search(" ".join([*recent, question.strip()]))
-        if with_context.query == question.strip():
-            return with_context
-        alone = self.retriever.search(question)
+        asked = question.strip()
+        window = self.settings.retrieval.max_messages_in_query
+        folded = build_query(asked, history, window)
+        dependent = bool(history) and depends_on_history(asked)
+        if dependent and folded == asked:
+            recent = [h.strip() for h in history if h and h.strip()][-window:] if window > 0 else []
+            if recent:
+                folded = " ".join([*recent, asked])
+        alone = self.retriever.search(asked)
+        if folded == asked:
+            return alone
+        if not dependent and self.outcome(alone) == ANSWER:
+            return alone  # the folded reading could not win: no second search
+        with_context = self.retriever.search(folded)
         if dependent:
             same = alone.article_ids()[:1] == with_context.article_ids()[:1]
             return alone if same and self.outcome(alone) == ANSWER else with_context

@@ -111,6 +111,52 @@ def test_a_short_new_question_after_another_topic_is_still_answered(sample_kb, e
     assert answer.sources[0].url.endswith("/international-shipping")
 
 
+@pytest.mark.parametrize(
+    "earlier,question,article",
+    [
+        (
+            "my card was declined on the store checkout, was i charged anyway",
+            "can i pay by bank transfer",
+            "payment-methods",
+        ),
+        ("i dont own a printer for the return label", "how do i follow my parcel", "track-your-order"),
+        (
+            "how do i get my business tax id onto my invoices",
+            "got a new card, where do i put it for my subscription",
+            "payment-methods",
+        ),
+    ],
+)
+def test_a_new_question_its_own_words_answer_is_not_pulled_back_to_the_earlier_topic(
+    sample_kb, embedder, earlier, question, article
+):
+    """Folded into the earlier turn, these look surer about the earlier question's article
+    (its words dominate the query); asked on their own they are confidently answered, and a
+    customer changing the subject gets that answer, as they would as a first message."""
+    kb = kb_for(sample_kb, embedder, max_messages_in_query=2)
+    first = kb.ask(question)
+    assert first.method == "extractive" and first.sources[0].article_id == article
+    later = kb.ask(question, [earlier])
+    assert later.method == "extractive" and later.sources[0].article_id == article
+
+
+def test_a_short_question_its_own_words_answer_costs_one_search_after_other_turns(sample_kb, embedder):
+    """The folded reading could not win over a confident answer to the words as asked, so
+    it is not searched: a second search is a second embedding and ranking on the turn."""
+    kb = kb_for(sample_kb, embedder, max_messages_in_query=2)
+    queries: list[str] = []
+    search = kb.retriever.search
+    kb.retriever.search = lambda question, history=(), **kw: (
+        queries.append(question) or search(question, history, **kw)
+    )
+    result = kb.search("can i pay by bank transfer", ["i dont own a printer for the return label"])
+    assert result.article_ids()[0] == "payment-methods" and kb.outcome(result) == "answer"
+    assert queries == ["can i pay by bank transfer"]
+    queries.clear()  # one that leans on the earlier turn still gets both readings
+    result = kb.search("how long does that last?", ["my account got locked after too many tries"])
+    assert result.article_ids()[0] == "unlock-your-account" and len(queries) == 2
+
+
 def test_max_messages_in_query_is_read_from_the_environment(monkeypatch):
     monkeypatch.setenv("KB_MAX_MESSAGES_IN_QUERY", "5")
     assert RetrievalSettings.from_env().max_messages_in_query == 5

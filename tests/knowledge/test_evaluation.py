@@ -178,3 +178,32 @@ def test_committed_calibration_is_fitted_and_has_three_outcomes():
     assert model.cosine_floor is None  # no hand-set bypass of the fitted bar
     assert model.suggest_cosine is not None and model.bars_from
     assert "StackFAQ" in model.threshold_note
+
+
+def test_later_turns_ask_each_standalone_question_after_an_unrelated_one():
+    """A search that lets the earlier turn win is caught, one that ignores it is not."""
+    from types import SimpleNamespace
+
+    from knowledge.answer_check import LATER_TURN_STEPS, later_turn_rate
+
+    articles = ["a", "a", "b", "c", "b", "d", "c", "e", "a", "d"]
+    questions = [SimpleNamespace(q=f"q{i}", article=x, kind="answerable") for i, x in enumerate(articles)]
+    questions.append(SimpleNamespace(q="and then?", article="a", kind="answerable", history=("q0",)))
+    questions.append(SimpleNamespace(q="weather?", article=None, kind="off_topic"))
+    article_of = {q.q: q.article for q in questions}
+    asked: list[tuple[str, tuple[str, ...]]] = []
+
+    def engine(follows_the_earlier_turn: bool):
+        def search(question, history=()):
+            asked.append((question, tuple(history)))
+            topic = history[-1] if history and follows_the_earlier_turn else question
+            return SimpleNamespace(article_ids=lambda: [article_of[topic]])
+
+        return SimpleNamespace(search=search)
+
+    assert later_turn_rate(engine(False), questions) == (20, 20, 20)
+    assert later_turn_rate(engine(True), questions) == (0, 20, 20)
+    earlier = [(q, h[0]) for q, h in asked if h]
+    assert len(earlier) == 2 * 10 * len(LATER_TURN_STEPS)  # two runs, each question after two others
+    assert all(article_of[q] != article_of[h] for q, h in earlier)
+    assert "and then?" not in {q for q, _ in asked}
