@@ -353,6 +353,13 @@ def _compact(
             options.insert(0, wanted | set(range(u.part + 1)))
             have = chosen.get(key, set())
             options = [set(range(min(have | o), max(have | o) + 1)) if have else o for o in options]
+            if chosen and not have:
+                # A later step of a procedure nothing else is quoted from ("3. Select
+                # Request export") comes with the steps before it or not at all. Alone it
+                # reads as the next step of whatever is quoted above it, and its room is
+                # better spent on what lies next to the parts already chosen. The first
+                # part chosen may stand alone: it is the best answer there is.
+                options = options[:1]
         for option in options:
             if add(key, option):
                 break

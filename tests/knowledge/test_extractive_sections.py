@@ -234,3 +234,22 @@ def test_sms_answer_quoting_two_articles_leaves_room_for_both_links(embedder):
     assert "[1]" in answer and "[2]" in answer, answer  # both articles quoted
     second_line = len(sections[1].url.removeprefix("https://")) + len("[2] ") + 1
     assert len(answer) + second_line <= 340, answer
+
+
+def test_sms_answer_quotes_a_later_step_of_another_procedure_only_with_the_steps_before_it(embedder):
+    # Step 3 of a second procedure quoted under steps 1-2 of the first reads as their step 3
+    # ("1. Press the dial ... 2. Select your network ... 3. Check signal strength"): a later
+    # step joins the answer with the steps before it, or not at all, and its room goes to
+    # the rest of the procedure that answers.
+    sections = [
+        _article_section("thermostat-wont-connect-to-wifi", "Connect or reconnect"),
+        _article_section("thermostat-wont-connect-to-wifi", "More things to try"),
+    ]
+    answer = extract_answer("the wifi network is not listed on my thermostat", sections, embedder, 340)
+    numbered = [b for b in parse_blocks(answer) if b.kind == "list" and b.items[0].marker[0].isdigit()]
+    assert numbered, answer
+    for block in numbered:
+        numbers = [int(item.marker.rstrip(".)")) for item in block.items if item.depth == 0]
+        assert numbers == list(range(1, len(numbers) + 1)), answer
+    assert "Wait up to two minutes for the Wi-Fi icon to appear." in to_plain(answer), answer
+    assert len(answer) <= 340 and opening_problem(answer, sections) is None
