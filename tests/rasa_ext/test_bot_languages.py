@@ -1,6 +1,7 @@
 """The bot's own messages in the customer's language, as Rasa itself picks them from
-bot/domain.yml: a customer who wrote in Spanish and asked for a person hears every step of
-the handoff (queued, team away, handed back, timed out) in Spanish, on SMS too."""
+bot/domain.yml: every response exists in Spanish, German, French and Portuguese, and a
+customer who wrote in Spanish and asked for a person hears every step of the handoff
+(queued, team away, handed back, timed out) in Spanish, on SMS too."""
 
 from __future__ import annotations
 
@@ -15,19 +16,9 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 DOMAIN = Domain.load(str(Path(__file__).resolve().parents[2] / "bot" / "domain.yml"))
 LANGUAGES = ("es", "de", "fr", "pt")
-# What the customer reads about their own conversation: greeting, "I don't know", and
-# every step of a handoff (issue 18: "the bot's own responses ... exist in those languages").
-CUSTOMER_FACING = (
-    "utter_greet",
-    "utter_dont_know",
-    "utter_handoff",
-    "utter_handoff_waiting",
-    "utter_handoff_waiting_closed",
-    "utter_handoff_resolved",
-    "utter_handoff_expired",
-    "utter_handoff_failed",
-    "utter_handoff_unavailable",
-)
+# Every response is something the customer reads (issue 18: "the bot's own responses
+# (greeting, don't know, handoff) exist in those languages too").
+CUSTOMER_FACING = tuple(sorted(DOMAIN.responses))
 # A word each language's text of these responses contains and English does not.
 MARKERS = {"es": "equipo", "de": "Team", "fr": "équipe", "pt": "equipa"}
 
@@ -45,7 +36,7 @@ def text(response: str, language: str | None, channel: str) -> str:
 
 @pytest.mark.parametrize("response", CUSTOMER_FACING)
 @pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("channel", ["telegram", "sms"])
+@pytest.mark.parametrize("channel", ["slack", "telegram", "sms", "rest"])
 def test_customer_facing_responses_are_in_the_customers_language(response, language, channel):
     english = text(response, None, channel)
     localized = text(response, language, channel)
