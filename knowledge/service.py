@@ -160,17 +160,10 @@ class KnowledgeBase:
         `use_floor=False` for a question not in English: its cosines to English articles
         are low across the board, so the bar would drop articles that are in fact nearest.
         """
-        calibration = self.calibration
-        floor = calibration.suggest_cosine if calibration is not None and use_floor else None
-        best: dict[str, Passage] = {}
-        for passage in result.passages:
-            best.setdefault(passage.article_id, passage)
-        chosen = [
-            p
-            for i, p in enumerate(best.values())
-            if i == 0 or floor is None or (p.vector_similarity or 0.0) >= floor
-        ][:MAX_SUGGESTIONS]
-        return [Source(n, p.title, p.url, p.article_id, p.page) for n, p in enumerate(chosen, start=1)]
+        floor = self._unrelated_floor() if use_floor else None
+        best = list(_best_per_article(result).values())
+        chosen = [p for i, p in enumerate(best) if i == 0 or _at_least(p, floor)][:MAX_SUGGESTIONS]
+        return _as_sources(chosen)
 
     def see_also(self, result: SearchResult, quoted: set[str]) -> list[Source]:
         """Articles that ranked nearly as high as the top one, other than those quoted.
@@ -181,20 +174,19 @@ class KnowledgeBase:
         """
         if not result.passages:
             return []
-        calibration = self.calibration
-        floor = calibration.suggest_cosine if calibration is not None else None
+        floor = self._unrelated_floor()
         top = result.passages[0].score
-        best: dict[str, Passage] = {}
-        for passage in result.passages:
-            best.setdefault(passage.article_id, passage)
         chosen = [
             p
-            for article_id, p in best.items()
-            if article_id not in quoted
-            and top - p.score <= SEE_ALSO_GAP
-            and (floor is None or (p.vector_similarity or 0.0) >= floor)
+            for article_id, p in _best_per_article(result).items()
+            if article_id not in quoted and top - p.score <= SEE_ALSO_GAP and _at_least(p, floor)
         ][:MAX_SEE_ALSO]
-        return [Source(n, p.title, p.url, p.article_id, p.page) for n, p in enumerate(chosen, start=1)]
+        return _as_sources(chosen)
+
+    def _unrelated_floor(self) -> float | None:
+        """The best-chunk cosine under which an article is clearly unrelated (None: no bar)."""
+        calibration = self.calibration
+        return calibration.suggest_cosine if calibration is not None else None
 
     def _with_see_also(self, answer: Answer, result: SearchResult) -> Answer:
         if answer.method in ("llm", "extractive"):
@@ -412,6 +404,22 @@ class KnowledgeBase:
         return Answer(
             text=cited.text, sources=cited.sources, grounded=True, method="extractive", passages=passages
         )
+
+
+def _best_per_article(result: SearchResult) -> dict[str, Passage]:
+    """Each article's best passage, in rank order (the passages come best first)."""
+    best: dict[str, Passage] = {}
+    for passage in result.passages:
+        best.setdefault(passage.article_id, passage)
+    return best
+
+
+def _at_least(passage: Passage, floor: float | None) -> bool:
+    return floor is None or (passage.vector_similarity or 0.0) >= floor
+
+
+def _as_sources(passages: list[Passage]) -> list[Source]:
+    return [Source(n, p.title, p.url, p.article_id, p.page) for n, p in enumerate(passages, start=1)]
 
 
 __all__ = ["KnowledgeBase", "KnowledgeBaseMissing"]
