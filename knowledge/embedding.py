@@ -288,6 +288,21 @@ class Embedder:
         assert request.vector is not None
         return request.vector
 
+    def token_states(self, text: str) -> tuple[list[str], np.ndarray]:
+        """The text's word pieces and their unit-length token states (special tokens dropped).
+
+        What `knowledge.reading` compares a question with a passage by, word piece against
+        word piece: the same forward pass as a vector, before the mean is taken.
+        """
+        tokens = self._tokenizer(text, truncation=True, max_length=self._max_length, return_tensors="pt")
+        with self._lock, self._torch.inference_mode(), _threads(self._torch, 1):
+            states = self._forward(tokens["input_ids"])[0].numpy().astype(np.float32)
+        pieces = self._tokenizer.convert_ids_to_tokens(tokens["input_ids"][0].tolist())
+        keep = [i for i, piece in enumerate(pieces) if piece not in self._tokenizer.all_special_tokens]
+        states = states[keep]
+        states /= np.maximum(np.linalg.norm(states, axis=1, keepdims=True), 1e-12)
+        return [pieces[i] for i in keep], states
+
     def _combine(self) -> None:
         """Embed the questions waiting now, up to `MAX_BATCH`, in one pass, for all of them.
 

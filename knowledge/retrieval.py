@@ -27,6 +27,7 @@ import numpy as np
 
 from knowledge.config import RetrievalSettings
 from knowledge.documents import Passage
+from knowledge.reading import TokenStates, content_pieces, weakest_match
 from knowledge.snapshot import MEMORY_MAX_ROWS, Snapshot, TableReader
 from knowledge.store import ChunkStore
 
@@ -75,6 +76,9 @@ class Signals:
     agreement: float = 0.0
     # share of the question's key terms found in the article's retrieved text
     coverage: float = 0.0
+    # the weakest match of a question word piece in the article's retrieved chunks, in the
+    # model's token states (`knowledge.reading`): low when one word has nothing there
+    reading: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
         return {
@@ -87,6 +91,7 @@ class Signals:
             "lexical": self.lexical,
             "agreement": self.agreement,
             "coverage": self.coverage,
+            "reading": self.reading,
         }
 
 
@@ -156,6 +161,8 @@ class Retriever:
         self.settings = settings
         self.reader = TableReader(store.uri, store.table_name, memory_max_rows) if memory_max_rows else None
         self._reader_warned = False
+        self.token_states = TokenStates(embedder)
+        self._question_states: dict[str, np.ndarray] = {}
 
     def search(
         self,
@@ -358,8 +365,24 @@ class Retriever:
             lexical=lexical[top],
             agreement=float(by_vector == top) + float(by_fts == top),
             coverage=key_term_coverage(query, articles[top]),
+            reading=self._reading(query, articles[top]) if vector is not None else 0.0,
         )
         return SearchResult(query=query, passages=passages[:limit], signals=signals)
+
+    def _reading(self, query: str, rows: list[dict]) -> float:
+        """`knowledge.reading`: the question read against the top article's retrieved chunks."""
+        if not self.token_states.available():
+            return 0.0
+        question = self._question_states.get(query)
+        if question is None:
+            pieces, states = self.embedder.token_states(query)
+            mask = content_pieces(pieces, STOP_WORDS)
+            question = states[mask] if mask.any() else states
+            if len(self._question_states) > 64:  # a search scores one question a few times
+                self._question_states.clear()
+            self._question_states[query] = question
+        passage = np.vstack([self.token_states.of_chunk(row) for row in rows])
+        return weakest_match(question, passage)
 
 
 def _heading_cos(row: dict, vector: np.ndarray | None) -> float:

@@ -1,0 +1,86 @@
+"""Does the top article say something about every word the question turns on?
+
+One vector per chunk says how close a passage is to a question as a whole, and a near
+miss is close as a whole: "can i pick my order up at the warehouse" is about an order,
+"cancel my spotify subscription" about cancelling a subscription. What gives it away is
+one word the article has nothing for. Counting the question's words in the article
+(`key_term_coverage`) catches that only when the words are spelt alike, so it also
+doubts every paraphrase ("phones signed in" against "devices", "money back" against
+"refund").
+
+This reads the question against the passage word piece by word piece, in the embedding
+model's own token states (late interaction, as ColBERT scores): each content word piece
+of the question is matched to the most similar token of the top article's retrieved
+chunks, and the signal is the weakest of those matches. A token state carries its
+context, so "money back" in a question about a return finds "refund" while "spotify"
+finds nothing. Measured on the tune part as one more input of the decision
+(docs/knowledge-quality.md, "reading signal").
+
+A chunk's token states are computed from its text the first time it is a top article's
+chunk and kept (float16, bounded), so a warm index pays only a small matrix product.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+
+import numpy as np
+
+# Chunks whose token states are kept (about 0.15 MB each at 200 tokens, float16).
+MAX_CACHED_CHUNKS = 2048
+_PIECE = re.compile(r"^(##)?[a-z0-9]")
+
+
+def content_pieces(pieces: list[str], stop_words: frozenset[str]) -> np.ndarray:
+    """Mask of the word pieces that belong to a content word (not a stop word, not punctuation)."""
+    mask, stop = [], False
+    for piece in pieces:
+        if not _PIECE.match(piece):
+            mask.append(False)
+            continue
+        if not piece.startswith("##"):
+            stop = piece in stop_words or len(piece) < 2
+        mask.append(not stop)
+    return np.array(mask, dtype=bool)
+
+
+def chunk_text(row: dict) -> str:
+    """What a chunk's token states are computed from: its title and heading name the topic."""
+    return f"{row.get('title') or ''}. {row.get('section') or ''}. {row.get('text') or ''}"
+
+
+class TokenStates:
+    """Token states of chunks, computed on first use and kept (least recently used dropped)."""
+
+    def __init__(self, embedder, max_chunks: int = MAX_CACHED_CHUNKS) -> None:
+        self.embedder = embedder
+        self.max_chunks = max_chunks
+        self._cache: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def available(self) -> bool:
+        return hasattr(self.embedder, "token_states")
+
+    def of_chunk(self, row: dict) -> np.ndarray:
+        text = chunk_text(row)
+        key = (row["chunk_id"], hash(text))
+        with self._lock:
+            states = self._cache.get(key)
+            if states is not None:
+                self._cache.move_to_end(key)
+                return states
+        states = self.embedder.token_states(text)[1].astype(np.float16)
+        with self._lock:
+            self._cache[key] = states
+            while len(self._cache) > self.max_chunks:
+                self._cache.popitem(last=False)
+        return states
+
+
+def weakest_match(question: np.ndarray, passage: np.ndarray) -> float:
+    """The least any question word piece finds in the passage (min over MaxSim)."""
+    if not len(question) or not len(passage):
+        return 0.0
+    return float((question @ passage.T.astype(np.float32)).max(axis=1).min())
