@@ -82,6 +82,7 @@ def main() -> None:
                 "embed: encode() [reference]",
                 "embed: embed_one() eager [baseline]",
                 f"embed: embed_one() {embedder.backend} [shipped]",
+                "reading: question token states (a 2nd pass)",
                 "search: vector, LanceDB [baseline]",
                 "search: vector, in memory [shipped]",
                 "search: full-text, sync API [baseline]",
@@ -99,6 +100,7 @@ def main() -> None:
                 t_encode, _ = timed(lambda q=q: embedder.embed([q])[0])
                 t_eager, vector = timed(lambda q=q: eager.embed_one(q))
                 t_traced, _ = timed(lambda q=q: embedder.embed_one(q))
+                t_states, _ = timed(lambda q=q: embedder.token_states(q))
                 parts = []
                 for mode in ("vector", "fts", "hybrid"):
                     v = vector if mode != "fts" else None
@@ -108,7 +110,7 @@ def main() -> None:
                 t_ship, ship_result = timed(lambda q=q: search_shipped(q))
                 identical += base_result.article_ids() == ship_result.article_ids()
                 for key, value in zip(
-                    times, (t_encode, t_eager, t_traced, *parts, t_base, t_ship), strict=True
+                    times, (t_encode, t_eager, t_traced, t_states, *parts, t_base, t_ship), strict=True
                 ):
                     times[key].append(value)
         crowd: dict[str, tuple[list[float], float]] = {"baseline": ([], 0.0), "shipped": ([], 0.0)}

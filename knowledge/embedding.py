@@ -206,6 +206,7 @@ class Embedder:
         # A single question goes straight through the transformer (see `embed_one`).
         first = self._model[0]
         self._tokenizer = first.tokenizer
+        self._special = set(self._tokenizer.all_special_tokens)
         self._bert = first.auto_model.eval()
         self._max_length = int(self._model.max_seq_length)
         self._fast = [type(m).__name__ for m in self._model] == ["Transformer", "Pooling", "Normalize"] and (
@@ -228,6 +229,8 @@ class Embedder:
         self._queue = threading.Condition(threading.Lock())
         self._pending: deque[_Request] = deque()
         self._combining = False
+        # The token states of the last pass (`_embed_texts` leaves them here, under `_lock`).
+        self._last_states: list | None = None
         # `combine=False`: one question per pass, as before batching (benchmark baseline).
         self._max_batch = MAX_BATCH if combine else 1
 
@@ -272,6 +275,24 @@ class Embedder:
         """
         if not self._fast:
             return self.embed([text])[0]
+        return self._run(text).vector  # type: ignore[return-value]  # set when no error
+
+    def embed_one_with_states(self, text: str) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """`embed_one` plus the question's token states from the same forward pass.
+
+        The decision reads the question against the top article word piece by word piece
+        (`knowledge.reading`); taking the states from the pass that makes the vector
+        spares a second pass on every customer message.
+        """
+        if not self._fast:
+            return (self.embed([text])[0], *self.token_states(text))
+        request = self._run(text)
+        if request.states is None:  # a replaced `_embed_texts` (tests) gave vectors only
+            return (request.vector, *self.token_states(text))  # type: ignore[return-value]
+        return (request.vector, *request.states)  # type: ignore[return-value]
+
+    def _run(self, text: str) -> _Request:
+        """Queue one text for the next pass (see `_combine`) and wait until it is embedded."""
         request = _Request(text)
         with self._queue:
             self._pending.append(request)
@@ -286,7 +307,7 @@ class Embedder:
         if request.error is not None:
             raise request.error
         assert request.vector is not None
-        return request.vector
+        return request
 
     def token_states(self, text: str) -> tuple[list[str], np.ndarray]:
         """The text's word pieces and their unit-length token states (special tokens dropped).
@@ -296,12 +317,16 @@ class Embedder:
         """
         tokens = self._tokenizer(text, truncation=True, max_length=self._max_length, return_tensors="pt")
         with self._lock, self._torch.inference_mode(), _threads(self._torch, 1):
-            states = self._forward(tokens["input_ids"])[0].numpy().astype(np.float32)
-        pieces = self._tokenizer.convert_ids_to_tokens(tokens["input_ids"][0].tolist())
-        keep = [i for i, piece in enumerate(pieces) if piece not in self._tokenizer.all_special_tokens]
-        states = states[keep]
-        states /= np.maximum(np.linalg.norm(states, axis=1, keepdims=True), 1e-12)
-        return [pieces[i] for i in keep], states
+            states = self._forward(tokens["input_ids"])[0]
+        return self._unit_states(tokens["input_ids"][0].tolist(), states)
+
+    def _unit_states(self, ids: list[int], states) -> tuple[list[str], np.ndarray]:
+        """Word pieces and unit-length states of one unpadded sequence, special tokens dropped."""
+        pieces = self._tokenizer.convert_ids_to_tokens(ids)
+        keep = [i for i, piece in enumerate(pieces) if piece not in self._special]
+        unit = states.numpy().astype(np.float32)[keep]
+        unit /= np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
+        return [pieces[i] for i in keep], unit
 
     def _combine(self) -> None:
         """Embed the questions waiting now, up to `MAX_BATCH`, in one pass, for all of them.
@@ -320,7 +345,9 @@ class Embedder:
                     while self._pending and len(batch) < self._max_batch:
                         batch.append(self._pending.popleft())
                 try:
+                    self._last_states = None
                     vectors = self._embed_texts([request.text for request in batch])
+                    states = self._last_states or [None] * len(batch)
                 except BaseException as error:
                     # Every caller in the batch gets the exception, not only the one
                     # that happened to run it; interrupts still stop this thread too.
@@ -329,8 +356,8 @@ class Embedder:
                     if not isinstance(error, Exception):
                         raise
                 else:
-                    for request, vector in zip(batch, vectors, strict=True):
-                        request.vector = vector
+                    for request, vector, state in zip(batch, vectors, states, strict=True):
+                        request.vector, request.states = vector, state
         finally:
             with self._queue:
                 for request in batch:
@@ -347,7 +374,9 @@ class Embedder:
 
     def _embed_single(self, text: str) -> np.ndarray:
         tokens = self._tokenizer(text, truncation=True, max_length=self._max_length, return_tensors="pt")
-        return self._pool_single(self._forward(tokens["input_ids"])[0])
+        states = self._forward(tokens["input_ids"])[0]
+        self._last_states = [self._unit_states(tokens["input_ids"][0].tolist(), states)]
+        return self._pool_single(states)
 
     def _embed_padded(self, texts: list[str]) -> list[np.ndarray]:
         """Several texts, in passes of similar lengths, averaged over their own tokens only.
@@ -366,16 +395,21 @@ class Embedder:
         ids, mask = tokens["input_ids"], tokens["attention_mask"]
         lengths = [int(n) for n in mask.sum(dim=1)]
         vectors: list[np.ndarray | None] = [None] * len(texts)
+        states: list[tuple[list[str], np.ndarray] | None] = [None] * len(texts)
         for group in length_groups(lengths, self._pass_overhead):
             longest = max(lengths[i] for i in group)
             rows = self._torch.tensor(group)
             group_ids, group_mask = ids[rows, :longest], mask[rows, :longest]
             if len(group) == 1:
-                found = [self._pool_single(self._forward(group_ids)[0])]
+                out = self._forward(group_ids)
+                found = [self._pool_single(out[0])]
             else:
-                found = self._pool_padded(self._forward_padded(group_ids, group_mask), group_mask)
-            for i, vector in zip(group, found, strict=True):
-                vectors[i] = vector
+                out = self._forward_padded(group_ids, group_mask)
+                found = self._pool_padded(out, group_mask)
+            for j, i in enumerate(group):
+                vectors[i] = found[j]
+                states[i] = self._unit_states(ids[i, : lengths[i]].tolist(), out[j, : lengths[i]])
+        self._last_states = states
         return vectors  # type: ignore[return-value]  # every index is in one group
 
     def _pool_single(self, states) -> np.ndarray:
@@ -465,11 +499,13 @@ def length_groups(lengths: Sequence[int], overhead: int = PASS_OVERHEAD_TOKENS) 
 class _Request:
     """One `embed_one` call waiting for its vector; filled in by whoever runs the pass."""
 
-    __slots__ = ("done", "error", "text", "vector")
+    __slots__ = ("done", "error", "states", "text", "vector")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.vector: np.ndarray | None = None
+        # the word pieces and unit token states of the same pass (`embed_one_with_states`)
+        self.states: tuple[list[str], np.ndarray] | None = None
         self.error: BaseException | None = None
         self.done = False
 

@@ -36,6 +36,7 @@ import yaml
 from knowledge.calibration import (
     ANSWER,
     FEATURES,
+    NEGATIVE_RATE,
     SUGGEST,
     Calibration,
     ProbeResult,
@@ -363,7 +364,7 @@ def format_curve(base: Calibration, results: Sequence[ProbeResult], records: Seq
         + (f"{'answerable: conf+right':>24}{'near-miss: confident':>22}" if records else "")
     ]
     for rate, bar, right in curve(base, results):
-        line = f"{rate:>15.0%}{bar:>8.3f}{right:>14.1%}"
+        line = f"{rate:>15.1%}{bar:>8.3f}{right:>14.1%}"
         if records:
             ans = [r for r in records if r.question.kind == "answerable"]
             near = [r for r in records if r.question.kind == "near_miss"]
@@ -542,7 +543,7 @@ def main(
                     compute(chosen),
                 )
             )
-        out("\ncalibration curve (tune part; the shipped bar is the 40% row):")
+        out(f"\ncalibration curve (tune part; the shipped bar is the {NEGATIVE_RATE:.1%} row):")
         out(format_curve(calibration, probes, [r for r in records if r.question.part == "tune"]))
         out("")
         out(answer_check_report(engine(str(workdir / "sample"), embedder, calibration)))

@@ -177,7 +177,13 @@ class Retriever:
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}; expected one of {MODES}")
         pending = self._start(query, mode)
-        vector = self.embedder.embed_one(query) if mode != "fts" else None
+        vector = None
+        if mode != "fts" and hasattr(self.embedder, "embed_one_with_states"):
+            # one pass gives the vector and the token states the reading signal needs
+            vector, pieces, states = self.embedder.embed_one_with_states(query)
+            self._remember_question(query, pieces, states)
+        elif mode != "fts":
+            vector = self.embedder.embed_one(query)
         return self._score(query, vector, self._fetch(query, vector, mode, pending), limit, mode)
 
     def rank(self, query: str, vector: np.ndarray | None, limit: int, mode: str = "hybrid") -> SearchResult:
@@ -369,18 +375,22 @@ class Retriever:
         )
         return SearchResult(query=query, passages=passages[:limit], signals=signals)
 
+    def _remember_question(self, query: str, pieces: list[str], states: np.ndarray) -> np.ndarray:
+        """The question's content word pieces, kept for the few times one search scores it."""
+        mask = content_pieces(pieces, STOP_WORDS)
+        question = states[mask] if mask.any() else states
+        if len(self._question_states) > 64:
+            self._question_states.clear()
+        self._question_states[query] = question
+        return question
+
     def _reading(self, query: str, rows: list[dict]) -> float:
         """`knowledge.reading`: the question read against the top article's retrieved chunks."""
         if not self.token_states.available():
             return 0.0
         question = self._question_states.get(query)
         if question is None:
-            pieces, states = self.embedder.token_states(query)
-            mask = content_pieces(pieces, STOP_WORDS)
-            question = states[mask] if mask.any() else states
-            if len(self._question_states) > 64:  # a search scores one question a few times
-                self._question_states.clear()
-            self._question_states[query] = question
+            question = self._remember_question(query, *self.embedder.token_states(query))
         passage = np.vstack([self.token_states.of_chunk(row) for row in rows])
         return weakest_match(question, passage)
 

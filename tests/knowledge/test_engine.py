@@ -68,6 +68,23 @@ def test_committed_calibration_is_not_confident_on_near_misses(sample_kb, embedd
     assert answer.method in ("suggest", "abstain") and not answer.text
 
 
+def test_the_decision_reads_the_question_against_the_article(sample_kb, embedder):
+    """A paraphrase in other words than the article's is answered; a question naming
+    something the article never mentions is not, although both find the same article
+    and share most of their words with it (issue 17: "cancel my spotify subscription")."""
+    kb = kb_for(sample_kb, embedder)
+    paraphrase = kb.search("can i swap to the cheaper plan")
+    near_miss = kb.search("cancel my hulu subscription")
+    assert paraphrase.article_ids()[0] == near_miss.article_ids()[0] == "change-or-cancel-your-plan"
+    # "swap" and "cheaper" are not the article's words, yet each finds its counterpart;
+    # "hulu" finds nothing like it there
+    assert paraphrase.signals.reading > near_miss.signals.reading + 0.2
+    assert kb.outcome(paraphrase) == "answer"
+    assert kb.outcome(near_miss) != "answer"
+    answer = kb.ask("can i swap to the cheaper plan")
+    assert answer.method == "extractive" and answer.sources[0].article_id == "change-or-cancel-your-plan"
+
+
 def test_decision_signals_are_computed_from_the_ranking(sample_kb, embedder):
     import numpy as np
 
