@@ -63,7 +63,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         f"query: {result.query!r}\nconfidence {kb.confidence(result):.3f} "
         f"(bar {kb.decision_bar():.3f}; cosine {result.signals.cosine:.3f}, "
         f"margin {result.signals.margin:.3f}, title {result.signals.title:.3f}, "
-        f"cosine gap {result.signals.cosine_gap:.3f}): {verdict}\n"
+        f"cosine gap {result.signals.cosine_gap:.3f}, reading {result.signals.reading:.3f}): {verdict}\n"
     )
     for rank, p in enumerate(result.passages[: args.limit], start=1):
         fts = f"{p.fts_score:.2f}" if p.fts_score is not None else "-"

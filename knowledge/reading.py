@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import threading
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -52,13 +53,29 @@ def chunk_text(row: dict) -> str:
 
 
 class TokenStates:
-    """Token states of chunks, computed on first use and kept (least recently used dropped)."""
+    """Token states of chunks, computed on first use and kept (least recently used dropped).
+
+    One per embedding model in a process (`shared`): every engine on the same model reads
+    the same chunks the same way, so `kb eval`'s several engines, the calibration's
+    searches and the tests' engines compute each chunk once.
+    """
 
     def __init__(self, embedder, max_chunks: int = MAX_CACHED_CHUNKS) -> None:
         self.embedder = embedder
         self.max_chunks = max_chunks
         self._cache: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+
+    @classmethod
+    def shared(cls, embedder) -> TokenStates:
+        with _SHARED_LOCK:
+            try:
+                found = _SHARED.get(embedder)
+            except TypeError:  # an embedder that cannot be weakly referenced keeps its own
+                return cls(embedder)
+            if found is None:
+                found = _SHARED[embedder] = cls(embedder)
+            return found
 
     def available(self) -> bool:
         return hasattr(self.embedder, "token_states")
@@ -77,6 +94,10 @@ class TokenStates:
             while len(self._cache) > self.max_chunks:
                 self._cache.popitem(last=False)
         return states
+
+
+_SHARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
 
 
 def weakest_match(question: np.ndarray, passage: np.ndarray) -> float:

@@ -161,7 +161,7 @@ class Retriever:
         self.settings = settings
         self.reader = TableReader(store.uri, store.table_name, memory_max_rows) if memory_max_rows else None
         self._reader_warned = False
-        self.token_states = TokenStates(embedder)
+        self.token_states = TokenStates.shared(embedder)
         self._question_states: dict[str, np.ndarray] = {}
 
     def search(

@@ -41,3 +41,9 @@ def test_a_chunk_is_read_once_until_its_text_changes_and_the_cache_is_bounded():
     cache.of_chunk({**row, "chunk_id": "b#0"})
     cache.of_chunk({**row, "chunk_id": "c#0"})
     assert len(cache._cache) == 2
+
+
+def test_engines_on_one_model_share_the_chunks_they_have_read():
+    embedder = CountingEmbedder()
+    assert TokenStates.shared(embedder) is TokenStates.shared(embedder)
+    assert TokenStates.shared(embedder) is not TokenStates.shared(CountingEmbedder())
