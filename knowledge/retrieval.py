@@ -391,8 +391,7 @@ class Retriever:
         question = self._question_states.get(query)
         if question is None:
             question = self._remember_question(query, *self.embedder.token_states(query))
-        passage = np.vstack([self.token_states.of_chunk(row) for row in rows])
-        return weakest_match(question, passage)
+        return weakest_match(question, [self.token_states.of_chunk(row) for row in rows])
 
 
 def _heading_cos(row: dict, vector: np.ndarray | None) -> float:

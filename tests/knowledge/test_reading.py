@@ -12,12 +12,13 @@ def test_only_the_word_pieces_of_content_words_are_read():
 
 
 def test_one_question_word_with_nothing_like_it_in_the_passage_sets_the_signal():
-    passage = np.eye(4, dtype=np.float16)[:3]  # three tokens, three directions
-    matched = np.eye(4, dtype=np.float32)[:2]
-    assert weakest_match(matched, passage) == 1.0
+    chunks = [np.eye(4, dtype=np.float16)[:2], np.eye(4, dtype=np.float16)[2:3]]  # three directions
+    matched = np.eye(4, dtype=np.float32)[[0, 2]]  # one found in each chunk
+    assert weakest_match(matched, chunks) == 1.0
     unmatched = np.vstack([matched, np.eye(4, dtype=np.float32)[3]])  # a fourth direction
-    assert weakest_match(unmatched, passage) == 0.0
-    assert weakest_match(np.zeros((0, 4), np.float32), passage) == 0.0
+    assert weakest_match(unmatched, chunks) == 0.0
+    assert weakest_match(np.zeros((0, 4), np.float32), chunks) == 0.0
+    assert weakest_match(matched, []) == 0.0
 
 
 class CountingEmbedder:
