@@ -82,7 +82,7 @@ def main() -> None:
                 "embed: encode() [reference]",
                 "embed: embed_one() eager [baseline]",
                 f"embed: embed_one() {embedder.backend} [shipped]",
-                "reading: question token states, own pass [not shipped]",
+                "reading: question states alone [unused]",
                 "search: vector, LanceDB [baseline]",
                 "search: vector, in memory [shipped]",
                 "search: full-text, sync API [baseline]",
