@@ -215,4 +215,3 @@ def test_the_console_lists_what_the_tracker_store_wrote_to_postgresql(replicas):
         ("customer", QUESTION),
         ("bot", "Votre commande part sous 2 jours [1]"),
     ]
-
