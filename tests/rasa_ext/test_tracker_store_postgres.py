@@ -39,7 +39,7 @@ entities: [product]
 slots:
   product:
     type: text
-    mappings: [{type: from_entity, entity: product}]
+    mappings: [{type: custom}]
 """
 )
 
