@@ -58,8 +58,9 @@ train: $(RASA_VENV)/.installed
 	$(RASA_PY) -c "import sys; sys.path.insert(0, 'scripts'); import stack; stack.train_model()"
 
 # Two lanes. test-fast: unit tests of every package, nothing started but loopback stand-ins
-# (a local redis-server for the dedupe store). test-e2e: the real servers, a trained model,
-# Redis; a missing redis-server is an error, never a skip.
+# (a local redis-server for the dedupe store, a throwaway PostgreSQL cluster for the PostgreSQL
+# paths: tests/postgres.py). test-e2e: the real servers, a trained model, Redis; a missing
+# redis-server or PostgreSQL is an error, never a skip.
 test: install
 	@status=0; $(MAKE) --no-print-directory test-fast || status=1; \
 	$(MAKE) --no-print-directory test-e2e || status=1; exit $$status

@@ -595,7 +595,10 @@ class ActionHandoffWaiting(_HandoffDeadline):
         if opens is None:
             dispatcher.utter_message(response="utter_handoff_waiting")
         else:
-            dispatcher.utter_message(response="utter_handoff_waiting_closed", opens=hours.describe(opens))
+            dispatcher.utter_message(
+                response="utter_handoff_waiting_closed",
+                opens=hours.describe(opens, tracker.get_slot("language")),
+            )
         log.info("handoff %s (conversation %s): customer told to wait", record.id, tracker.sender_id)
         extra = {"opens_at": opens.isoformat()} if opens is not None else {}
         await tell_team(record_event(await in_thread(store.get, record.id), steps.WAITING, **extra))

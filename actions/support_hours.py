@@ -101,9 +101,43 @@ class SupportHours:
                 return opening
         return None  # pragma: no cover - at least one working day is guaranteed by parse
 
-    def describe(self, when: datetime) -> str:
-        """`Monday 08:00 (America/New_York time)`: a customer anywhere can place it."""
-        return f"{when.strftime('%A %H:%M')} ({self.zone.key.replace('_', ' ')} time)"
+    def describe(self, when: datetime, language: str | None = None) -> str:
+        """`Monday 08:00 (America/New York time)`, in the conversation's language.
+
+        The zone is named so a customer anywhere can place the time. The weekday comes from
+        a table rather than `strftime('%A')`, which follows the server's locale, not the
+        customer's: a Spanish message said "a partir del Monday 08:00".
+        """
+        names, pattern = _WEEKDAYS.get(language or "en", _WEEKDAYS["en"])
+        return pattern.format(
+            day=names[when.weekday()], time=when.strftime("%H:%M"), zone=self.zone.key.replace("_", " ")
+        )
+
+
+# Weekday names (Monday first) and how the opening time reads inside the localized
+# "someone will answer from {opens}" responses of bot/domain.yml.
+_WEEKDAYS: dict[str, tuple[tuple[str, ...], str]] = {
+    "en": (
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        "{day} {time} ({zone} time)",
+    ),
+    "es": (
+        ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
+        "{day} a las {time} (hora de {zone})",
+    ),
+    "de": (
+        ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
+        "{day}, {time} Uhr (Zeitzone {zone})",
+    ),
+    "fr": (
+        ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+        "{day} {time} (heure de {zone})",
+    ),
+    "pt": (
+        ("segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira", "sábado", "domingo"),
+        "{day} às {time} (hora de {zone})",
+    ),
+}
 
 
 def from_env() -> SupportHours | None:

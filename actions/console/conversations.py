@@ -23,11 +23,16 @@ from actions.handoff import HANDOFF_SLOT, transcript
 # separators, at least 9 digits (7 after a +), so dates, order numbers and times stay.
 # Only the last two digits stay, enough to tell two customers apart.
 _PHONE = re.compile(r"(?<![\w+])\+?\d(?:[\s().-]*\d){6,}(?![\w])")
+# A Slack message timestamp ("1700000000.000100", the thread part of a Slack conversation
+# id) has as many digits as a phone number but is neither personal nor a number to call.
+_SLACK_TS = re.compile(r"\d{10}\.\d{6}")
 
 
 def mask_phones(text: str) -> str:
     def mask(match: re.Match) -> str:
         found = match.group(0)
+        if _SLACK_TS.fullmatch(found):
+            return found
         digits = re.sub(r"\D", "", found)
         international = found.startswith("+")
         if len(digits) < (7 if international else 9):

@@ -93,6 +93,8 @@ def test_tracker_url_wins_over_the_defaults(tmp_path):
         ("call 07700 900123 please", "call •••••••••23 please"),
         ("order 1234 on 2024-05-01", "order 1234 on 2024-05-01"),
         ("sms:4f1c2a9b", "sms:4f1c2a9b"),
+        ("slack:T1:C1:1700000000.000100", "slack:T1:C1:1700000000.000100"),  # a thread, not a phone
+        ("whatsapp:+14155550199", "whatsapp:+•••••••••99"),
     ],
 )
 def test_phone_numbers_are_masked_and_other_numbers_kept(text, masked):

@@ -60,14 +60,16 @@ def webhook(monkeypatch):
     server.stop()
 
 
-def external(intent, entities=None, channel="sms", sender="sms:abc"):
+def external(intent, entities=None, channel="sms", sender="sms:abc", language=None):
     event = user(
         f"EXTERNAL: {intent}", intent, [{"entity": k, "value": v} for k, v in (entities or {}).items()]
     )
     event["input_channel"] = channel
     event["metadata"] = {"is_external": True}
     return make_tracker(
-        [user("human please", "request_human", channel=channel), event], {"handoff_active": True}, sender
+        [user("human please", "request_human", channel=channel), event],
+        {"handoff_active": True, "language": language},
+        sender,
     )
 
 
@@ -120,6 +122,22 @@ def test_the_waiting_notice_is_sent_once_and_says_when_the_team_is_back_outside_
     assert webhook.wait_for(2)[1]["event"] == "handoff_waiting"
 
 
+def test_outside_hours_the_opening_time_reads_in_the_conversations_language(webhook, monkeypatch):
+    """The weekday used to come from the server's locale: "a partir del Monday 08:00"."""
+    monkeypatch.setenv("HANDOFF_UNCLAIMED_WAIT", "0")
+    monkeypatch.setenv("SUPPORT_HOURS", "Mon-Fri 08:00-20:00 America/New_York")
+    monkeypatch.setattr(SupportHours, "is_open", lambda self, now=None: False)
+    monkeypatch.setattr(
+        SupportHours, "next_opening", lambda self, now=None: datetime(2026, 12, 7, 8, 0, tzinfo=self.zone)
+    )
+    open_handoff(sender="sms:es")
+    replies, _ = run(
+        handoff.ActionHandoffWaiting(), external("EXTERNAL_handoff_waiting", sender="sms:es", language="es")
+    )
+    assert replies[0]["response"] == "utter_handoff_waiting_closed"
+    assert replies[0]["opens"] == "lunes a las 08:00 (hora de America/New York)"
+
+
 def test_inside_support_hours_the_waiting_notice_says_the_team_is_busy(webhook, monkeypatch):
     open_handoff()
     monkeypatch.setenv("HANDOFF_UNCLAIMED_WAIT", "0")
@@ -151,6 +169,11 @@ def test_support_hours_and_durations_are_read_as_operators_write_them():
     monday_morning = datetime(2026, 12, 7, 14, 0, tzinfo=timezone.utc)  # 09:00 in New York
     assert not hours.is_open(saturday) and hours.is_open(monday_morning)
     assert hours.describe(hours.next_opening(saturday)) == "Monday 08:00 (America/New York time)"
+    opening = hours.next_opening(saturday)
+    assert hours.describe(opening, "de") == "Montag, 08:00 Uhr (Zeitzone America/New York)"
+    assert hours.describe(opening, "fr") == "lundi 08:00 (heure de America/New York)"
+    assert hours.describe(opening, "pt") == "segunda-feira às 08:00 (hora de America/New York)"
+    assert hours.describe(opening, "xx") == hours.describe(opening, None) == hours.describe(opening)
     assert hours.next_opening(monday_morning) is None
     friday_night = SupportHours.parse("Fri-Mon 22:00-24:00 UTC")
     assert friday_night.days == frozenset({4, 5, 6, 0})

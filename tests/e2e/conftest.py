@@ -63,11 +63,18 @@ def make_stack(tmp: Path, model: Path, credentials: Path, kb_uri: str, extra_env
 
 @contextmanager
 def running_stack(
-    tmp: Path, model: Path, credentials: Path, kb_uri: str, extra_env: dict[str, str]
+    tmp: Path,
+    model: Path,
+    credentials: Path,
+    kb_uri: str,
+    extra_env: dict[str, str],
+    endpoints: Path | None = None,
 ) -> Iterator[Stack]:
     """`make_stack` with both servers started, stopped when the block ends (also when a
     server failed to start, so no process outlives the fixture)."""
     stack = make_stack(tmp, model, credentials, kb_uri, extra_env)
+    if endpoints is not None:
+        stack.endpoints = endpoints
     try:
         stack.start_actions()
         stack.start_rasa()

@@ -1,5 +1,10 @@
 """The team console as `make run` starts it, reading what the real Rasa server and action
-server wrote: conversations from Rasa's tracker store, refusals from the knowledge action."""
+server wrote: conversations from Rasa's tracker store, refusals from the knowledge action.
+
+The tracker store is the one a deployment with a database server uses: our SQL tracker
+store on a real PostgreSQL (the shipped endpoints.yml with `dialect: postgresql`), and the
+console reads it through `TRACKER_URL=postgresql://...`. SQLite, `make run`'s default, is
+the store of every other end-to-end stack."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+import yaml
 
 from scripts.stack import ACTIONS_BIN, ROOT, free_port
 from tests.e2e.conftest import running_stack, say, texts
@@ -27,17 +33,36 @@ def team_webhook():
     server.stop()
 
 
+def postgres_endpoints(path, postgres, database: str):
+    """The shipped endpoints.yml, its tracker store pointed at PostgreSQL as Rasa's `type: SQL`
+    takes it (`login_db` lets the store create its database)."""
+    endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+    endpoints["tracker_store"].update(
+        dialect="postgresql",
+        url=postgres.host,
+        port=postgres.port,
+        db=database,
+        username=postgres.user,
+        password=postgres.password,
+        login_db="postgres",
+    )
+    path.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, model, rest_credentials, kb_uri, team_webhook):
+def stack(tmp_path_factory, model, rest_credentials, kb_uri, team_webhook, postgres):
     tmp = tmp_path_factory.mktemp("console")
+    endpoints = postgres_endpoints(tmp / "endpoints.yml", postgres, "console_e2e")
     env = {
         "CONSOLE_TOKEN": TOKEN,
         "HANDOFF_AFTER_MISSES": "2",
         "HANDOFF_WEBHOOK_URL": team_webhook.url,
-        "TRACKER_URL": "",
+        "TRACKER_URL": postgres.url("console_e2e"),
         "REDIS_HOST": "",
     }
-    with running_stack(tmp, model, rest_credentials, kb_uri, env) as stack:
+    with running_stack(tmp, model, rest_credentials, kb_uri, env, endpoints) as stack:
+        stack.postgres_password = postgres.password
         stack.console_port = free_port()
         stack.start_console()
         yield stack
@@ -65,6 +90,7 @@ def test_the_console_shows_what_the_bot_wrote(stack):
 
     status, page = get(stack, "/conversations")
     assert status == 200
+    assert "SQL tracker store (postgresql://" in page and stack.postgres_password not in page
     assert "how many days until my refund shows up on my card" in page
     assert "4155550123" not in page
     assert "+" + "•" * 9 + "23" in page  # the last two digits tell two customers apart
