@@ -211,8 +211,12 @@ def warm_up() -> None:
     """Load the embedding model at server start, not on the first customer's question."""
     try:
         try:
-            knowledge_base().embedder.embed_one("warm up")
+            kb = knowledge_base()
+            kb.embedder.embed_one("warm up")
             load_language_model()
+            started = time.perf_counter()
+            warmed = kb.warm_reading()
+            log.info("reading signal: %d chunks read in %.1f s", warmed, time.perf_counter() - started)
         except Exception as exc:  # noqa: BLE001 - the server still starts and reports per request
             log.warning("knowledge engine warm-up failed: %s", exc)
             return

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -163,6 +164,7 @@ class Retriever:
         self._reader_warned = False
         self.token_states = TokenStates.shared(embedder)
         self._question_states: dict[str, np.ndarray] = {}
+        self._question_lock = threading.Lock()
 
     def search(
         self,
@@ -177,14 +179,15 @@ class Retriever:
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}; expected one of {MODES}")
         pending = self._start(query, mode)
-        vector = None
+        vector = question = None
         if mode != "fts" and hasattr(self.embedder, "embed_one_with_states"):
             # one pass gives the vector and the token states the reading signal needs
             vector, pieces, states = self.embedder.embed_one_with_states(query)
-            self._remember_question(query, pieces, states)
+            question = _content_states(pieces, states)
         elif mode != "fts":
             vector = self.embedder.embed_one(query)
-        return self._score(query, vector, self._fetch(query, vector, mode, pending), limit, mode)
+        rows = self._fetch(query, vector, mode, pending)
+        return self._score(query, vector, rows, limit, mode, question=question)
 
     def rank(self, query: str, vector: np.ndarray | None, limit: int, mode: str = "hybrid") -> SearchResult:
         """Rank with an already embedded query (the benchmark embeds once for all modes)."""
@@ -301,9 +304,11 @@ class Retriever:
         mode: str,
         weights: Weights | None = None,
         exclude: frozenset[str] = frozenset(),
+        question: np.ndarray | None = None,
     ) -> SearchResult:
         """Rank the candidates' articles; `exclude` drops articles as if they were not indexed
-        (leave-one-article-out calibration searches each question without its own article)."""
+        (leave-one-article-out calibration searches each question without its own article);
+        `question`: the question's content token states, when the caller has them."""
         weights = weights or self.weights
         if exclude:
             candidates = [r for r in candidates if r["article_id"] not in exclude]
@@ -371,27 +376,35 @@ class Retriever:
             lexical=lexical[top],
             agreement=float(by_vector == top) + float(by_fts == top),
             coverage=key_term_coverage(query, articles[top]),
-            reading=self._reading(query, articles[top]) if vector is not None else 0.0,
+            reading=self._reading(query, articles[top], question) if vector is not None else 0.0,
         )
         return SearchResult(query=query, passages=passages[:limit], signals=signals)
 
-    def _remember_question(self, query: str, pieces: list[str], states: np.ndarray) -> np.ndarray:
-        """The question's content word pieces, kept for the few times one search scores it."""
-        mask = content_pieces(pieces, STOP_WORDS)
-        question = states[mask] if mask.any() else states
-        if len(self._question_states) > 64:
-            self._question_states.clear()
-        self._question_states[query] = question
-        return question
+    def _reading(self, query: str, rows: list[dict], question: np.ndarray | None) -> float:
+        """`knowledge.reading`: the question read against the top article's retrieved chunks.
 
-    def _reading(self, query: str, rows: list[dict]) -> float:
-        """`knowledge.reading`: the question read against the top article's retrieved chunks."""
+        `search` hands over the question's states from the pass that embedded it. The
+        paths that rank an already embedded query (`rank`, `rescore`: the evaluation and
+        the calibration) compute them here, once per query text.
+        """
         if not self.token_states.available():
             return 0.0
-        question = self._question_states.get(query)
         if question is None:
-            question = self._remember_question(query, *self.embedder.token_states(query))
+            with self._question_lock:
+                question = self._question_states.get(query)
+            if question is None:
+                question = _content_states(*self.embedder.token_states(query))
+                with self._question_lock:
+                    if len(self._question_states) > 64:
+                        self._question_states.clear()
+                    self._question_states[query] = question
         return weakest_match(question, [self.token_states.of_chunk(row) for row in rows])
+
+
+def _content_states(pieces: list[str], states: np.ndarray) -> np.ndarray:
+    """The question's content word pieces (`knowledge.reading.content_pieces`)."""
+    mask = content_pieces(pieces, STOP_WORDS)
+    return states[mask] if mask.any() else states
 
 
 def _heading_cos(row: dict, vector: np.ndarray | None) -> float:

@@ -83,6 +83,20 @@ class KnowledgeBase:
                 self._calibration = None
         return self._calibration or self.default_calibration
 
+    def warm_reading(self) -> int:
+        """Compute every chunk's token states for the reading signal now (start-up).
+
+        Only for an index the in-memory cache holds whole (`knowledge.reading`); a larger
+        one computes a chunk's states the first time its article comes out on top.
+        Returns how many chunks' states are kept.
+        """
+        states = self.retriever.token_states
+        if not states.available() or not self.store.exists() or self.store.count() > states.max_chunks:
+            return 0
+        columns = ["chunk_id", "title", "section", "text"]
+        rows = self.store.table.to_arrow().select(columns).to_pylist()
+        return states.warm(rows)
+
     def search(self, question: str, history: Sequence[str] = ()) -> SearchResult:
         """Search a short question both with the recent turns and alone; keep the right one.
 

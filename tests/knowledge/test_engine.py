@@ -85,6 +85,30 @@ def test_the_decision_reads_the_question_against_the_article(sample_kb, embedder
     assert answer.method == "extractive" and answer.sources[0].article_id == "change-or-cancel-your-plan"
 
 
+def test_the_reading_signal_reads_every_chunk_at_start_up_not_during_a_customers_turn(sample_kb, embedder):
+    """A chunk's first pass costs a customer's turn about 24 ms; a burst of new questions
+    queued behind those passes (overhead p99 3 s in the channel benchmark)."""
+    from knowledge.reading import TokenStates
+
+    class Counting:
+        def __init__(self) -> None:
+            self.passes = 0
+
+        def token_states(self, text: str):
+            self.passes += 1
+            return embedder.token_states(text)
+
+    counting = Counting()
+    kb = kb_for(sample_kb, embedder)
+    kb.retriever.token_states = TokenStates(counting)
+    chunks = ChunkStore(sample_kb).count()
+    assert kb.warm_reading() == chunks and counting.passes == chunks
+    for question in ("can i swap to the cheaper plan", "error w3", "how long do refunds take"):
+        assert kb.search(question).signals.reading > 0
+    assert counting.passes == chunks  # every search read kept states
+    assert kb.warm_reading() == chunks and counting.passes == chunks  # nothing read twice
+
+
 def test_decision_signals_are_computed_from_the_ranking(sample_kb, embedder):
     import numpy as np
 
