@@ -83,9 +83,25 @@ class Releases:
                 self._waiters.pop(conversation_id, None)
 
     def notify(self, conversation_id: str) -> None:
-        for future in self._waiters.get(conversation_id, ()):
+        """Wake the waiting turns through their own event loop.
+
+        asyncio's futures are not thread-safe: a result set from another thread's loop can
+        lose the waiter's wake-up (a done callback added meanwhile is dropped), and the
+        turn then waits for good. Rasa runs one loop per process, but the replica tests run
+        one loop per thread in a single process, and one of them once hung past its 60 s
+        join there; this way a waiter's own loop sets the result.
+        """
+        for future in list(self._waiters.get(conversation_id, ())):
             if not future.done():
-                future.set_result(None)
+                try:
+                    future.get_loop().call_soon_threadsafe(_wake, future)
+                except RuntimeError:  # that loop has closed: nobody is waiting there
+                    pass
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class PromptHandOver:
