@@ -60,7 +60,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         kb.outcome(result)
     ]
     print(
-        f"query: {result.query!r}\nconfidence {kb.confidence(result):.3f} "
+        f"query: {result.query!r}"
+        + (f" (searched as {result.searched!r})" if result.searched not in ("", result.query) else "")
+        + f"\nconfidence {kb.confidence(result):.3f} "
         f"(bar {kb.decision_bar():.3f}; cosine {result.signals.cosine:.3f}, "
         f"margin {result.signals.margin:.3f}, title {result.signals.title:.3f}, "
         f"cosine gap {result.signals.cosine_gap:.3f}, reading {result.signals.reading:.3f}): {verdict}\n"

@@ -52,6 +52,9 @@ class RetrievalSettings:
     # with a plain cosine bar, for operators who want a single number to turn.
     calibration: str = ""
     min_relevance: float | None = None
+    # Mend misspelt question words with the index's own words before searching
+    # (`knowledge.spelling`); KB_SPELLING=0 searches the question exactly as typed.
+    spelling: bool = True
 
     @classmethod
     def from_env(cls) -> RetrievalSettings:
@@ -63,6 +66,7 @@ class RetrievalSettings:
             max_messages_in_query=_env_int("KB_MAX_MESSAGES_IN_QUERY", 2),
             calibration=_env("KB_CALIBRATION", ""),
             min_relevance=_env_float("KB_MIN_RELEVANCE", None),
+            spelling=_env("KB_SPELLING", "1").strip().lower() not in {"0", "false", "no", "off"},
         )
 
 

@@ -320,6 +320,15 @@ class Embedder:
             states = self._forward(tokens["input_ids"])[0]
         return self._unit_states(tokens["input_ids"][0].tolist(), states)
 
+    def whole_words(self) -> frozenset[str]:
+        """Lower-case words the tokenizer reads as one piece: real words the model knows whole.
+
+        The spelling correction (`knowledge.spelling`) leaves these as typed: "netflix" is
+        one piece and means Netflix, whereas "shiping" falls apart into fragments.
+        """
+        vocab = self._tokenizer.get_vocab()
+        return frozenset(t for t in vocab if t.isascii() and t.isalpha() and t.islower() and len(t) > 1)
+
     def _unit_states(self, ids: list[int], states) -> tuple[list[str], np.ndarray]:
         """Word pieces and unit-length states of one unpadded sequence, special tokens dropped."""
         pieces = self._tokenizer.convert_ids_to_tokens(ids)

@@ -22,7 +22,7 @@ import re
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -30,6 +30,7 @@ from knowledge.config import RetrievalSettings
 from knowledge.documents import Passage
 from knowledge.reading import TokenStates, content_pieces, weakest_match
 from knowledge.snapshot import MEMORY_MAX_ROWS, Snapshot, TableReader
+from knowledge.spelling import EMPTY, Vocabulary, index_words, model_words
 from knowledge.store import ChunkStore
 
 log = logging.getLogger(__name__)
@@ -98,9 +99,11 @@ class Signals:
 
 @dataclass(frozen=True)
 class SearchResult:
-    query: str
+    query: str  # what the customer asked (with the earlier turns, for a follow-up)
     passages: list[Passage]
     signals: Signals = field(default_factory=Signals)
+    # what was searched: `query` with misspelt words mended (`knowledge.spelling`)
+    searched: str = ""
 
     @property
     def relevance(self) -> float:
@@ -165,6 +168,10 @@ class Retriever:
         self.token_states = TokenStates.shared(embedder)
         self._question_states: dict[str, np.ndarray] = {}
         self._question_lock = threading.Lock()
+        self.spelling = getattr(settings, "spelling", True)
+        self._vocabulary: Vocabulary = EMPTY
+        self._vocabulary_lock = threading.Lock()
+        self._known_words: frozenset[str] | None = None
 
     def search(
         self,
@@ -173,21 +180,79 @@ class Retriever:
         limit: int | None = None,
         mode: str = "hybrid",
     ) -> SearchResult:
-        """Embed and search; the full-text query runs while the question is embedded."""
+        """Embed and search; the full-text query runs while the question is embedded.
+
+        Misspelt words are mended first with the words of the index version searched last
+        (`knowledge.spelling`); should the search find a newer version whose words mend
+        the question differently (an ingestion in between), it is searched once more.
+        """
         limit = limit or self.settings.top_k
         query = build_query(question, history, self.settings.max_messages_in_query)
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}; expected one of {MODES}")
-        pending = self._start(query, mode)
-        vector = question = None
+        vocabulary = self._vocabulary
+        searched = self.correct(query, vocabulary)
+        pending = self._start(searched, mode)
+        vector = states_of_question = None
         if mode != "fts" and hasattr(self.embedder, "embed_one_with_states"):
             # one pass gives the vector and the token states the reading signal needs
-            vector, pieces, states = self.embedder.embed_one_with_states(query)
-            question = _content_states(pieces, states)
+            vector, pieces, states = self.embedder.embed_one_with_states(searched)
+            states_of_question = _content_states(pieces, states)
         elif mode != "fts":
-            vector = self.embedder.embed_one(query)
-        rows = self._fetch(query, vector, mode, pending)
-        return self._score(query, vector, rows, limit, mode, question=question)
+            vector = self.embedder.embed_one(searched)
+        rows, version, snapshot = self._fetch_versioned(searched, vector, mode, pending)
+        if self.spelling:
+            current = self._vocabulary_at(version, snapshot)
+            if current is not vocabulary and self.correct(query, current) != searched:
+                return self.search(question, history, limit, mode)
+        result = self._score(searched, vector, rows, limit, mode, question=states_of_question)
+        return replace(result, query=query, searched=searched)
+
+    def correct(self, text: str, vocabulary: Vocabulary | None = None) -> str:
+        """`text` with misspelt words mended by the index's words (unchanged with spelling off)."""
+        if not self.spelling:
+            return text
+        return (vocabulary or self._vocabulary).correct(text)
+
+    def vocabulary(self) -> Vocabulary:
+        """The index's words now (start-up builds it, so the first question does not)."""
+        version = self.reader.start(None, 0).result()[0] if self.reader is not None else None
+        snapshot = self.reader.snapshot(version) if self.reader is not None else None
+        return self._vocabulary_at(version, snapshot)
+
+    def _vocabulary_at(self, version: int | None, snapshot: Snapshot | None) -> Vocabulary:
+        """The vocabulary of the table version a search just read (built once per version).
+
+        From the in-memory copy when there is one; a table above the copy threshold (or a
+        retriever without the copy) is scanned for its titles, headings and text.
+        """
+        if version is None:
+            try:
+                version = self.store.table.version
+            except Exception:  # noqa: BLE001 - no table: nothing to mend with
+                return self._vocabulary
+        current = self._vocabulary
+        if current.version == version:
+            return current
+        with self._vocabulary_lock:
+            current = self._vocabulary
+            if current.version == version:
+                return current
+            if self._known_words is None:
+                self._known_words = model_words(self.embedder)
+            if snapshot is not None and snapshot.version == version:
+                rows = snapshot.rows
+            else:
+                try:
+                    rows = self.store.table.to_arrow().select(["title", "section", "text"]).to_pylist()
+                except Exception as exc:  # noqa: BLE001 - the question is searched as typed
+                    log.warning("could not read the index's words for spelling (%s)", exc)
+                    return current
+            titles = {r.get("title") or "" for r in rows}
+            sections = {r.get("section") or "" for r in rows}
+            counts = index_words([*titles, *sections, *(r.get("text") or "" for r in rows)])
+            self._vocabulary = Vocabulary(counts, self._known_words, version)
+            return self._vocabulary
 
     def rank(self, query: str, vector: np.ndarray | None, limit: int, mode: str = "hybrid") -> SearchResult:
         """Rank with an already embedded query (the benchmark embeds once for all modes)."""
@@ -237,6 +302,14 @@ class Retriever:
         return self.reader.start(None if skip_fts else _fts_query(query), CANDIDATES)
 
     def _fetch(self, query: str, vector: np.ndarray | None, mode: str, pending: Future | None) -> list[dict]:
+        return self._fetch_versioned(query, vector, mode, pending)[0]
+
+    def _fetch_versioned(
+        self, query: str, vector: np.ndarray | None, mode: str, pending: Future | None
+    ) -> tuple[list[dict], int | None, Snapshot | None]:
+        """The candidates, the table version they come from and its in-memory copy (if any);
+        the version is None when LanceDB was asked directly without a version check."""
+        version: int | None = None
         if pending is not None:
             try:
                 version, hits = pending.result()
@@ -250,8 +323,8 @@ class Retriever:
                     self._reader_warned = True
                 snapshot = None
             if snapshot is not None:
-                return self._fetch_memory(snapshot, hits or [], vector, mode)
-        return self._fetch_lancedb(query, vector, mode)
+                return self._fetch_memory(snapshot, hits or [], vector, mode), version, snapshot
+        return self._fetch_lancedb(query, vector, mode), version, None
 
     def _fetch_memory(
         self, snapshot: Snapshot, hits: list[tuple[str, float]], vector: np.ndarray | None, mode: str

@@ -88,8 +88,11 @@ class KnowledgeBase:
 
         Only for an index the in-memory cache holds whole (`knowledge.reading`); a larger
         one computes a chunk's states the first time its article comes out on top.
-        Returns how many chunks' states are kept.
+        Returns how many chunks' states are kept. The index's words for the spelling
+        correction (`knowledge.spelling`) are collected here too, for the same reason.
         """
+        if self.retriever.spelling and self.store.exists():
+            self.retriever.vocabulary()
         states = self.retriever.token_states
         if not states.available() or not self.store.exists() or self.store.count() > states.max_chunks:
             return 0
@@ -270,8 +273,9 @@ class KnowledgeBase:
                 # so what retrieval alone would have done.
                 return unsure(result)
         # The extractive answer looks at every retrieved section: the one that answers may
-        # rank below the passages a model gets, and only quoted text is ever shown.
-        answer = self._extractive(question, result.passages, channel)
+        # rank below the passages a model gets, and only quoted text is ever shown. Its
+        # sentences are scored against the mended question (the words the articles use).
+        answer = self._extractive(self.retriever.correct(question), result.passages, channel)
         return unsure(result) if answer.method == "abstain" else self._with_see_also(answer, result)
 
     def _ask_model(
