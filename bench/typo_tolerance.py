@@ -67,7 +67,7 @@ for r, row in enumerate(_ROWS):
             if 0 <= other < len(_ROWS):
                 near |= {_ROWS[other][k] for k in (c - 1, c, c + 1) if 0 <= k < len(_ROWS[other])}
         NEIGHBOURS[letter] = "".join(sorted(near - {""}))
-_WORD = re.compile(r"(?<![\w@./-])[A-Za-z]{%d,}(?![\w@/-])" % MIN_LETTERS)
+_WORD = re.compile(r"(?<![\w@./-])[A-Za-z]{" + str(MIN_LETTERS) + r",}(?![\w@/-])")
 
 
 def _edit(word: str, rng: random.Random) -> str:
