@@ -30,7 +30,7 @@ from knowledge.config import RetrievalSettings
 from knowledge.documents import Passage
 from knowledge.reading import TokenStates, content_pieces, weakest_match
 from knowledge.snapshot import MEMORY_MAX_ROWS, Snapshot, TableReader
-from knowledge.spelling import EMPTY, Vocabulary, index_words, model_words
+from knowledge.spelling import EMPTY, Vocabulary, index_words, known_words
 from knowledge.store import ChunkStore
 
 log = logging.getLogger(__name__)
@@ -239,7 +239,7 @@ class Retriever:
             if current.version == version:
                 return current
             if self._known_words is None:
-                self._known_words = model_words(self.embedder)
+                self._known_words = known_words(self.embedder)
             if snapshot is not None and snapshot.version == version:
                 rows = snapshot.rows
             else:

@@ -13,13 +13,16 @@ near-miss question ("cancel my spotify subscription") whose foreign word were "m
 into a help-centre word would look answerable. A word is left as typed when
 
 * the index uses it (it is the customer's own product word);
-* it is a whole word of the embedding model's vocabulary (`known`): a real word the model
-  reads whole is most likely meant as written ("netflix", "alexa", "form"), and any other
-  real word the model does not know whole ("spotify", "zigbee") is still protected by the
+* it is a real word (`known_words`): a whole word of the embedding model's vocabulary
+  ("netflix", "alexa", "form": what the model reads whole is most likely meant as
+  written), or one of the English words used at least once per million words on the web
+  (wordfreq's "small" list, about 28,000 words: inflections the model splits, such as
+  "mailing", and brands, such as "spotify"; common misspellings such as "recieve" and
+  "shiping" stay below that bar). A rarer real word ("zigbee") is still protected by the
   distance rule below unless it is one edit from a help-centre word;
-* it is short (fewer than `MIN_LENGTH` letters: "wont", "pls", "tv"), holds a digit or
-  other sign (codes like "W3", e-mail addresses, URLs, "wi-fi"), or mixes cases
-  ("iPhone", "McAfee": names);
+* it is short (fewer than `MIN_LENGTH` letters: "wont", "pls", "tv"), holds a digit,
+  an apostrophe or another sign (codes like "W3", e-mail addresses, URLs, "wi-fi",
+  "company's"), or mixes cases ("iPhone", "McAfee": names);
 * no help-centre word is within `max_distance` edits (one for words of up to seven
   letters, two from eight: a dropped, doubled, swapped or mistyped letter each count as
   one), or several are equally near and none is clearly the more used one (at least
@@ -33,12 +36,16 @@ customer's words stay what the conversation records and what a language model is
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterable
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
+
+log = logging.getLogger(__name__)
 
 MIN_LENGTH = 5  # letters; shorter words are too ambiguous to mend (one edit is 20-50 % of them)
 LONG_WORD = 8  # from this length two edits are allowed
@@ -48,7 +55,7 @@ _INDEX_WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")
 _TOKEN = re.compile(r"\S+")
 # A question token: optional leading/trailing punctuation around letters (with an
 # apostrophe inside); anything else (digits, @, /, ., -) is not a word to mend.
-_CORE = re.compile(r"^([\"'(\[¿¡]*)([A-Za-z]+(?:['’][A-Za-z]+)?)([\"')\].,;:!?…]*)$")
+_CORE = re.compile(r"^([\"'(\[¿¡]*)([A-Za-z]+)([\"')\].,;:!?…]*)$")
 
 
 def max_distance(length: int) -> int:
@@ -68,6 +75,11 @@ def index_words(texts: Iterable[str]) -> Counter[str]:
     return counts
 
 
+def known_words(embedder) -> frozenset[str]:
+    """Real words to leave as typed: the model's whole words and common English words."""
+    return model_words(embedder) | common_words()
+
+
 def model_words(embedder) -> frozenset[str]:
     """The whole words of the embedding model's vocabulary (empty when it has none)."""
     words = getattr(embedder, "whole_words", None)
@@ -75,6 +87,21 @@ def model_words(embedder) -> frozenset[str]:
         return frozenset(words()) if callable(words) else frozenset()
     except Exception:  # noqa: BLE001 - without it only the index and the distance rule protect
         return frozenset()
+
+
+@functools.cache
+def common_words() -> frozenset[str]:
+    """English words used at least about once per million words (wordfreq's "small" list).
+
+    The bar is the list's own: below it, web text is full of typos ("recieve" and "adress"
+    are in wordfreq's larger list), so a rarer word is no evidence of a real one.
+    """
+    try:
+        from wordfreq import get_frequency_dict
+    except ImportError:  # the model's whole words and the distance rule still protect
+        log.warning("wordfreq is not installed: the spelling correction knows fewer real words")
+        return frozenset()
+    return frozenset(w for w in get_frequency_dict("en", wordlist="small") if w.isascii() and w.isalpha())
 
 
 class Vocabulary:
@@ -138,7 +165,7 @@ class Vocabulary:
             word = core.group(2)
             if not (word.islower() or word.istitle() or word.isupper()):
                 continue  # "iPhone", "McAfee": a name
-            meant = self.correct_word(word.lower().replace("’", "'").replace("'", ""))
+            meant = self.correct_word(word.lower())
             if meant is None:
                 continue
             start = token.start() + core.start(2)
@@ -154,4 +181,4 @@ class Vocabulary:
 
 EMPTY = Vocabulary(Counter())
 
-__all__ = ["EMPTY", "Vocabulary", "index_words", "max_distance", "model_words"]
+__all__ = ["EMPTY", "Vocabulary", "common_words", "index_words", "known_words", "max_distance", "model_words"]
