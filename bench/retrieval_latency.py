@@ -137,7 +137,7 @@ def main() -> None:
     print(f"{'':42}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}")
     for key, values in times.items():
         print(
-            f"{key:42}{np.percentile(values, 50):>9.1f}{np.percentile(values, 95):>9.1f}"
+            f"{key:46}{np.percentile(values, 50):>9.1f}{np.percentile(values, 95):>9.1f}"
             f"{statistics.fmean(values):>9.1f}"
         )
     total = len(questions) * args.rounds

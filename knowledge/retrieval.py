@@ -179,18 +179,21 @@ class Retriever:
         history: Sequence[str] = (),
         limit: int | None = None,
         mode: str = "hybrid",
+        spelling: bool = True,
     ) -> SearchResult:
         """Embed and search; the full-text query runs while the question is embedded.
 
         Misspelt words are mended first with the words of the index version searched last
         (`knowledge.spelling`); should the search find a newer version whose words mend
         the question differently (an ingestion in between), it is searched once more.
+        `spelling=False` searches the words as typed: a question in another language than
+        the articles' ("mein Konto") would otherwise be "mended" into English look-alikes.
         """
         limit = limit or self.settings.top_k
         query = build_query(question, history, self.settings.max_messages_in_query)
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}; expected one of {MODES}")
-        vocabulary = self._vocabulary
+        vocabulary = self._vocabulary if spelling else EMPTY
         searched = self.correct(query, vocabulary)
         pending = self._start(searched, mode)
         vector = states_of_question = None
@@ -201,7 +204,7 @@ class Retriever:
         elif mode != "fts":
             vector = self.embedder.embed_one(searched)
         rows, version, snapshot = self._fetch_versioned(searched, vector, mode, pending)
-        if self.spelling:
+        if self.spelling and spelling:
             current = self._vocabulary_at(version, snapshot)
             if current is not vocabulary and self.correct(query, current) != searched:
                 return self.search(question, history, limit, mode)
@@ -212,7 +215,7 @@ class Retriever:
         """`text` with misspelt words mended by the index's words (unchanged with spelling off)."""
         if not self.spelling:
             return text
-        return (vocabulary or self._vocabulary).correct(text)
+        return (self._vocabulary if vocabulary is None else vocabulary).correct(text)
 
     def vocabulary(self) -> Vocabulary:
         """The index's words now (start-up builds it, so the first question does not)."""

@@ -100,7 +100,7 @@ class KnowledgeBase:
         rows = self.store.table.to_arrow().select(columns).to_pylist()
         return states.warm(rows)
 
-    def search(self, question: str, history: Sequence[str] = ()) -> SearchResult:
+    def search(self, question: str, history: Sequence[str] = (), spelling: bool = True) -> SearchResult:
         """Search a short question both with the recent turns and alone; keep the right one.
 
         A short question may be a follow-up ("and how long does that take?") or a new
@@ -116,6 +116,8 @@ class KnowledgeBase:
         turn them off?") keeps the follow-up reading even when its own words look surer,
         unless they are confident and find the same article anyway: searched alone, "what
         about apple pay for the subscription?" is confidently about failed payments.
+        `spelling=False` (a question known to be in another language) searches the words
+        as typed (`Retriever.search`).
         """
         self.store.refresh()
         asked = question.strip()
@@ -126,12 +128,12 @@ class KnowledgeBase:
             recent = [h.strip() for h in history if h and h.strip()][-window:] if window > 0 else []
             if recent:
                 folded = " ".join([*recent, asked])
-        alone = self.retriever.search(asked)
+        alone = self.retriever.search(asked, spelling=spelling)
         if folded == asked:
             return alone
         if not dependent and self.outcome(alone) == ANSWER:
             return alone  # the folded reading could not win: no second search
-        with_context = self.retriever.search(folded)
+        with_context = self.retriever.search(folded, spelling=spelling)
         if dependent:
             same = alone.article_ids()[:1] == with_context.article_ids()[:1]
             return alone if same and self.outcome(alone) == ANSWER else with_context
@@ -275,7 +277,8 @@ class KnowledgeBase:
         # The extractive answer looks at every retrieved section: the one that answers may
         # rank below the passages a model gets, and only quoted text is ever shown. Its
         # sentences are scored against the mended question (the words the articles use).
-        answer = self._extractive(self.retriever.correct(question), result.passages, channel)
+        scored = question if foreign else self.retriever.correct(question)
+        answer = self._extractive(scored, result.passages, channel)
         return unsure(result) if answer.method == "abstain" else self._with_see_also(answer, result)
 
     def _ask_model(
@@ -338,18 +341,18 @@ class KnowledgeBase:
         # English question goes straight to the search and one answer call.
         result = None
         if not (self.model is not None and foreign):
-            result = self.search(question, history)
+            result = self.search(question, history, spelling=not foreign)
             follow_up = bool(history) and depends_on_history(question) and result.query != question.strip()
             if self.model is None or not follow_up:
                 return result, ""
         turns = list(conversation) or [Turn("customer", h) for h in history]
         restated = self._standalone(question, turns, conversation_id)
         if not restated:
-            return (result if result is not None else self.search(question, history)), ""
+            return (result if result is not None else self.search(question, history, not foreign)), ""
         self.store.refresh()
         restated_result = self.retriever.search(restated)
         if foreign:
-            original = self.retriever.search(question)
+            original = self.retriever.search(question, spelling=False)
             if self.confidence(original) > self.confidence(restated_result):
                 restated_result = original
         return restated_result, restated
