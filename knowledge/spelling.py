@@ -170,7 +170,7 @@ class Vocabulary:
                 continue
             start = token.start() + core.start(2)
             parts.append(text[last:start])
-            parts.append(meant)
+            parts.append(meant.capitalize() if word[0].isupper() else meant)
             last = start + len(word)
             changed = True
         if not changed:

@@ -58,6 +58,7 @@ def kb(tmp_path_factory, embedder) -> KnowledgeBase:
         ("shiping cost??", "shipping cost??", "shipping-costs"),
         ("thermstat wont conect to wifi", "thermostat wont connect to wifi", "thermostat-wifi"),
         ("refund timline", "refund timeline", "refunds"),
+        ("Refund timline?", "Refund timeline?", "refunds"),
     ],
 )
 def test_a_misspelt_question_finds_the_article_the_right_spelling_finds(kb, typed, meant, article):
