@@ -219,8 +219,13 @@ class Retriever:
 
     def vocabulary(self) -> Vocabulary:
         """The index's words now (start-up builds it, so the first question does not)."""
-        version = self.reader.start(None, 0).result()[0] if self.reader is not None else None
-        snapshot = self.reader.snapshot(version) if self.reader is not None else None
+        version = snapshot = None
+        if self.reader is not None:
+            try:
+                version = self.reader.start(None, 0).result()[0]
+                snapshot = self.reader.snapshot(version)
+            except Exception as exc:  # noqa: BLE001 - the table is scanned instead
+                log.info("in-memory copy unavailable for the index's words (%s)", exc)
         return self._vocabulary_at(version, snapshot)
 
     def _vocabulary_at(self, version: int | None, snapshot: Snapshot | None) -> Vocabulary:
