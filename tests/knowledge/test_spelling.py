@@ -146,3 +146,15 @@ def test_a_question_in_another_language_is_searched_as_typed(kb):
     assert kb.retriever.correct("the subscripton") == "the subscription"
     assert kb.search(question, spelling=False).searched == question
     assert kb.search("cancel my subscripton", spelling=False).searched == "cancel my subscripton"
+
+
+@pytest.mark.parametrize("memory_max_rows", [0, 2])
+def test_a_table_searched_through_lancedb_mends_the_same_words(kb, embedder, memory_max_rows):
+    """Without the in-memory copy (no copy, or a table above its threshold) the words come
+    from a scan of the table: the question is mended and ranked as with the copy."""
+    from knowledge.retrieval import Retriever
+
+    retriever = Retriever(kb.store, embedder, RetrievalSettings(), memory_max_rows=memory_max_rows)
+    result = retriever.search("thermstat wont conect to wifi")
+    assert result.searched == "thermostat wont connect to wifi"
+    assert result.article_ids()[0] == "thermostat-wifi"
