@@ -23,7 +23,9 @@ into a help-centre word would look answerable. A word is left as typed when
 * it is short (fewer than `MIN_LENGTH` letters: "wont", "pls", "tv"), holds a digit,
   an apostrophe or another sign (codes like "W3", e-mail addresses, URLs, "wi-fi",
   "company's"), or mixes cases ("iPhone", "McAfee": names);
-* no help-centre word is within `max_distance` edits (one for words of up to seven
+* no help-centre word that starts with the same letter is within `max_distance` edits
+  (people rarely mistype a word's first letter, and the corrections that change it are
+  the harmful ones: "unreplied" is not "replied", "preload" is not "reload") (one for words of up to seven
   letters, two from eight: a dropped, doubled, swapped or mistyped letter each count as
   one), or several are equally near and none is clearly the more used one (at least
   `DOMINANCE` times as frequent in the index).
@@ -138,7 +140,10 @@ class Vocabulary:
         if not limit or word in self.counts or word in self.known:
             return None
         choices = [
-            w for n in range(len(word) - limit, len(word) + limit + 1) for w in self._by_length.get(n, ())
+            w
+            for n in range(len(word) - limit, len(word) + limit + 1)
+            for w in self._by_length.get(n, ())
+            if w[0] == word[0]
         ]
         if not choices:
             return None
