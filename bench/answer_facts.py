@@ -81,6 +81,7 @@ def capture(part: str, cache: Path) -> list[dict]:
                         "channel": channel,
                         "method": answer.method,
                         "passages": seen[0] if seen else None,
+                        "query": kb.search(q.q, list(q.history)).query,
                         "text": answer.text,
                     }
                 )
@@ -126,7 +127,7 @@ def summary(rows: list[dict]) -> dict[str, dict[str, int]]:
 def articles() -> dict:
     from knowledge.config import SAMPLE_ARTICLES
 
-    return {a.id: a for a in (load_article(p, SAMPLE_ARTICLES) for p in find_article_files(SAMPLE_ARTICLES))}
+    return {a.article_id: a for a in (load_article(p, SAMPLE_ARTICLES) for p in find_article_files(SAMPLE_ARTICLES))}
 
 
 def where(fact: str, article) -> list[tuple[str, str, str]]:
@@ -187,6 +188,47 @@ def show_misses(rows: list[dict], channel_filter: str | None) -> None:
             print(f"  {channel:5} {n:3}  {cat}")
 
 
+def explain(rows: list[dict], ids: list[str], embedder, top: int = 3) -> None:
+    """Per section of the cited passages: its best parts' scores, split into their terms."""
+    from knowledge.answer import extractive as ex
+
+    for row in rows:
+        if row["id"] not in ids or row["channel"] != "rest" or row["passages"] is None:
+            continue
+        passages = row["passages"]
+        top_score, top_article = passages[0].score, passages[0].article_id
+        sections = [
+            ex._Section(i, p, parse_blocks(p.text))
+            for i, p in enumerate(passages)
+            if p.article_id == top_article or p.score >= top_score - ex.PASSAGE_MARGIN
+        ]
+        sections = [s for s in sections if s.blocks]
+        units = [u for s_i, s in enumerate(sections) for b_i, b in enumerate(s.blocks) for u in ex._units(s_i, b_i, b)]
+        q = row["q"]
+        q_vec = embedder.embed_one(q)
+        q_words = ex.content_words(q)
+        print(f"=== {row['id']}: {q!r}  facts {row['facts']}  query words {sorted(q_words)}")
+        for s_i, s in enumerate(sections):
+            heading = s.passage.section if s.passage.section != s.passage.title else ""
+            h_sim = float(embedder.embed_one(heading) @ q_vec) if heading else 0.0
+            scored = []
+            for u in (u for u in units if u.section == s_i):
+                cos = float(embedder.embed_one(u.text) @ q_vec)
+                overlap = ex.OVERLAP_WEIGHT * len(q_words & ex.content_words(u.text)) / (len(q_words) or 1)
+                rank = ex.RANK_WEIGHT / (1 + s.index)
+                shape = ex._shape_bonus(q, u)
+                intro = -(ex.INTRO_PENALTY if not heading else 0.0)
+                total = cos + overlap + rank + ex.HEADING_WEIGHT * h_sim + shape + intro
+                has = any(normalise(f) in normalise(to_plain(u.text)) for f in row["facts"])
+                scored.append((total, cos, overlap, shape, intro, has, u))
+            scored.sort(key=lambda t: -t[0])
+            print(f"  [{s.index + 1}] {s.passage.article_id} / {s.passage.section!r} heading cos {h_sim:.2f}")
+            for total, cos, overlap, shape, intro, has, u in scored[:top] + [t for t in scored[top:] if t[5]]:
+                mark = "FACT" if has else "    "
+                print(f"     {mark} {total:.3f} = cos {cos:.3f} + words {overlap:.3f} + shape {shape:.2f} "
+                      f"{intro:+.2f} | {u.shape}: {u.text[:90]}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--part", default="tune", choices=("tune",), help="the test part is kb eval's, once")
@@ -196,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--diff", metavar="NAME", help="print the answers that changed since NAME")
     parser.add_argument("--misses", action="store_true", help="print every miss with where its fact sits")
     parser.add_argument("--channel", choices=CHANNELS)
+    parser.add_argument("--explain", nargs="+", metavar="ID", help="print the part scores for these questions")
     args = parser.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
     captured = args.cache / f"captured-{args.part}.pkl"
@@ -206,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     from knowledge.embedding import default_embedder
 
     rows = replay(pickle.loads(captured.read_bytes()), default_embedder())
+    if args.explain:
+        explain(rows, args.explain, default_embedder())
+        return 0
     if args.misses:
         show_misses(rows, args.channel)
     if args.diff:
