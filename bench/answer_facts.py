@@ -96,7 +96,9 @@ def replay(rows: list[dict], embedder) -> list[dict]:
     for row in rows:
         row = dict(row)
         if row["passages"] is not None:
-            raw = service.extract_answer(row["q"], row["passages"], embedder, budget=budget_for(row["channel"]))
+            raw = service.extract_answer(
+                row["q"], row["passages"], embedder, budget=budget_for(row["channel"])
+            )
             cited = apply_citations(raw, row["passages"])
             row["text"] = cited.text if cited.grounded else ""
             row["sources"] = [s.article_id for s in cited.sources]
@@ -111,7 +113,9 @@ def replay(rows: list[dict], embedder) -> list[dict]:
 def summary(rows: list[dict]) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     for row in rows:
-        c = counts.setdefault(row["channel"], dict.fromkeys(("answered", "right", "facts", "over", "openings"), 0))
+        c = counts.setdefault(
+            row["channel"], dict.fromkeys(("answered", "right", "facts", "over", "openings"), 0)
+        )
         if row["method"] != "extractive":
             continue
         c["answered"] += 1
@@ -127,7 +131,10 @@ def summary(rows: list[dict]) -> dict[str, dict[str, int]]:
 def articles() -> dict:
     from knowledge.config import SAMPLE_ARTICLES
 
-    return {a.article_id: a for a in (load_article(p, SAMPLE_ARTICLES) for p in find_article_files(SAMPLE_ARTICLES))}
+    return {
+        a.article_id: a
+        for a in (load_article(p, SAMPLE_ARTICLES) for p in find_article_files(SAMPLE_ARTICLES))
+    }
 
 
 def where(fact: str, article) -> list[tuple[str, str, str]]:
@@ -174,7 +181,10 @@ def show_misses(rows: list[dict], channel_filter: str | None) -> None:
         cat = category(row, article)
         cats.setdefault(row["channel"], {}).setdefault(cat, 0)
         cats[row["channel"]][cat] += 1
-        print(f"=== {row['channel'].upper()} {row['id']}: {row['q']!r}" + (f"  (after {row['history']})" if row["history"] else ""))
+        print(
+            f"=== {row['channel'].upper()} {row['id']}: {row['q']!r}"
+            + (f"  (after {row['history']})" if row["history"] else "")
+        )
         print(f"facts: {row['facts']}   guess: {cat}")
         for fact in row["facts"]:
             for heading, kind, part in where(fact, article):
@@ -203,7 +213,12 @@ def explain(rows: list[dict], ids: list[str], embedder, top: int = 3) -> None:
             if p.article_id == top_article or p.score >= top_score - ex.PASSAGE_MARGIN
         ]
         sections = [s for s in sections if s.blocks]
-        units = [u for s_i, s in enumerate(sections) for b_i, b in enumerate(s.blocks) for u in ex._units(s_i, b_i, b)]
+        units = [
+            u
+            for s_i, s in enumerate(sections)
+            for b_i, b in enumerate(s.blocks)
+            for u in ex._units(s_i, b_i, b)
+        ]
         q = row["q"]
         q_vec = embedder.embed_one(q)
         q_words = ex.content_words(q)
@@ -225,8 +240,10 @@ def explain(rows: list[dict], ids: list[str], embedder, top: int = 3) -> None:
             print(f"  [{s.index + 1}] {s.passage.article_id} / {s.passage.section!r} heading cos {h_sim:.2f}")
             for total, cos, overlap, shape, intro, has, u in scored[:top] + [t for t in scored[top:] if t[5]]:
                 mark = "FACT" if has else "    "
-                print(f"     {mark} {total:.3f} = cos {cos:.3f} + words {overlap:.3f} + shape {shape:.2f} "
-                      f"{intro:+.2f} | {u.shape}: {u.text[:90]}")
+                print(
+                    f"     {mark} {total:.3f} = cos {cos:.3f} + words {overlap:.3f} + shape {shape:.2f} "
+                    f"{intro:+.2f} | {u.shape}: {u.text[:90]}"
+                )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,7 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--diff", metavar="NAME", help="print the answers that changed since NAME")
     parser.add_argument("--misses", action="store_true", help="print every miss with where its fact sits")
     parser.add_argument("--channel", choices=CHANNELS)
-    parser.add_argument("--explain", nargs="+", metavar="ID", help="print the part scores for these questions")
+    parser.add_argument(
+        "--explain", nargs="+", metavar="ID", help="print the part scores for these questions"
+    )
     args = parser.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
     captured = args.cache / f"captured-{args.part}.pkl"
@@ -255,7 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.misses:
         show_misses(rows, args.channel)
     if args.diff:
-        before = {(r["id"], r["channel"]): r for r in json.loads((args.cache / f"{args.diff}.json").read_text())}
+        before = {
+            (r["id"], r["channel"]): r for r in json.loads((args.cache / f"{args.diff}.json").read_text())
+        }
         changed = 0
         for row in rows:
             old = before.get((row["id"], row["channel"]))
@@ -264,8 +285,10 @@ def main(argv: list[str] | None = None) -> int:
             changed += 1
             was, now = facts_present(old["text"], row["facts"]), facts_present(row["text"], row["facts"])
             right = row["article"] in row["sources"]
-            print(f"=== {row['channel'].upper()} {row['id']}: {row['q']!r}  facts {row['facts']}  "
-                  f"{'right article' if right else 'OTHER article'}  fact: {was} -> {now}")
+            print(
+                f"=== {row['channel'].upper()} {row['id']}: {row['q']!r}  facts {row['facts']}  "
+                f"{'right article' if right else 'OTHER article'}  fact: {was} -> {now}"
+            )
             print("--- before:\n" + old["text"] + "\n--- after:\n" + row["text"] + "\n")
         print(f"{changed} answers changed")
     if args.save:
@@ -274,8 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     for channel, c in summary(rows).items():
         rate = c["facts"] / c["right"] if c["right"] else 0.0
         print(
-            f"{args.part} {channel:5} budget {budget_for(channel):5}: answered {c['answered']}, right article "
-            f"{c['right']}, facts {c['facts']} ({rate:.1%}), over budget {c['over']}, bad openings {c['openings']}"
+            f"{args.part} {channel:5} budget {budget_for(channel):5}: answered {c['answered']}, "
+            f"right article {c['right']}, facts {c['facts']} ({rate:.1%}), over budget {c['over']}, "
+            f"bad openings {c['openings']}"
         )
     print(f"({time.perf_counter() - started:.0f} s)")
     return 0
