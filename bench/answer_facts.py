@@ -1,19 +1,21 @@
 """Where the required facts go missing from the extractive answers (issue 18), tune part.
 
-    .venv-actions/bin/python -m bench.answer_facts                 # misses, with where each fact sits
+    .venv-actions/bin/python -m bench.answer_facts                 # facts per budget, tune part
+    .venv-actions/bin/python -m bench.answer_facts --misses        # each miss, where its fact sits
+    .venv-actions/bin/python -m bench.answer_facts --explain ID..  # part scores per section
     .venv-actions/bin/python -m bench.answer_facts --save before   # keep this run's answers
     .venv-actions/bin/python -m bench.answer_facts --diff before   # answers that changed since
 
 `kb eval` counts the answers that cite the right article but lack a fact; it cannot say
 why. This replays every answer of a part (tune by default: the test part is measured by
 `kb eval` alone, once, after a change is chosen) and, for each miss, prints the question,
-the fact, the answer, and where the fact sits in the labelled article: which section and
-block, whether the answer quotes that section at all, and whether the fact would have fit
-(`--categories` counts them). Only the search is cached (under /tmp/i18-facts6/ or
-`--cache`): the passages each question's `kb.ask` hands to the extractive answerer, so a
-change in `knowledge/answer/` is replayed in seconds; a change to retrieval or the decision
-needs `--refresh`. The replay reproduces `kb eval`'s answer check (checked: the same counts
-per budget). Not part of the test suite.
+the fact, the answer, and where the fact sits in the labelled article (section, block and
+part), with a mechanical first guess at the cause (the fact's section quoted or not; each
+miss still needs reading, which is what `--explain` is for). Only the search is cached
+(under /tmp/i18-facts6/ or `--cache`): the passages each question's `kb.ask` hands to the
+extractive answerer, so a change in `knowledge/answer/` is replayed in about a minute; a
+change to retrieval or the decision needs `--refresh`. The replay reproduces `kb eval`'s
+answer check (checked: the same counts per budget). Not part of the test suite.
 """
 
 from __future__ import annotations
