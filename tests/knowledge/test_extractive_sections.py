@@ -253,3 +253,41 @@ def test_sms_answer_quotes_a_later_step_of_another_procedure_only_with_the_steps
         assert numbers == list(range(1, len(numbers) + 1)), answer
     assert "Wait up to two minutes for the Wi-Fi icon to appear." in to_plain(answer), answer
     assert len(answer) <= 340 and opening_problem(answer, sections) is None
+
+
+# --- a heading that names the question's case (issue 18, sixth session) ------------------
+
+
+def test_a_section_whose_heading_names_the_case_is_quoted_after_the_best_part(kb):
+    # The article's opening sentence shares the most words with the question ("switch
+    # between monthly and annual billing") and the "Upgrade" steps score nearly as well,
+    # so both are quoted first, as before; but the heading "Switch between monthly and
+    # annual" names the case far better than any other heading of the article, so that
+    # section follows, with what the customer needs to know: the unused month is credited.
+    answer = kb.ask("switch my plan from monthly to yearly billing", channel="rest")
+    assert answer.method == "extractive", answer
+    assert answer.sources[0].article_id == "change-or-cancel-your-plan"
+    assert answer.text.startswith("You can move between Free, Plus and Pro"), answer.text
+    plain = to_plain(answer.text)
+    assert "Switch between monthly and annual\n- Monthly to annual: takes effect immediately." in plain, plain
+    assert "The unused part of your current month is credited toward the annual price." in plain, plain
+    assert len(answer.text) <= budget_for("rest") and opening_problem(answer.text, answer.passages) is None
+
+
+def test_a_named_section_comes_whole_or_not_at_all(embedder):
+    # Added on the strength of its heading, the section has no part that answers on its
+    # own: at every budget its steps come from step 1, and what was quoted first stays first.
+    sections = [
+        _article_section("change-or-cancel-your-plan", "Subscribed through the App Store or Google Play?"),
+        _article_section("change-or-cancel-your-plan", "Cancel your paid plan"),
+    ]
+    named_seen = False
+    for budget in range(520, 1001, 40):
+        answer = extract_answer("how do i end my subscription", sections, embedder, budget)
+        assert answer.startswith("**Subscribed through the App Store or Google Play?**"), answer
+        assert len(answer) <= budget
+        if "**Cancel your paid plan**" in answer:
+            named_seen = True
+            assert "1. Tap **Account** > **Billing** > **Manage plan**." in answer, answer
+            assert "3. Confirm." in answer, answer
+    assert named_seen
