@@ -118,8 +118,10 @@ def ingest_folder(
         report.deleted.extend(gone)
     if states is not None:
         report.states_written = store_states(store, states, show_progress, upgrade=bool(known))
-    if report.changed or report.states_written:
+    if report.changed:
         store.finish_writes()
+    elif report.states_written:
+        store.finish_state_writes()
     return report
 
 

@@ -412,6 +412,10 @@ class ChunkStore:
             self.table.optimize()
         except Exception as exc:  # noqa: BLE001 - compaction is an optimisation only
             log.warning("optimize failed: %s", exc)
+        self.finish_state_writes()
+
+    def finish_state_writes(self) -> None:
+        """Index the token states by chunk id and compact them."""
         states = self.open_states()
         if states is not None and states.count_rows():
             try:
