@@ -298,7 +298,8 @@ class TokenStates:
         for key, row in missing.items():
             if key not in new:
                 new[key] = self.embedder.token_states(chunk_text(row))[1].astype(np.float16)
-                self.computed += 1
+                with self._lock:
+                    self.computed += 1
         return new
 
     def _keep(self, states: dict[tuple[str, str], np.ndarray]) -> None:
