@@ -206,6 +206,23 @@ def language_rates(questions: Sequence) -> dict[str, tuple[int, int]]:
     return dict(sorted(rates.items()))
 
 
+def pointer_rates(kb, questions: Sequence) -> tuple[int, int, int]:
+    """(right article first, right article among those named, total) over the answerable
+    non-English questions, asked as the bot asks them without a model: in their own
+    language, so they get the pointer (SMS names only its first article)."""
+    first = named = total = 0
+    for question in questions:
+        lang = getattr(question, "lang", "en") or "en"
+        if lang == "en" or not question.article or getattr(question, "kind", "answerable") != "answerable":
+            continue
+        answer = kb.ask(question.q, list(question.history or []), language=lang)
+        articles = [s.article_id for s in answer.sources]
+        total += 1
+        first += articles[:1] == [question.article]
+        named += question.article in articles
+    return first, named, total
+
+
 def load_fact_questions() -> list:
     """The evaluation set's questions (knowledge/eval/dataset.py), or none before it exists."""
     try:
@@ -250,6 +267,13 @@ def report(kb, questions: Sequence | None = None) -> str:
             lines.append(
                 f"non-English ({part} part): language detected (so the reply is in it) for {r_all}/{t_all} "
                 f"({r_all / t_all:.1%}): {detail}"
+            )
+        first, named, total = pointer_rates(kb, chosen)
+        if total:
+            lines.append(
+                f"non-English ({part} part, no model): the reply names the right article first for "
+                f"{first}/{total} ({first / total:.1%}), among its articles for {named}/{total} "
+                f"({named / total:.1%})"
             )
         en_right, en_total = language_rates(english).get("en", (0, 0))
         if en_total:

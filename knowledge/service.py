@@ -31,6 +31,7 @@ from knowledge.config import Settings
 from knowledge.documents import Answer, Passage, Source
 from knowledge.embedding import default_embedder
 from knowledge.followup import depends_on_history
+from knowledge.gloss import gloss
 from knowledge.language import ENGLISH, NAMES
 from knowledge.retrieval import Retriever, SearchResult, build_query
 from knowledge.store import ChunkStore, KnowledgeBaseMissing
@@ -250,7 +251,9 @@ class KnowledgeBase:
         pointer: the same articles, introduced in its language.
         """
         foreign = bool(language) and language != ENGLISH
-        result, restated = self._search_for(question, history, conversation, foreign, conversation_id)
+        result, restated = self._search_for(
+            question, history, conversation, language if foreign else "", conversation_id
+        )
         if foreign and not restated:  # no model, or it failed: English quotes would not help
             return self._pointer(result)
         unsure = self._pointer if foreign else self._suggest
@@ -330,7 +333,7 @@ class KnowledgeBase:
         question: str,
         history: Sequence[str],
         conversation: Sequence[Turn],
-        foreign: bool,
+        language: str,
         conversation_id: str,
     ) -> tuple[SearchResult, str]:
         """Search with the question the customer meant, and say what was searched.
@@ -340,22 +343,26 @@ class KnowledgeBase:
         shipping question becomes "How long does shipping take?". A non-English question
         is also searched as written (product names match in any language) and the surer
         result is kept. Without a model, or if the call fails, the no-model search
-        applies: the recent turns are folded into a follow-up (`search`).
+        applies: the recent turns are folded into a follow-up (`search`). A question in
+        another `language` (empty: English) is then searched through its English key
+        words (`knowledge.gloss`): the English-only embedding model cannot read it as
+        written, and the articles it finds are the ones the customer's pointer names.
         """
+        foreign = bool(language)
         # The second model call only when it is needed (it doubles the turn's wait): the
         # language differs from the articles', or the question leans on the earlier turns
         # and the search needed them (a local, lexical check; see `search`). A standalone
         # English question goes straight to the search and one answer call.
         result = None
         if not (self.model is not None and foreign):
-            result = self.search(question, history)
+            result = self._search_in(question, history, language)
             follow_up = bool(history) and depends_on_history(question) and result.query != question.strip()
             if self.model is None or not follow_up:
                 return result, ""
         turns = list(conversation) or [Turn("customer", h) for h in history]
         restated = self._standalone(question, turns, conversation_id)
         if not restated:
-            return (result if result is not None else self.search(question, history)), ""
+            return (result if result is not None else self._search_in(question, history, language)), ""
         self.store.refresh()
         restated_result = self.retriever.search(restated)
         if foreign:
@@ -363,6 +370,14 @@ class KnowledgeBase:
             if self.confidence(original) > self.confidence(restated_result):
                 restated_result = original
         return restated_result, restated
+
+    def _search_in(self, question: str, history: Sequence[str], language: str) -> SearchResult:
+        """`search`, through the glossary's English key words for a non-English conversation."""
+        if language:
+            english = gloss(question, language)
+            if english:
+                return self.search(english, [gloss(h, language) or h for h in history])
+        return self.search(question, history)
 
     def _standalone(self, question: str, conversation: Sequence[Turn], conversation_id: str) -> str | None:
         try:

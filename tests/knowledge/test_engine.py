@@ -474,3 +474,25 @@ def test_which_questions_lean_on_the_earlier_turns(question, depends):
     from knowledge.followup import depends_on_history
 
     assert depends_on_history(question) is depends
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "article"),
+    [
+        ("No recuerdo mi contraseña, ¿qué hago?", "es", "reset-your-password"),
+        ("Quiero borrar mi cuenta para siempre", "es", "delete-your-account"),
+        ("Mon colis n'est jamais arrivé", "fr", "damaged-or-lost-package"),
+    ],
+)
+def test_without_a_model_a_foreign_question_is_pointed_to_its_article(
+    sample_kb, embedder, question, language, article
+):
+    """The English-only model reads "No recuerdo mi contraseña" as a refund question; the
+    glossary's English key words find the article, which the pointer names first (the
+    only one an SMS reply has room for)."""
+    kb = kb_for(sample_kb, embedder)
+    kb.model = None
+    answer = kb.ask(question, language=language)
+    assert answer.method == "pointer" and not answer.text
+    assert answer.sources[0].article_id == article
+    assert kb.retriever.search(question).article_ids()[0] != article  # as written, it is missed
