@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 
 from knowledge.config import SAMPLE_ARTICLES, RetrievalSettings  # noqa: E402
 from knowledge.embedding import Embedder, default_embedder  # noqa: E402
-from knowledge.evaluation import load_questions  # noqa: E402
+from knowledge.evaluation import load_questions, state_writer  # noqa: E402
 from knowledge.ingest import ingest_folder  # noqa: E402
 from knowledge.retrieval import Retriever  # noqa: E402
 from knowledge.store import ChunkStore  # noqa: E402
@@ -61,8 +61,9 @@ def main() -> None:
     eager = Embedder(trace=False, combine=False)
     questions = [q.text for q in load_questions()]
     with tempfile.TemporaryDirectory() as tmp:
-        store = ChunkStore(str(Path(tmp) / "kb"))
-        ingest_folder(SAMPLE_ARTICLES, store, embedder.embed)
+        store = ChunkStore(str(Path(tmp) / "kb"), embedding_model=embedder.model_name)
+        # with the chunks' token states, as `kb ingest` stores them (bench/stored_states.py)
+        ingest_folder(SAMPLE_ARTICLES, store, embedder.embed, states=state_writer(embedder))
         chunks = store.count()
         shipped = Retriever(store, embedder, RetrievalSettings())
         unspelt = Retriever(store, embedder, RetrievalSettings(spelling=False))

@@ -21,16 +21,27 @@ def _lazy_embed(texts):
     return default_embedder().embed(texts)
 
 
+def _lazy_token_states(text):
+    """The reading signal's pass over a chunk (`knowledge.reading.StateWriter`), model loaded on need."""
+    from knowledge.embedding import default_embedder
+
+    return default_embedder().token_states(text)
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from knowledge.embedding import configured_model
     from knowledge.ingest import ingest_folder
+    from knowledge.reading import StateWriter
     from knowledge.store import ChunkStore
 
     settings = RetrievalSettings.from_env()
     uri = args.uri or settings.uri
     store = ChunkStore(uri, settings.table, embedding_model=configured_model())
+    states = None if args.no_token_states else StateWriter(configured_model(), _lazy_token_states)
     try:
-        report = ingest_folder(Path(args.path), store, _lazy_embed, show_progress=not args.quiet)
+        report = ingest_folder(
+            Path(args.path), store, _lazy_embed, show_progress=not args.quiet, states=states
+        )
     except FileNotFoundError as exc:
         print(f"kb ingest: {exc}", file=sys.stderr)
         return 2
@@ -156,6 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--strict", action="store_true", help="exit 1 if any file failed")
     ingest.add_argument(
         "--no-calibrate", action="store_true", help="do not recalibrate the bars when articles changed"
+    )
+    ingest.add_argument(
+        "--no-token-states",
+        action="store_true",
+        help="do not store the chunks' token states (the action server then computes them itself)",
     )
     ingest.set_defaults(func=cmd_ingest)
     search = sub.add_parser("search", help="show ranked passages for a question")

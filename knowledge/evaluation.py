@@ -49,6 +49,7 @@ from knowledge.calibration import (
 from knowledge.chunking import chunk_article
 from knowledge.config import SAMPLE_ARTICLES, RetrievalSettings, Settings
 from knowledge.documents import Article, Section
+from knowledge.reading import StateWriter
 from knowledge.retrieval import Retriever, Weights, build_query
 from knowledge.store import ChunkStore, rows_for
 
@@ -332,20 +333,52 @@ def run_engine(kb, questions: Sequence[Question], answers: bool = False) -> list
 
 
 def index_articles(
-    articles: Sequence[Article], uri: str, embed: Callable, tables: dict[str, Callable]
+    articles: Sequence[Article],
+    uri: str,
+    embed: Callable,
+    tables: dict[str, Callable],
+    states: StateWriter | None = None,
 ) -> None:
-    """Embed once, write one table per article filter (StackFAQ's two indexes)."""
+    """Embed once, write one table per article filter (StackFAQ's two indexes).
+
+    `states`: store the chunks' token states too (computed once, for the first table;
+    the other tables' chunks are a subset with the same texts).
+    """
     chunks = [c for a in articles for c in chunk_article(a)]
     paths = list(dict.fromkeys(c.heading_path for c in chunks))
     vectors = embed([c.search_text for c in chunks] + [a.title for a in articles] + paths)
     titles = {a.article_id: vectors[len(chunks) + i] for i, a in enumerate(articles)}
     headings = {p: vectors[len(chunks) + len(articles) + i] for i, p in enumerate(paths)}
+    state_rows = None
+    if states is not None:
+        state_rows = states.table(
+            [
+                {
+                    "chunk_id": c.chunk_id,
+                    "article_id": c.article_id,
+                    "title": c.title,
+                    "section": c.section,
+                    "text": c.text,
+                }
+                for c in chunks
+            ]
+        )
     for name, keep in tables.items():
         chosen = [i for i, c in enumerate(chunks) if keep(c.article_id)]
         store = ChunkStore(uri, name)
         store.drop()
         store.add_rows(rows_for([chunks[i] for i in chosen], vectors[chosen], titles, headings))
+        if state_rows is not None:
+            store.replace_states(state_rows.take(chosen))
         store.finish_writes()
+
+
+def state_writer(embedder) -> StateWriter | None:
+    """The chunks' token states stored at indexing, as `kb ingest` does (None: a stand-in model)."""
+    model = getattr(embedder, "model_name", None)
+    if model is None or not hasattr(embedder, "token_states"):
+        return None
+    return StateWriter(model, embedder.token_states)
 
 
 def self_calibrate(
@@ -404,7 +437,7 @@ def evaluate_sample(
 
     uri = str(workdir / "sample")
     store = ChunkStore(uri, "chunks", embedding_model=getattr(embedder, "model_name", None))
-    ingest_folder(SAMPLE_ARTICLES, store, embedder.embed)
+    ingest_folder(SAMPLE_ARTICLES, store, embedder.embed, states=state_writer(embedder))
     calibration, probes = self_calibrate(store, embedder, base)
     questions = [q for q in load_labelled() if q.lang == "en" or not english_only]
     records = run_engine(engine(uri, embedder, calibration), questions)
@@ -422,7 +455,11 @@ def evaluate_stackfaq(
     articles, questions = load_stackfaq(path)
     uri = str(workdir / "stackfaq")
     index_articles(
-        articles, uri, embedder.embed, {"all": lambda a: True, "answerable": lambda a: not held_out(a)}
+        articles,
+        uri,
+        embedder.embed,
+        {"all": lambda a: True, "answerable": lambda a: not held_out(a)},
+        state_writer(embedder),
     )
     retrieval = run_engine(engine(uri, embedder, base, "all"), questions)
     held_store = ChunkStore(uri, "answerable")

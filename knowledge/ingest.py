@@ -17,7 +17,8 @@ import pyarrow as pa
 from knowledge.chunking import chunk_article
 from knowledge.documents import Article, Chunk
 from knowledge.loaders import UnreadableArticle, find_article_files, load_article
-from knowledge.store import ChunkStore, rows_for
+from knowledge.reading import StateWriter, chunk_text, text_hash
+from knowledge.store import STATES_FORMAT, ChunkStore, rows_for
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     chunks_written: int = 0
+    states_written: int = 0
 
     @property
     def changed(self) -> bool:
@@ -40,6 +42,7 @@ class IngestReport:
             f"articles: {len(self.added)} added, {len(self.updated)} updated, "
             f"{len(self.deleted)} deleted, {len(self.unchanged)} unchanged, "
             f"{len(self.failed)} failed; {self.chunks_written} chunks written"
+            + (f", {self.states_written} chunks' token states stored" if self.states_written else "")
         )
 
 
@@ -65,7 +68,9 @@ def ingest_folder(
     store: ChunkStore,
     embed: Callable[[list[str]], object],
     show_progress: bool = False,
+    states: StateWriter | None = None,
 ) -> IngestReport:
+    """`states`: store the chunks' token states for the reading signal (`store_states`)."""
     root = root.resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"articles folder not found: {root}")
@@ -111,6 +116,64 @@ def ingest_folder(
     if gone:
         store.delete_articles(gone)
         report.deleted.extend(gone)
+    if states is not None:
+        report.states_written = store_states(store, states, show_progress, upgrade=bool(known))
     if report.changed:
         store.finish_writes()
+    elif report.states_written:
+        store.finish_state_writes()
     return report
+
+
+# Chunks whose states go into one write (about 64 KB each, float16).
+STATES_BATCH = 256
+
+
+def store_states(
+    store: ChunkStore, writer: StateWriter, show_progress: bool = False, upgrade: bool = True
+) -> int:
+    """Compute and store the token states of every chunk that has none (or stale ones).
+
+    After the chunks are written, over the whole index: the chunks of changed articles,
+    and those of an index written before ingestion stored states (a plain `kb ingest`
+    upgrades it with this pass alone, no re-embedding), or of a run cut short between
+    the two writes. States written by another model or in another form are replaced.
+    `upgrade` False: the index was empty before this run (nothing to say about old states).
+    Returns how many chunks' states were written.
+    """
+    if not store.exists():
+        return 0
+    rows = store.table.to_arrow().select(["chunk_id", "article_id", "title", "section", "text"]).to_pylist()
+    stamp = store.stored_states_stamp()
+    same = stamp is not None and stamp[:2] == (writer.model, STATES_FORMAT)
+    stored = store.state_hashes() if same else {}
+    todo = [row for row in rows if stored.get(row["chunk_id"]) != text_hash(chunk_text(row))]
+    gone = set(stored) - {row["chunk_id"] for row in rows}
+    if gone:
+        store.delete_state_chunks(sorted(gone))
+    if not todo:
+        return 0
+    if upgrade and stamp is None:
+        log.warning(
+            "index at %s has no stored token states (written before ingestion stored them): "
+            "computing them for its %d chunks",
+            store.uri,
+            len(todo),
+        )
+    elif upgrade and not same:
+        log.warning("index at %s holds token states of %s: replacing them", store.uri, stamp[0])
+    else:
+        log.info("computing the token states of %d chunks", len(todo))
+    bar = None
+    if show_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), unit="chunk", desc="token states", file=sys.stderr)
+    for start in range(0, len(todo), STATES_BATCH):
+        batch = todo[start : start + STATES_BATCH]
+        store.replace_states(writer.table(batch))
+        if bar:
+            bar.update(len(batch))
+    if bar:
+        bar.close()
+    return len(todo)

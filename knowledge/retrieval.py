@@ -28,7 +28,7 @@ import numpy as np
 
 from knowledge.config import RetrievalSettings
 from knowledge.documents import Passage
-from knowledge.reading import TokenStates, content_pieces, weakest_match
+from knowledge.reading import StoredStates, TokenStates, content_pieces, weakest_match
 from knowledge.snapshot import MEMORY_MAX_ROWS, Snapshot, TableReader
 from knowledge.spelling import EMPTY, Vocabulary, index_words, known_words
 from knowledge.store import ChunkStore
@@ -166,6 +166,10 @@ class Retriever:
         self.reader = TableReader(store.uri, store.table_name, memory_max_rows) if memory_max_rows else None
         self._reader_warned = False
         self.token_states = TokenStates.shared(embedder)
+        # this index's chunk states as `kb ingest` stored them, if this model wrote them
+        self.stored_states = StoredStates(
+            store, getattr(embedder, "model_name", None), getattr(embedder, "dimension", None)
+        )
         self._question_states: dict[str, np.ndarray] = {}
         self._question_lock = threading.Lock()
         self.spelling = getattr(settings, "spelling", True)
@@ -479,7 +483,7 @@ class Retriever:
                     if len(self._question_states) > 64:
                         self._question_states.clear()
                     self._question_states[query] = question
-        return weakest_match(question, [self.token_states.of_chunk(row) for row in rows])
+        return weakest_match(question, self.token_states.of_chunks(rows, self.stored_states))
 
 
 def _content_states(pieces: list[str], states: np.ndarray) -> np.ndarray:

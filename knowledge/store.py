@@ -55,6 +55,50 @@ CALIBRATION_SUFFIX = "__calibration"
 CALIBRATION_SCHEMA = pa.schema(
     [pa.field("key", pa.string()), pa.field("value", pa.string()), pa.field("fingerprint", pa.string())]
 )
+# The chunks' token states for the reading signal (`knowledge.reading`), computed once by
+# `kb ingest` and kept in a table beside the chunks, like the calibration: they go wherever
+# the index goes (a folder or `s3://...`), every replica and every restart reads them
+# instead of running the model over each chunk, and the chunk table (which every search
+# and the in-memory copy scan) stays as lean as before. The schema metadata says which
+# model wrote them and in what form; states of another model or form are never read.
+STATES_SUFFIX = "__states"
+STATES_FORMAT_KEY = b"token_states_format"
+STATES_FORMAT = "float16-le-v1"
+STATES_DIMENSION_KEY = b"token_states_dimension"
+STATES_FIELDS = [
+    pa.field("chunk_id", pa.string(), nullable=False),
+    pa.field("article_id", pa.string(), nullable=False),
+    # sha1 of the text the states were computed from (`knowledge.reading.chunk_text`):
+    # states whose chunk has changed since are not used
+    pa.field("text_hash", pa.string()),
+    pa.field("tokens", pa.int32()),
+    # tokens x dimension unit-length token states, float16 little-endian, row by row
+    pa.field("states", pa.binary()),
+]
+
+
+def states_schema(model: str, dimension: int) -> pa.Schema:
+    return pa.schema(
+        STATES_FIELDS,
+        metadata={
+            MODEL_KEY: model.encode(),
+            STATES_FORMAT_KEY: STATES_FORMAT.encode(),
+            STATES_DIMENSION_KEY: str(dimension).encode(),
+        },
+    )
+
+
+def states_stamp(schema: pa.Schema) -> tuple[str, str, int] | None:
+    """(model, format, dimension) from a token-state table's schema; None when unstamped."""
+    metadata = schema.metadata or {}
+    try:
+        return (
+            metadata[MODEL_KEY].decode(),
+            metadata[STATES_FORMAT_KEY].decode(),
+            int(metadata[STATES_DIMENSION_KEY]),
+        )
+    except (KeyError, ValueError):
+        return None
 
 
 class KnowledgeBaseMissing(RuntimeError):
@@ -182,11 +226,12 @@ class ChunkStore:
     def drop(self) -> None:
         if self.exists():
             self._db.drop_table(self.table_name)
-        try:
-            if self.calibration_table in self._table_names():
-                self._db.drop_table(self.calibration_table)
-        except Exception:  # noqa: BLE001 - a missing directory has nothing to drop
-            pass
+        for side in (self.calibration_table, self.states_table):
+            try:
+                if side in self._table_names():
+                    self._db.drop_table(side)
+            except Exception:  # noqa: BLE001 - a missing directory has nothing to drop
+                pass
         self._table = None
 
     def add_rows(self, rows: pa.Table) -> None:
@@ -265,6 +310,72 @@ class ChunkStore:
         items = sorted(self.article_hashes().items())
         return hashlib.sha1(repr(items).encode()).hexdigest()[:16]
 
+    # -- the chunks' token states, kept beside the chunks ------------------------------
+    @property
+    def states_table(self) -> str:
+        return f"{self.table_name}{STATES_SUFFIX}"
+
+    def open_states(self):
+        """The token-state table at its latest version, or None when the index has none."""
+        try:
+            if self.states_table not in self._table_names():
+                return None
+            return self._db.open_table(self.states_table)
+        except Exception:  # noqa: BLE001 - no states: the reading signal computes them
+            return None
+
+    def stored_states_stamp(self, table=None) -> tuple[str, str, int] | None:
+        """(model, format, dimension) the stored states were written with; None if there are none."""
+        table = table if table is not None else self.open_states()
+        return None if table is None else states_stamp(table.schema)
+
+    def state_hashes(self) -> dict[str, str]:
+        """chunk id -> hash of the text its stored states were computed from."""
+        table = self.open_states()
+        if table is None:
+            return {}
+        data = table.to_arrow().select(["chunk_id", "text_hash"]).to_pylist()
+        return {row["chunk_id"]: row["text_hash"] for row in data}
+
+    def replace_states(self, rows: pa.Table) -> None:
+        """Upsert chunks' states (`knowledge.ingest.store_states`).
+
+        Written with the schema's stamp (`states_schema`); a table stamped by another model
+        or form is replaced, never mixed (the caller writes every chunk's states then).
+        """
+        names = self._table_names()
+        if self.states_table in names:
+            table = self._db.open_table(self.states_table)
+            if self.stored_states_stamp(table) != states_stamp(rows.schema):
+                table = self._db.create_table(self.states_table, schema=rows.schema, mode="overwrite")
+        else:
+            table = self._db.create_table(self.states_table, schema=rows.schema)
+        table.merge_insert("chunk_id").when_matched_update_all().when_not_matched_insert_all().execute(rows)
+
+    def delete_states(self, article_ids: Iterable[str]) -> None:
+        ids = list(article_ids)
+        table = self.open_states() if ids else None
+        if table is not None:
+            table.delete("article_id IN (" + ", ".join(_quote(i) for i in ids) + ")")
+
+    def delete_state_chunks(self, chunk_ids: Sequence[str]) -> None:
+        """States of chunks that are gone (an article now cut into fewer chunks)."""
+        table = self.open_states() if chunk_ids else None
+        for start in range(0, len(chunk_ids), 500):
+            part = chunk_ids[start : start + 500]
+            table.delete("chunk_id IN (" + ", ".join(_quote(i) for i in part) + ")")
+
+    def read_states(self, table, chunk_ids: Sequence[str]) -> pa.Table:
+        """The stored rows of `chunk_ids` (a keyed lookup: the scalar index on chunk_id)."""
+        where = "chunk_id IN (" + ", ".join(_quote(i) for i in chunk_ids) + ")"
+        return (
+            table.search()
+            .where(where, prefilter=True)
+            .select(["chunk_id", "text_hash", "tokens", "states"])
+            .limit(len(chunk_ids))
+            .to_arrow()
+        )
+
     # -- writing -----------------------------------------------------------------------
     def _ensure_table(self, first_rows: pa.Table):
         if not self.exists():
@@ -290,6 +401,7 @@ class ChunkStore:
         if not ids or not self.exists():
             return
         self.table.delete("article_id IN (" + ", ".join(_quote(i) for i in ids) + ")")
+        self.delete_states(ids)
 
     def finish_writes(self) -> None:
         """Rebuild the full-text index and compact, so searches see every change."""
@@ -300,3 +412,15 @@ class ChunkStore:
             self.table.optimize()
         except Exception as exc:  # noqa: BLE001 - compaction is an optimisation only
             log.warning("optimize failed: %s", exc)
+        self.finish_state_writes()
+
+    def finish_state_writes(self) -> None:
+        """Index the token states by chunk id and compact them."""
+        states = self.open_states()
+        if states is not None and states.count_rows():
+            try:
+                # A lookup of a top article's chunks reads those rows only (see `read_states`).
+                states.create_scalar_index("chunk_id", replace=True)
+                states.optimize()
+            except Exception as exc:  # noqa: BLE001 - a scan still finds the rows
+                log.warning("indexing the token states failed: %s", exc)

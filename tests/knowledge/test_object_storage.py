@@ -90,6 +90,8 @@ def replica(embedder) -> KnowledgeBase:
 def test_kb_ingest_writes_the_index_into_the_bucket(articles, s3_env):
     keys = [o["Key"] for o in s3_env.list_objects_v2(Bucket=BUCKET, Prefix="kb/")["Contents"]]
     assert any(k.startswith("kb/chunks.lance/") for k in keys), keys[:5]
+    # the chunks' token states for the reading signal travel with the index
+    assert any(k.startswith("kb/chunks__states.lance/") for k in keys), keys[:5]
     # Nothing was written to a local directory that merely looks like the URI.
     assert not (Path.cwd() / "s3:").exists()
 
@@ -110,7 +112,10 @@ def test_an_article_ingested_later_reaches_a_replica_that_is_already_running(art
     assert cli.main(["ingest", str(articles), "--quiet"]) == 0
 
     for kb in (second, first):
+        computed = kb.retriever.token_states.computed
         answer = kb.ask(question)
         assert answer.grounded, answer
         assert answer.sources[0].article_id == "gift-cards"
         assert "16-digit code" in answer.text
+        # the new article's token states come from the bucket, not from the model
+        assert kb.retriever.token_states.computed == computed
