@@ -1,0 +1,115 @@
+"""Which reading of a short question after an earlier turn does the search keep?
+
+Without a model, `KnowledgeBase.search` reads a question after earlier turns as asked and,
+when it may lean on them, with them folded in, and keeps one reading. Two kinds of turn
+pull that choice in opposite directions, and `kb eval` counts both:
+
+* follow-ups (the set's questions with `history`): the earlier turns' article is right;
+* later turns (each standalone question asked after an unrelated one, exactly as
+  `knowledge/answer_check.py::later_turn_rate` pairs them): the old topic is wrong.
+
+This prints both for one part of the set, through the real engine on the sample help
+centre calibrated as `kb ingest` does (as `kb eval` builds it), and how many of the later
+turns cost a second search (the action server's CPU per message), so a change to the
+choice is judged on both kinds of turn and on speed in one run.
+
+Adoption rule for the seventh session's follow-up change (issue 18), written before any
+candidate was measured: on the TUNE part (baseline at `d0e14d6`: follow-ups 16 / 21,
+later turns 288 / 382, 38 of 382 later turns searched twice), a candidate is adopted only if
+
+1. tune follow-ups gain at least 2 of 21 (>= 18 / 21) and no tune follow-up that is right
+   now goes wrong;
+2. tune later turns lose at most 2 of 382 (>= 286 / 382);
+3. speed: no second search on a first message; the later turns searched twice rise by at
+   most 5 points (<= 57 of 382), and the share is reported;
+4. the rest of `kb eval`'s tune lines do not get worse (they have no history, so a
+   follow-up change cannot move them; checked in the one `kb eval` run after adopting).
+
+Only then is the test part measured, once, with `kb eval`, and reported whatever it is.
+
+Usage:
+  HF_HUB_OFFLINE=1 .venv-actions/bin/python bench/followup_readings.py [--part tune] [--cache DIR] [--show]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from knowledge.answer_check import LATER_TURN_STEPS  # noqa: E402
+from knowledge.calibration import DEFAULT_PATH, Calibration  # noqa: E402
+from knowledge.config import SAMPLE_ARTICLES  # noqa: E402
+from knowledge.eval.dataset import load_questions  # noqa: E402
+from knowledge.evaluation import engine, self_calibrate, state_writer  # noqa: E402
+from knowledge.ingest import ingest_folder  # noqa: E402
+from knowledge.store import ChunkStore  # noqa: E402
+
+
+def turns(questions: list) -> tuple[list, list]:
+    """(follow-ups, later turns) as (kind, question, history, article), as `kb eval` asks them."""
+    english = [q for q in questions if q.lang == "en" and q.article]
+    follow_ups = [("follow-up", q.q, list(q.history), q.article) for q in english if q.history]
+    chosen = [q for q in english if q.kind == "answerable" and not q.history]
+    later = []
+    for i, question in enumerate(chosen):
+        for step in LATER_TURN_STEPS:
+            j = (i + step) % len(chosen)
+            while chosen[j].article == question.article:
+                j = (j + 1) % len(chosen)
+            later.append(("later turn", question.q, [chosen[j].q], question.article))
+    return follow_ups, later
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--part", choices=("tune", "test"), default="tune")
+    parser.add_argument("--cache", type=Path, help="keep (and reuse) the sample index here")
+    parser.add_argument("--show", action="store_true", help="list every turn that is not right")
+    args = parser.parse_args()
+    from knowledge.embedding import default_embedder
+
+    started = time.perf_counter()
+    embedder = default_embedder()
+    with tempfile.TemporaryDirectory(prefix="followup-bench-") as tmp:
+        root = args.cache or Path(tmp)
+        uri = str(root / "sample")
+        store = ChunkStore(uri, "chunks", embedding_model=getattr(embedder, "model_name", None))
+        if not store.exists():
+            ingest_folder(SAMPLE_ARTICLES, store, embedder.embed, states=state_writer(embedder))
+        calibration, _ = self_calibrate(store, embedder, Calibration.load(DEFAULT_PATH))
+        kb = engine(uri, embedder, calibration)
+        searches = 0
+        search = kb.retriever.search
+
+        def counted(*a, **kw):
+            nonlocal searches
+            searches += 1
+            return search(*a, **kw)
+
+        kb.retriever.search = counted
+        questions = [q for q in load_questions() if q.part == args.part]
+        for name, group in zip(("follow-ups", "later turns"), turns(questions), strict=True):
+            right = twice = 0
+            for kind, q, history, article in group:
+                searches = 0
+                ranked = kb.search(q, history).article_ids()
+                ok = ranked[:1] == [article]
+                right += ok
+                twice += searches > 1
+                if args.show and not ok:
+                    print(f"  {kind}: {history} -> {q!r}: {ranked[:3]} (labelled {article})")
+            print(
+                f"{name} ({args.part} part): right article first {right}/{len(group)}; "
+                f"searched twice {twice}/{len(group)} ({twice / max(len(group), 1):.1%})"
+            )
+    print(f"({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
