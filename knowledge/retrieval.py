@@ -465,6 +465,18 @@ class Retriever:
         )
         return SearchResult(query=query, passages=passages[:limit], signals=signals)
 
+    def reading_of(self, text: str, passages: Sequence[Passage]) -> float:
+        """The reading signal of `text` against these passages (one article's, usually).
+
+        For a follow-up (`KnowledgeBase.search`): the question's own words read against the
+        article the conversation's reading found, to compare with the article its own words
+        found. One model pass over `text` (about 5 ms) unless it was read the same way just before.
+        """
+        rows = [
+            {"chunk_id": p.chunk_id, "title": p.title, "section": p.section, "text": p.text} for p in passages
+        ]
+        return self._reading(text, rows, None) if rows else 0.0
+
     def _reading(self, query: str, rows: list[dict], question: np.ndarray | None) -> float:
         """`knowledge.reading`: the question read against the top article's retrieved chunks.
 

@@ -147,12 +147,37 @@ class KnowledgeBase:
         if folded == asked:
             return alone
         if not dependent and self.outcome(alone) == ANSWER:
-            return alone  # the folded reading could not win: no second search
+            if alone.signals.margin > SEE_ALSO_GAP:
+                return alone  # a clear answer to its own words: no second search
+            return self._close_call(alone, self.retriever.search(folded, spelling=spelling))
         with_context = self.retriever.search(folded, spelling=spelling)
         if dependent:
             same = alone.article_ids()[:1] == with_context.article_ids()[:1]
             return alone if same and self.outcome(alone) == ANSWER else with_context
         return alone if self.confidence(alone) > self.confidence(with_context) else with_context
+
+    def _close_call(self, alone: SearchResult, with_context: SearchResult) -> SearchResult:
+        """A confident reading of the question's own words whose runner-up is as close as a
+        "See also": the conversation may decide between them.
+
+        "will i lose my history?" after "my payment failed" is, on its own words, about
+        deleting data by a hair (failed payments next); with the earlier turn it is about
+        failed payments, confidently. Folding an earlier turn in makes almost any reading
+        surer (more words to match), so the folded reading's article must also read the
+        question's own words at least as well as the question's own top article does
+        (`knowledge.reading`, the decision's reading signal): an unrelated earlier topic's
+        article does not ("whats the cost of regular delivery" after a return from Canada
+        stays with shipping costs). Only these close calls pay for the second search.
+        """
+        theirs = with_context.article_ids()[:1]
+        if not theirs or theirs == alone.article_ids()[:1]:
+            return alone
+        if self.confidence(with_context) <= self.confidence(alone):
+            return alone
+        passages = [p for p in with_context.passages if p.article_id == theirs[0]]
+        own_words = alone.searched or alone.query
+        reads = self.retriever.reading_of(own_words, passages) >= alone.signals.reading
+        return with_context if reads else alone
 
     def confidence(self, result: SearchResult) -> float:
         """How sure the engine is that the articles answer the question, in [0, 1]."""
