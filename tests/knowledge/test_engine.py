@@ -181,6 +181,45 @@ def test_a_new_question_its_own_words_answer_is_not_pulled_back_to_the_earlier_t
     assert later.method == "extractive" and later.sources[0].article_id == article
 
 
+@pytest.mark.parametrize(
+    "earlier,question,alone,article",
+    [
+        (
+            "i signed up yesterday",
+            "verification email never came",
+            "order-confirmation-not-received",
+            "create-an-account",
+        ),
+        (
+            "my payment didn't go through",
+            "will i lose my energy history?",
+            "privacy-settings-and-data-deletion",
+            "failed-payment",
+        ),
+    ],
+)
+def test_a_follow_up_its_own_words_barely_decide_is_answered_from_the_conversations_article(
+    sample_kb, embedder, earlier, question, alone, article
+):
+    """Asked first, these are answered from an article their words pick by a hair; after the
+    earlier turn the customer means that turn's topic, and gets its article."""
+    kb = kb_for(sample_kb, embedder, max_messages_in_query=2)
+    assert kb.search(question).article_ids()[0] == alone
+    answer = kb.ask(question, [earlier])
+    shown = answer.sources if answer.method == "extractive" else answer.suggestions
+    assert answer.method in ("extractive", "suggest") and shown[0].article_id == article
+
+
+def test_a_close_call_is_not_pulled_back_to_an_unrelated_earlier_topic(sample_kb, embedder):
+    """Folded into an earlier question about a return, a delivery-cost question looks surer
+    about returns, but its own words are not in that article: it keeps its own answer."""
+    kb = kb_for(sample_kb, embedder, max_messages_in_query=2)
+    question = "whats the cost of regular delivery"
+    earlier = ["sending a return from canada, what do i write on the box"]
+    answer = kb.ask(question, earlier)
+    assert answer.method == "extractive" and answer.sources[0].article_id == "shipping-options-and-costs"
+
+
 def test_a_short_question_its_own_words_answer_costs_one_search_after_other_turns(sample_kb, embedder):
     """The folded reading could not win over a confident answer to the words as asked, so
     it is not searched: a second search is a second embedding and ranking on the turn."""
