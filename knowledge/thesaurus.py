@@ -42,8 +42,22 @@ _WORD = re.compile(r"[\w'-]+", re.UNICODE)
 _INDEX_WORD = re.compile(r"[a-z]+")
 
 
+class Thesaurus:
+    """A glossary with its phrases filed under their first word (a question is read once)."""
+
+    def __init__(self, glossary: Glossary) -> None:
+        self.glossary = glossary
+        by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for phrase, mapped in glossary.phrases:  # longest first, kept in that order
+            by_first.setdefault(phrase[0], []).append((phrase, mapped))
+        self.phrases = by_first
+
+    def lookup(self, word: str) -> str | None:
+        return self.glossary.lookup(word)
+
+
 @cache
-def thesaurus(extra: str = "") -> Glossary:
+def thesaurus(extra: str = "") -> Thesaurus:
     """The packaged thesaurus, with a team's own file's entries (`extra`, a path) on top."""
     mapping = dict(yaml.safe_load(PACKAGED.read_text(encoding="utf-8")) or {})
     if extra:
@@ -51,11 +65,11 @@ def thesaurus(extra: str = "") -> Glossary:
             mapping.update(yaml.safe_load(Path(extra).read_text(encoding="utf-8")) or {})
         except (OSError, yaml.YAMLError, TypeError, ValueError) as exc:
             log.warning("could not read the thesaurus file %s (%s); using the packaged one", extra, exc)
-    return Glossary.from_mapping(mapping)
+    return Thesaurus(Glossary.from_mapping(mapping))
 
 
 def expansions(
-    text: str, index_words: Container[str] | None = None, table: Glossary | None = None
+    text: str, index_words: Container[str] | None = None, table: Thesaurus | None = None
 ) -> list[str]:
     """The help-centre words the thesaurus adds to `text`, in order, without repeats.
 
@@ -69,7 +83,7 @@ def expansions(
     found: list[str] = []
     i = 0
     while i < len(words):
-        for phrase, mapped in table.phrases:
+        for phrase, mapped in table.phrases.get(words[i], ()):
             if tuple(words[i : i + len(phrase)]) == phrase:
                 found.append(mapped)
                 i += len(phrase)
@@ -89,10 +103,10 @@ def expansions(
     return out
 
 
-def expand(text: str, index_words: Container[str] | None = None, table: Glossary | None = None) -> str:
+def expand(text: str, index_words: Container[str] | None = None, table: Thesaurus | None = None) -> str:
     """`text` followed by its help-centre words (unchanged when there are none)."""
     extra = expansions(text, index_words, table)
     return f"{text} {' '.join(extra)}" if extra else text
 
 
-__all__ = ["PACKAGED", "expand", "expansions", "thesaurus"]
+__all__ = ["PACKAGED", "Thesaurus", "expand", "expansions", "thesaurus"]
