@@ -36,6 +36,20 @@ def _env_int(name: str, default: int) -> int:
     return int(_env_float(name, float(default)))
 
 
+# Where the thesaurus's words go by default (see `RetrievalSettings.thesaurus`).
+THESAURUS_DEFAULT = "off"
+
+
+def _thesaurus_mode(value: str) -> str:
+    """KB_THESAURUS: a mode name, or a yes/no ("1" is the default mode, "0" is off)."""
+    value = value.strip().lower()
+    if value in {"0", "false", "no", "off", ""}:
+        return "off"
+    if value in {"1", "true", "yes", "on"}:
+        return THESAURUS_DEFAULT if THESAURUS_DEFAULT != "off" else "fts"
+    return value
+
+
 @dataclass(frozen=True)
 class RetrievalSettings:
     """How passages are found and when the bot would rather say it doesn't know."""
@@ -55,6 +69,12 @@ class RetrievalSettings:
     # Mend misspelt question words with the index's own words before searching
     # (`knowledge.spelling`); KB_SPELLING=0 searches the question exactly as typed.
     spelling: bool = True
+    # Add the help-centre words of customer wording ("send it back" -> return) to the
+    # search (`knowledge.thesaurus`): "off", "fts" (the full-text query), "vector" (the
+    # embedded text) or "both". KB_THESAURUS=0 turns it off; KB_THESAURUS_FILE adds a
+    # team's own entries to the packaged knowledge/glossary/en.yml.
+    thesaurus: str = THESAURUS_DEFAULT
+    thesaurus_file: str = ""
 
     @classmethod
     def from_env(cls) -> RetrievalSettings:
@@ -67,6 +87,8 @@ class RetrievalSettings:
             calibration=_env("KB_CALIBRATION", ""),
             min_relevance=_env_float("KB_MIN_RELEVANCE", None),
             spelling=_env("KB_SPELLING", "1").strip().lower() not in {"0", "false", "no", "off"},
+            thesaurus=_thesaurus_mode(_env("KB_THESAURUS", THESAURUS_DEFAULT)),
+            thesaurus_file=_env("KB_THESAURUS_FILE", ""),
         )
 
 

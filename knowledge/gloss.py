@@ -14,6 +14,9 @@ only chooses the articles the pointer names and never becomes an English quote.
 Words that read the same in any language are kept as written: figures and codes ("5",
 "W3"), capitalised names in mid-sentence ("PayPal", "Alexa") and a few loan words
 ("wifi", "app").
+
+`glossary/en.yml` is not one of these: it is the English customer-support thesaurus
+(customer words -> help-centre words, `knowledge.thesaurus`), in the same format.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from knowledge.reading import StoredStates, TokenStates, content_pieces, weakest
 from knowledge.snapshot import MEMORY_MAX_ROWS, Snapshot, TableReader
 from knowledge.spelling import EMPTY, Vocabulary, index_words, known_words
 from knowledge.store import ChunkStore
+from knowledge.thesaurus import expansions, thesaurus
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,9 @@ class Weights:
 
 DEFAULT_WEIGHTS = Weights()
 MODES = ("hybrid", "vector", "fts")
+# Where the thesaurus's help-centre words go (`knowledge.thesaurus`): "off", the full-text
+# query only ("fts"), the embedded text only ("vector") or both ("both").
+THESAURUS_MODES = ("off", "fts", "vector", "both")
 
 _FOLLOW_UP = re.compile(
     r"\b(it|its|it's|that|this|those|these|they|them|there|then|same|also|too|else)\b"
@@ -104,6 +108,8 @@ class SearchResult:
     signals: Signals = field(default_factory=Signals)
     # what was searched: `query` with misspelt words mended (`knowledge.spelling`)
     searched: str = ""
+    # the help-centre words the thesaurus added to the search (`knowledge.thesaurus`)
+    expanded: tuple[str, ...] = ()
 
     @property
     def relevance(self) -> float:
@@ -176,6 +182,25 @@ class Retriever:
         self._vocabulary: Vocabulary = EMPTY
         self._vocabulary_lock = threading.Lock()
         self._known_words: frozenset[str] | None = None
+        self.thesaurus = getattr(settings, "thesaurus", "off")
+        if self.thesaurus not in THESAURUS_MODES:
+            raise ValueError(f"unknown thesaurus mode {self.thesaurus!r}; expected one of {THESAURUS_MODES}")
+        self.thesaurus_file = getattr(settings, "thesaurus_file", "")
+        # exploration only (bench/synonyms.py): keep expansion words the index never uses
+        self.thesaurus_any_word = False
+
+    @property
+    def uses_vocabulary(self) -> bool:
+        """Whether searches read the index's words (the spelling correction, the thesaurus)."""
+        return self.spelling or self.thesaurus != "off"
+
+    def expansions(self, text: str, vocabulary: Vocabulary | None = None) -> tuple[str, ...]:
+        """The thesaurus's help-centre words for `text` that this index uses (none when off)."""
+        if self.thesaurus == "off":
+            return ()
+        words = (self._vocabulary if vocabulary is None else vocabulary).counts
+        counts = None if self.thesaurus_any_word else words
+        return tuple(expansions(text, counts, thesaurus(self.thesaurus_file)))
 
     def search(
         self,
@@ -191,7 +216,11 @@ class Retriever:
         (`knowledge.spelling`); should the search find a newer version whose words mend
         the question differently (an ingestion in between), it is searched once more.
         `spelling=False` searches the words as typed: a question in another language than
-        the articles' ("mein Konto") would otherwise be "mended" into English look-alikes.
+        the articles' ("mein Konto") would otherwise be "mended" into English look-alikes,
+        and gets no English thesaurus words either. The thesaurus (`knowledge.thesaurus`)
+        reads the mended text and adds the help-centre words it finds to the full-text
+        query and/or the embedded text (`RetrievalSettings.thesaurus`); the decision's
+        key-term coverage still reads the customer's (mended) words alone.
         """
         limit = limit or self.settings.top_k
         query = build_query(question, history, self.settings.max_messages_in_query)
@@ -199,21 +228,27 @@ class Retriever:
             raise ValueError(f"unknown search mode {mode!r}; expected one of {MODES}")
         vocabulary = self._vocabulary if spelling else EMPTY
         searched = self.correct(query, vocabulary)
-        pending = self._start(searched, mode)
+        extra = self.expansions(searched, vocabulary) if spelling else ()
+        with_extra = f"{searched} {' '.join(extra)}" if extra else searched
+        lexical = with_extra if self.thesaurus in ("fts", "both") else searched
+        embedded = with_extra if self.thesaurus in ("vector", "both") else searched
+        pending = self._start(lexical, mode)
         vector = states_of_question = None
         if mode != "fts" and hasattr(self.embedder, "embed_one_with_states"):
             # one pass gives the vector and the token states the reading signal needs
-            vector, pieces, states = self.embedder.embed_one_with_states(searched)
+            vector, pieces, states = self.embedder.embed_one_with_states(embedded)
             states_of_question = _content_states(pieces, states)
         elif mode != "fts":
-            vector = self.embedder.embed_one(searched)
-        rows, version, snapshot = self._fetch_versioned(searched, vector, mode, pending)
-        if self.spelling and spelling:
+            vector = self.embedder.embed_one(embedded)
+        rows, version, snapshot = self._fetch_versioned(lexical, vector, mode, pending)
+        if self.uses_vocabulary and spelling:
             current = self._vocabulary_at(version, snapshot)
-            if current is not vocabulary and self.correct(query, current) != searched:
-                return self.search(question, history, limit, mode)
+            if current is not vocabulary:
+                mended = self.correct(query, current)
+                if mended != searched or self.expansions(mended, current) != extra:
+                    return self.search(question, history, limit, mode)
         result = self._score(searched, vector, rows, limit, mode, question=states_of_question)
-        return replace(result, query=query, searched=searched)
+        return replace(result, query=query, searched=searched, expanded=extra)
 
     def correct(self, text: str, vocabulary: Vocabulary | None = None) -> str:
         """`text` with misspelt words mended by the index's words (unchanged with spelling off)."""

@@ -94,9 +94,10 @@ class KnowledgeBase:
         top (a keyed lookup of a few ms; loading them all would hold them all in memory,
         about 64 KB a chunk) or, without stored states, computes them then.
         Returns how many chunks' states are kept. The index's words for the spelling
-        correction (`knowledge.spelling`) are collected here too, for the same reason.
+        correction (`knowledge.spelling`) and the thesaurus (`knowledge.thesaurus`) are
+        collected here too, for the same reason.
         """
-        if self.retriever.spelling and self.store.exists():
+        if self.retriever.uses_vocabulary and self.store.exists():
             self.retriever.vocabulary()
         states = self.retriever.token_states
         if not states.available() or not self.store.exists():
