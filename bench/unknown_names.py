@@ -52,3 +52,119 @@ Only an adopted variant is then measured, once, on the test part (`kb eval --sta
 Usage:
   HF_HUB_OFFLINE=1 .venv-actions/bin/python bench/unknown_names.py [--part tune] [--cache DIR] [--show]
 """
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.typo_tolerance import figures, typo  # noqa: E402
+from knowledge.calibration import DEFAULT_PATH, Calibration  # noqa: E402
+from knowledge.config import SAMPLE_ARTICLES  # noqa: E402
+from knowledge.evaluation import Record, engine, load_labelled, run_engine, self_calibrate  # noqa: E402
+from knowledge.ingest import ingest_folder  # noqa: E402
+from knowledge.store import ChunkStore  # noqa: E402
+from knowledge.unknown_names import NameRule, unknown_names  # noqa: E402
+
+VARIANTS = (
+    NameRule(1.5, 4.0),
+    NameRule(1.5, 4.5),
+    NameRule(1.5, 5.0),
+    NameRule(1.5, 4.0, unknown_strings=True),
+    NameRule(1.5, 4.5, unknown_strings=True),
+)
+TYPO = "typo'd"
+COLUMNS = ("confident + right", "confident + wrong", "near-miss confident", "off-topic confident")
+
+
+def _cell(row: dict[str, tuple[int, int]], column: str) -> str:
+    return f"{row[column][0]}/{row[column][1]}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--part", choices=("tune", "test"), default="tune")
+    parser.add_argument("--cache", type=Path, help="keep the sample index here between runs")
+    parser.add_argument("--show", action="store_true", help="list what the cap changed")
+    parser.add_argument("--only", help="measure only the variant with this label (and the cap off)")
+    args = parser.parse_args()
+    from knowledge.embedding import default_embedder
+
+    started = time.perf_counter()
+    embedder = default_embedder()
+    variants = [v for v in VARIANTS if args.only is None or v.label == args.only]
+    if not variants:
+        parser.error(f"no variant {args.only!r}; choose from {[v.label for v in VARIANTS]}")
+    with tempfile.TemporaryDirectory(prefix="names-bench-") as tmp:
+        root = args.cache or Path(tmp)
+        uri = str(root / "sample")
+        store = ChunkStore(uri, "chunks", embedding_model=getattr(embedder, "model_name", None))
+        ingest_folder(SAMPLE_ARTICLES, store, embedder.embed)
+        calibration, _ = self_calibrate(store, embedder, Calibration.load(DEFAULT_PATH))
+        questions = [
+            q
+            for q in load_labelled()
+            if q.part == args.part and q.lang == "en" and q.kind in ("answerable", "near_miss", "off_topic")
+        ]
+        copies = {"clean": questions, "typo'd": [replace(q, q=typo(q.q)) for q in questions]}
+        print(f"{args.part} part: {len(questions)} English questions, clean and typo'd")
+        results: dict[tuple[str, str], list[Record]] = {}
+        words: dict[tuple[str, str], list[list[str]]] = {}
+        for rule in (None, *variants):
+            label = rule.label if rule else "off"
+            kb = engine(uri, embedder, calibration)
+            kb.name_rule = rule
+            vocabulary = kb.retriever.vocabulary().counts
+            for name, chosen in copies.items():
+                results[name, label] = run_engine(kb, chosen)
+                if rule is not None:
+                    words[name, label] = [
+                        unknown_names(kb.retriever.correct(q.q), vocabulary, rule) for q in chosen
+                    ]
+        header = "".join(f"{c:>22}" for c in COLUMNS) + f"{'answerable with a word':>26}"
+        print(f"\n{'questions':<10}{'cap':<22}{header}")
+        for name, chosen in copies.items():
+            for rule in (None, *variants):
+                label = rule.label if rule else "off"
+                row = figures(results[name, label])
+                found = words.get((name, label), [])
+                held = sum(bool(w) and q.kind == "answerable" for q, w in zip(chosen, found, strict=False))
+                cells = "".join(f"{_cell(row, c):>22}" for c in COLUMNS)
+                print(f"{name:<10}{label:<22}{cells}{(str(held) if rule else '-'):>26}")
+        print("\nagainst the cap off (rule 1: unanswerable confident, both copies; rule 2: answerable)")
+        base = {name: figures(results[name, "off"]) for name in copies}
+        for rule in variants:
+            now = {name: figures(results[name, rule.label]) for name in copies}
+            unanswerable = ("near-miss confident", "off-topic confident")
+            fall = sum(base[n][c][0] - now[n][c][0] for n in copies for c in unanswerable)
+            cost = {n: base[n]["confident + right"][0] - now[n]["confident + right"][0] for n in copies}
+            ok = fall >= 3 and cost["clean"] <= 1 and cost["typo'd"] <= 2
+            print(
+                f"  {rule.label:<22} unanswerable confident -{fall}; confident + right "
+                f"clean -{cost['clean']}, typo'd -{cost[TYPO]}: {'qualifies' if ok else 'does not qualify'}"
+            )
+        if args.show:
+            for rule in variants:
+                print(f"\n{rule.label}:")
+                for name, chosen in copies.items():
+                    key = name, rule.label
+                    pairs = zip(chosen, results[name, "off"], results[key], words[key], strict=True)
+                    for q, a, b, w in pairs:
+                        if a.outcome != b.outcome or (w and q.kind == "answerable"):
+                            mark = "changed" if a.outcome != b.outcome else "same"
+                            print(
+                                f"  [{name}] {q.kind:<10} {q.q!r} {w}: {a.outcome} -> {b.outcome} ({mark}; "
+                                f"top {a.ranking[:1]}, label {q.article})"
+                            )
+    print(f"\n(total {time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
