@@ -75,8 +75,10 @@ import argparse
 import sys
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -95,8 +97,39 @@ VARIANTS = (
     NameRule(1.5, 4.0, unknown_strings=True),
     NameRule(1.5, 4.5, unknown_strings=True),
 )
+SYNONYM_BARS = (0.5, 0.6, 0.7)
 TYPO = "typo'd"
 COLUMNS = ("confident + right", "confident + wrong", "near-miss confident", "off-topic confident")
+
+
+@dataclass(frozen=True)
+class Variant:
+    rule: NameRule
+    synonym_bar: float | None = None  # round 2: keep a word only if no index word is this near
+
+    @property
+    def label(self) -> str:
+        return self.rule.label + (f"~{self.synonym_bar:g}" if self.synonym_bar is not None else "")
+
+
+class Synonyms:
+    """The nearest index word's cosine to a single word, both embedded by the engine's model."""
+
+    def __init__(self, embedder, index_words) -> None:
+        self.embedder = embedder
+        words = sorted(w for w in index_words if len(w) >= 3)
+        self.matrix = self._unit(np.asarray(embedder.embed(words), dtype=np.float32))
+        self._cache: dict[str, float] = {}
+
+    @staticmethod
+    def _unit(x: np.ndarray) -> np.ndarray:
+        return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-9)
+
+    def nearest(self, word: str) -> float:
+        if word not in self._cache:
+            vector = self._unit(np.asarray(self.embedder.embed([word])[0], dtype=np.float32))
+            self._cache[word] = float((self.matrix @ vector).max())
+        return self._cache[word]
 
 
 def _cell(row: dict[str, tuple[int, int]], column: str) -> str:
@@ -108,15 +141,21 @@ def main() -> int:
     parser.add_argument("--part", choices=("tune", "test"), default="tune")
     parser.add_argument("--cache", type=Path, help="keep the sample index here between runs")
     parser.add_argument("--show", action="store_true", help="list what the cap changed")
+    parser.add_argument("--synonyms", action="store_true", help="round 2: the no-near-synonym variants")
     parser.add_argument("--only", help="measure only the variant with this label (and the cap off)")
     args = parser.parse_args()
     from knowledge.embedding import default_embedder
 
     started = time.perf_counter()
     embedder = default_embedder()
-    variants = [v for v in VARIANTS if args.only is None or v.label == args.only]
+    candidates = (
+        [Variant(NameRule(1.5, 4.5), bar) for bar in SYNONYM_BARS]
+        if args.synonyms
+        else [Variant(rule) for rule in VARIANTS]
+    )
+    variants = [v for v in candidates if args.only is None or v.label == args.only]
     if not variants:
-        parser.error(f"no variant {args.only!r}; choose from {[v.label for v in VARIANTS]}")
+        parser.error(f"no variant {args.only!r}; choose from {[v.label for v in candidates]}")
     with tempfile.TemporaryDirectory(prefix="names-bench-") as tmp:
         root = args.cache or Path(tmp)
         uri = str(root / "sample")
@@ -128,48 +167,52 @@ def main() -> int:
             for q in load_labelled()
             if q.part == args.part and q.lang == "en" and q.kind in ("answerable", "near_miss", "off_topic")
         ]
-        copies = {"clean": questions, "typo'd": [replace(q, q=typo(q.q)) for q in questions]}
+        copies = {"clean": questions, TYPO: [replace(q, q=typo(q.q)) for q in questions]}
         print(f"{args.part} part: {len(questions)} English questions, clean and typo'd")
         results: dict[tuple[str, str], list[Record]] = {}
         words: dict[tuple[str, str], list[list[str]]] = {}
-        for rule in (None, *variants):
-            label = rule.label if rule else "off"
+        synonyms = None
+        for variant in (None, *variants):
+            label = variant.label if variant else "off"
             kb = engine(uri, embedder, calibration)
-            kb.name_rule = rule
+            kb.name_rule = variant.rule if variant else None
             vocabulary = kb.retriever.vocabulary().counts
+            if variant is not None and variant.synonym_bar is not None:
+                synonyms = synonyms or Synonyms(embedder, vocabulary)
+                kb.unknown_names = _filtered(kb, kb.unknown_names, synonyms, variant.synonym_bar)
             for name, chosen in copies.items():
                 results[name, label] = run_engine(kb, chosen)
-                if rule is not None:
+                if variant is not None:
                     words[name, label] = [
-                        unknown_names(kb.retriever.correct(q.q), vocabulary, rule) for q in chosen
+                        _words(kb.retriever.correct(q.q), vocabulary, variant, synonyms) for q in chosen
                     ]
         header = "".join(f"{c:>22}" for c in COLUMNS) + f"{'answerable with a word':>26}"
-        print(f"\n{'questions':<10}{'cap':<22}{header}")
+        print(f"\n{'questions':<10}{'cap':<26}{header}")
         for name, chosen in copies.items():
-            for rule in (None, *variants):
-                label = rule.label if rule else "off"
+            for variant in (None, *variants):
+                label = variant.label if variant else "off"
                 row = figures(results[name, label])
                 found = words.get((name, label), [])
                 held = sum(bool(w) and q.kind == "answerable" for q, w in zip(chosen, found, strict=False))
                 cells = "".join(f"{_cell(row, c):>22}" for c in COLUMNS)
-                print(f"{name:<10}{label:<22}{cells}{(str(held) if rule else '-'):>26}")
+                print(f"{name:<10}{label:<26}{cells}{(str(held) if variant else '-'):>26}")
         print("\nagainst the cap off (rule 1: unanswerable confident, both copies; rule 2: answerable)")
         base = {name: figures(results[name, "off"]) for name in copies}
-        for rule in variants:
-            now = {name: figures(results[name, rule.label]) for name in copies}
+        for variant in variants:
+            now = {name: figures(results[name, variant.label]) for name in copies}
             unanswerable = ("near-miss confident", "off-topic confident")
             fall = sum(base[n][c][0] - now[n][c][0] for n in copies for c in unanswerable)
             cost = {n: base[n]["confident + right"][0] - now[n]["confident + right"][0] for n in copies}
-            ok = fall >= 3 and cost["clean"] <= 1 and cost["typo'd"] <= 2
+            ok = fall >= 3 and cost["clean"] <= 1 and cost[TYPO] <= 2
             print(
-                f"  {rule.label:<22} unanswerable confident -{fall}; confident + right "
+                f"  {variant.label:<26} unanswerable confident -{fall}; confident + right "
                 f"clean -{cost['clean']}, typo'd -{cost[TYPO]}: {'qualifies' if ok else 'does not qualify'}"
             )
         if args.show:
-            for rule in variants:
-                print(f"\n{rule.label}:")
+            for variant in variants:
+                print(f"\n{variant.label}:")
                 for name, chosen in copies.items():
-                    key = name, rule.label
+                    key = name, variant.label
                     pairs = zip(chosen, results[name, "off"], results[key], words[key], strict=True)
                     for q, a, b, w in pairs:
                         if a.outcome != b.outcome or (w and q.kind == "answerable"):
@@ -178,8 +221,30 @@ def main() -> int:
                                 f"  [{name}] {q.kind:<10} {q.q!r} {w}: {a.outcome} -> {b.outcome} ({mark}; "
                                 f"top {a.ranking[:1]}, label {q.article})"
                             )
+            if synonyms is not None:
+                print("\nnearest index word's cosine, per word seen:")
+                print(
+                    "  "
+                    + ", ".join(
+                        f"{w} {c:.2f}" for w, c in sorted(synonyms._cache.items(), key=lambda x: x[1])
+                    )
+                )
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
     return 0
+
+
+def _words(text: str, vocabulary, variant: Variant, synonyms: Synonyms | None) -> list[str]:
+    found = unknown_names(text, vocabulary, variant.rule)
+    if variant.synonym_bar is None or synonyms is None:
+        return found
+    return [w for w in found if synonyms.nearest(w) < variant.synonym_bar]
+
+
+def _filtered(kb, names, synonyms: Synonyms, bar: float):
+    def unknown(result) -> list[str]:
+        return [w for w in names(result) if synonyms.nearest(w) < bar]
+
+    return unknown
 
 
 if __name__ == "__main__":
