@@ -56,9 +56,10 @@ MAX_SEE_ALSO = 2
 CALIBRATION_TTL_SECONDS = 30.0
 # Chunks of one article read for the extractive answer (the longest sample article has 9).
 ARTICLE_CHUNKS = 64
-# A question naming something the articles never mention ("cancel my spotify
-# subscription") gets suggestions, not a confident answer (`knowledge.unknown_names`).
-# None: no cap. Chosen on the tune part with bench/unknown_names.py.
+# With a rule, a question naming something the articles never mention ("cancel my
+# spotify subscription") gets suggestions, not a confident answer (`knowledge.unknown_names`).
+# None (shipped): no cap; on the tune part every rule tried cost far more answerable
+# questions than it spared near misses (bench/unknown_names.py, docs/knowledge-quality.md).
 NAME_RULE: NameRule | None = None
 
 

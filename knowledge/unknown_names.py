@@ -20,10 +20,17 @@ Optionally (`unknown_strings`) a word of at least five letters that wordfreq doe
 know at all counts too: after the spelling correction (`knowledge.spelling`) such a word
 is one it could not mend, most often a misspelt name ("soptify").
 
-The engine never *answers* confidently when the question holds such a word; it offers
-the nearest articles instead (`KnowledgeBase.outcome`), and it never says "I don't know"
-for that reason alone: the articles are still the nearest the help centre has. Chosen on
-the tune part with `bench/unknown_names.py` (docs/knowledge-quality.md, seventh session).
+With a rule set (`KnowledgeBase.name_rule`), the engine never *answers* confidently when
+the question holds such a word; it offers the nearest articles instead
+(`KnowledgeBase.outcome`), and it never says "I don't know" for that reason alone: the
+articles are still the nearest the help centre has.
+
+It ships switched off (`knowledge.service.NAME_RULE = None`). Measured on the tune part
+with `bench/unknown_names.py` (docs/knowledge-quality.md, seventh session), "uncommon and
+absent from the index" turned out to be mostly paraphrase wording too ("login", "yearly",
+"parcel", "postage"): every band cost 16-35 answerable confident + right answers of 212
+for 1-2 fewer confident near misses; the tune part's near misses that name an outside
+thing were already not answered confidently.
 """
 
 from __future__ import annotations
