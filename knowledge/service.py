@@ -184,9 +184,10 @@ class KnowledgeBase:
     def outcome(self, result: SearchResult) -> str:
         """ANSWER (confident), SUGGEST (unsure: offer the nearest articles) or ABSTAIN.
 
-        A confident answer becomes suggestions when the question names something the
-        articles never mention (`unknown_names`): the similarity signals read "cancel my
-        spotify subscription" as *Change or cancel your plan*, word for word but one.
+        With a name rule (`name_rule`; off as shipped), a confident answer becomes
+        suggestions when the question names something the articles never mention
+        (`unknown_names`): the similarity signals read "cancel my spotify subscription"
+        as *Change or cancel your plan*, word for word but one.
         """
         if not result.passages:
             return ABSTAIN
