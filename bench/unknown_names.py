@@ -5,12 +5,16 @@ your plan*, because every other word matches that article. Earlier sessions trie
 the help centre never uses" as a logistic signal and failed: 39 % of answerable tune
 questions hold such a word, because paraphrases avoid the articles' words
 (docs/knowledge-quality.md, fourth and evening sessions). The idea tested here narrows it
-to *specific* words (`knowledge/unknown_names.py`): a question word that the index never
+to *specific* words (`bench/unknown_names_rule.py`): a question word that the index never
 uses (nor its plural or -ing/-ed form) AND that is a real but uncommon English word
 (wordfreq's Zipf frequency within a band: names, brands, technical terms such as
 spotify 3.7, zigbee 2.0, klarna 1.6), i.e. neither a common paraphrase word (stop 5.5,
 paying 4.8, money 5.6) nor an unknown string. Such a word names something the articles
 do not cover; a confident answer becomes suggestions (never "I don't know" for it alone).
+
+The cap lives only in this bench (`capped`): it takes the engine's own decision
+(`KnowledgeBase.outcome`) and turns ANSWER into SUGGEST when the rule finds such a word in
+the searched question. The product holds no trace of it (not adopted, below).
 
 Runs the real engine (`KnowledgeBase.search` + `outcome`, extractive mode, the index
 calibrated by itself as `kb ingest` does, spelling correction on) on one part of the
@@ -41,7 +45,7 @@ the project is ~3 questions of 200). A variant qualifies only if, on the TUNE pa
 
 Of the qualifying variants the one with the largest fall in rule 1 is adopted (ties: the
 smaller answerable cost, then the first in the list above, the simpler). If none
-qualifies, nothing ships (the cap stays off by default) and the numbers are documented.
+qualifies, nothing ships (the product gets no cap) and the numbers are documented.
 Known before the rule was written (docs/knowledge-quality.md, evening session): the five
 confident clean tune near misses hold no such word ("is there a nimbus store i can visit
 in person", "can i roll back to the previous firmware", ...), so most of any fall must come
@@ -72,7 +76,9 @@ single-word cosine is a poor synonym test (netflix 0.53, bitcoin 0.71, iphone 0.
 the 60 clean tune near-miss and off-topic questions, 11 hold a band-1.5-4.0 word
 (celsius, dispose, calibrate, wholesale, widget, api, mailing, rebate, callback,
 translate, drains) and none of the 11 was answered confidently without the cap. Nothing
-ships: the cap stays off (`knowledge.service.NAME_RULE = None`).
+ships: the cap and its rule stay in this bench only (the product's `KnowledgeBase.outcome`
+has no cap; the figures above were measured with the same cap as a switched-off hook in it,
+and this bench reproduces them identically).
 
 Usage:
   HF_HUB_OFFLINE=1 .venv-actions/bin/python bench/unknown_names.py [--part tune] [--cache DIR] [--show]
@@ -84,6 +90,7 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -92,12 +99,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.typo_tolerance import figures, typo  # noqa: E402
-from knowledge.calibration import DEFAULT_PATH, Calibration  # noqa: E402
+from bench.unknown_names_rule import NameRule, candidates, unknown_names  # noqa: E402
+from knowledge.calibration import ANSWER, DEFAULT_PATH, SUGGEST, Calibration  # noqa: E402
 from knowledge.config import SAMPLE_ARTICLES  # noqa: E402
 from knowledge.evaluation import Record, engine, load_labelled, run_engine, self_calibrate  # noqa: E402
 from knowledge.ingest import ingest_folder  # noqa: E402
+from knowledge.retrieval import SearchResult  # noqa: E402
 from knowledge.store import ChunkStore  # noqa: E402
-from knowledge.unknown_names import NameRule, unknown_names  # noqa: E402
 
 VARIANTS = (
     NameRule(1.5, 4.0),
@@ -184,11 +192,11 @@ def main() -> int:
         for variant in (None, *variants):
             label = variant.label if variant else "off"
             kb = engine(uri, embedder, calibration)
-            kb.name_rule = variant.rule if variant else None
             vocabulary = kb.retriever.vocabulary().counts
             if variant is not None and variant.synonym_bar is not None:
                 synonyms = synonyms or Synonyms(embedder, vocabulary)
-                kb.unknown_names = _filtered(kb, kb.unknown_names, synonyms, variant.synonym_bar)
+            if variant is not None:
+                kb.outcome = capped(kb, variant, synonyms)
             for name, chosen in copies.items():
                 results[name, label] = run_engine(kb, chosen)
                 if variant is not None:
@@ -242,18 +250,42 @@ def main() -> int:
     return 0
 
 
+def capped(kb, variant: Variant, synonyms: Synonyms | None) -> Callable[[SearchResult], str]:
+    """The engine's decision with the cap: ANSWER becomes SUGGEST when the question names a word.
+
+    Set on the instance (`kb.outcome = capped(kb, ...)`), so the engine's own calls of
+    `outcome` (the follow-up choice in `search`, `answerable`) are capped too, exactly as the
+    measured, removed hook inside `KnowledgeBase.outcome` was; ABSTAIN and SUGGEST pass as
+    decided (never "I don't know" for the word alone).
+    """
+    decide = kb.outcome
+
+    def outcome(result: SearchResult) -> str:
+        decided = decide(result)
+        if decided == ANSWER and _names(kb, result, variant, synonyms):
+            return SUGGEST
+        return decided
+
+    return outcome
+
+
+def _names(kb, result: SearchResult, variant: Variant, synonyms: Synonyms | None) -> list[str]:
+    """The rule's words in the searched (spelling-mended) question."""
+    text = result.searched or result.query
+    if not candidates(text, variant.rule):
+        return []  # the common case: no index look-up at all
+    return _near(unknown_names(text, kb.retriever.vocabulary().counts, variant.rule), variant, synonyms)
+
+
 def _words(text: str, vocabulary, variant: Variant, synonyms: Synonyms | None) -> list[str]:
-    found = unknown_names(text, vocabulary, variant.rule)
+    return _near(unknown_names(text, vocabulary, variant.rule), variant, synonyms)
+
+
+def _near(found: list[str], variant: Variant, synonyms: Synonyms | None) -> list[str]:
+    """Round 2: keep only the words with no index word within the variant's cosine."""
     if variant.synonym_bar is None or synonyms is None:
         return found
     return [w for w in found if synonyms.nearest(w) < variant.synonym_bar]
-
-
-def _filtered(kb, names, synonyms: Synonyms, bar: float):
-    def unknown(result) -> list[str]:
-        return [w for w in names(result) if synonyms.nearest(w) < bar]
-
-    return unknown
 
 
 if __name__ == "__main__":

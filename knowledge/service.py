@@ -35,9 +35,6 @@ from knowledge.gloss import gloss
 from knowledge.language import ENGLISH, NAMES
 from knowledge.retrieval import Retriever, SearchResult, build_query
 from knowledge.store import ChunkStore, KnowledgeBaseMissing
-from knowledge.unknown_names import NameRule, unknown_names
-from knowledge.unknown_names import candidates as name_candidates
-from knowledge.unknown_names import warm as warm_names
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +53,6 @@ MAX_SEE_ALSO = 2
 CALIBRATION_TTL_SECONDS = 30.0
 # Chunks of one article read for the extractive answer (the longest sample article has 9).
 ARTICLE_CHUNKS = 64
-# With a rule, a question naming something the articles never mention ("cancel my
-# spotify subscription") gets suggestions, not a confident answer (`knowledge.unknown_names`).
-# None (shipped): no cap; on the tune part every rule tried cost far more answerable
-# questions than it spared near misses (bench/unknown_names.py, docs/knowledge-quality.md).
-NAME_RULE: NameRule | None = None
 
 
 class KnowledgeBase:
@@ -75,7 +67,6 @@ class KnowledgeBase:
         self.default_calibration = Calibration.load(self.settings.retrieval.calibration or DEFAULT_PATH)
         self._calibration: Calibration | None = None
         self._calibration_checked = -1e9
-        self.name_rule = NAME_RULE
 
     @property
     def calibration(self) -> Calibration | None:
@@ -105,10 +96,8 @@ class KnowledgeBase:
         Returns how many chunks' states are kept. The index's words for the spelling
         correction (`knowledge.spelling`) are collected here too, for the same reason.
         """
-        if (self.retriever.spelling or self.name_rule is not None) and self.store.exists():
+        if self.retriever.spelling and self.store.exists():
             self.retriever.vocabulary()
-        if self.name_rule is not None:
-            warm_names()
         states = self.retriever.token_states
         if not states.available() or not self.store.exists():
             return 0
@@ -182,32 +171,13 @@ class KnowledgeBase:
         return self.outcome(result) == ANSWER
 
     def outcome(self, result: SearchResult) -> str:
-        """ANSWER (confident), SUGGEST (unsure: offer the nearest articles) or ABSTAIN.
-
-        With a name rule (`name_rule`; off as shipped), a confident answer becomes
-        suggestions when the question names something the articles never mention
-        (`unknown_names`): the similarity signals read "cancel my spotify subscription"
-        as *Change or cancel your plan*, word for word but one.
-        """
+        """ANSWER (confident), SUGGEST (unsure: offer the nearest articles) or ABSTAIN."""
         if not result.passages:
             return ABSTAIN
         calibration = self.calibration
         if self.settings.retrieval.min_relevance is None and calibration is not None:
-            decided = calibration.outcome(result.signals.as_dict())
-        else:
-            decided = ANSWER if self.confidence(result) >= self.decision_bar() else ABSTAIN
-        if decided == ANSWER and self.unknown_names(result):
-            return SUGGEST
-        return decided
-
-    def unknown_names(self, result: SearchResult) -> list[str]:
-        """Specific words of the searched question that the index never uses (none: no cap)."""
-        if self.name_rule is None:
-            return []
-        text = result.searched or result.query
-        if not name_candidates(text, self.name_rule):
-            return []  # the common case: no index look-up at all
-        return unknown_names(text, self.retriever.vocabulary().counts, self.name_rule)
+            return calibration.outcome(result.signals.as_dict())
+        return ANSWER if self.confidence(result) >= self.decision_bar() else ABSTAIN
 
     def related(self, result: SearchResult) -> bool:
         """Not clearly unrelated: what retrieval alone decides when a model judges relevance."""

@@ -1,4 +1,7 @@
-"""Words in a question that name something the help centre never mentions.
+"""Words in a question that name something the help centre never mentions (bench only).
+
+The rule `bench/unknown_names.py` measured, and which was not adopted: it lives only here,
+for that bench; the product (`knowledge/`) holds no trace of it.
 
 "cancel my spotify subscription" reads, word for word, like *Change or cancel your plan*:
 every word but one is the article's, so every similarity signal says "answer". The one
@@ -20,13 +23,11 @@ Optionally (`unknown_strings`) a word of at least five letters that wordfreq doe
 know at all counts too: after the spelling correction (`knowledge.spelling`) such a word
 is one it could not mend, most often a misspelt name ("soptify").
 
-With a rule set (`KnowledgeBase.name_rule`), the engine never *answers* confidently when
-the question holds such a word; it offers the nearest articles instead
-(`KnowledgeBase.outcome`), and it never says "I don't know" for that reason alone: the
-articles are still the nearest the help centre has.
+The bench caps the engine's decision with it (`bench.unknown_names.capped`): a confident
+answer becomes suggestions when the question holds such a word, never "I don't know" for
+that reason alone (the articles are still the nearest the help centre has).
 
-It ships switched off (`knowledge.service.NAME_RULE = None`). Measured on the tune part
-with `bench/unknown_names.py` (docs/knowledge-quality.md, seventh session), "uncommon and
+Measured on the tune part (docs/knowledge-quality.md, seventh session), "uncommon and
 absent from the index" turned out to be mostly paraphrase wording too ("login", "yearly",
 "parcel", "postage"): every band cost 16-35 answerable confident + right answers of 212
 for 1-2 fewer confident near misses; the tune part's near misses that name an outside
@@ -141,9 +142,4 @@ def unknown_names(text: str, index_words: Collection[str], rule: NameRule | None
     return [w for w in words if w not in index_words and fold(w) not in folded]
 
 
-def warm() -> None:
-    """Load wordfreq's English list now (start-up) rather than on the first question."""
-    zipf("spotify")
-
-
-__all__ = ["NameRule", "candidates", "fold", "unknown_names", "warm", "zipf"]
+__all__ = ["NameRule", "candidates", "fold", "unknown_names", "zipf"]
