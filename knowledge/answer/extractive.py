@@ -483,6 +483,8 @@ _MARKER = re.compile(r"\[\d{1,3}\]")
 def _neighbours(block: Block, have: set[int]) -> list[set[int]]:
     """The parts right after and right before a quoted run of a paragraph or list.
 
+    Numbered steps before the run come all the way from step 1 or not at all.
+
     Table rows are left out: rows are alternatives side by side ("Canada", "Mexico"), each
     chosen on its own score, where the next sentence or step continues the one quoted.
     """
@@ -500,6 +502,8 @@ def _neighbours(block: Block, have: set[int]) -> list[set[int]]:
             start -= 1
         if start >= 0 and _leans(block.sentences[start]):
             return out
+    elif start >= 0 and any(item.marker[0].isdigit() for item in block.items):
+        start = 0  # steps before a quoted step come from step 1: "2. Enter your name" opens nothing
     if start >= 0:
         out.append(set(range(start, min(have))))
     return out
