@@ -294,7 +294,9 @@ def _compact(
     while they fit. Parts of the same block stay together in the article's order, so a
     run of steps still reads as steps. A sentence that leans on the one before brings it
     along; an intro ("You have two options:") is quoted only with what it introduces; the
-    section heading and intros are added last, when there is room.
+    section heading and intros are added last, when there is room. Once a bullet or a
+    table row is quoted, the rest of its list or table goes before another block's parts;
+    a later step quoted first leaves room for the next part before the steps leading to it.
     """
     best = float(scores[order[0]])
     first_section = units[int(order[0])].section
