@@ -16,6 +16,14 @@ miss still needs reading, which is what `--explain` is for). Only the search is 
 extractive answerer, so a change in `knowledge/answer/` is replayed in about a minute; a
 change to retrieval or the decision needs `--refresh`. The replay reproduces `kb eval`'s
 answer check (checked: the same counts per budget). Not part of the test suite.
+
+Adoption rule for a change to the SMS answer (issue 18, seventh session), written before
+the candidate is measured with `kb eval`: adopt only if the tune part's SMS facts gain
+>= 3 of 140, the tune REST facts do not drop, `kb eval` finds 0 answers over budget and 0
+openings that do not read as an answer (both parts, both budgets), follow-ups and later
+turns are unchanged, and no tune SMS answer that changed reads worse to a customer when
+every one is read by hand (`--diff`, classified better / neutral / worse). Only then is
+the test part measured, once, and reported as measured, whether or not it reaches 80 %.
 """
 
 from __future__ import annotations

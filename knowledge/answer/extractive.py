@@ -294,7 +294,9 @@ def _compact(
     while they fit. Parts of the same block stay together in the article's order, so a
     run of steps still reads as steps. A sentence that leans on the one before brings it
     along; an intro ("You have two options:") is quoted only with what it introduces; the
-    section heading and intros are added last, when there is room.
+    section heading and intros are added last, when there is room. Once a bullet or a
+    table row is quoted, the rest of its list or table goes before another block's parts;
+    a later step quoted first leaves room for the next part before the steps leading to it.
     """
     best = float(scores[order[0]])
     first_section = units[int(order[0])].section
@@ -335,22 +337,23 @@ def _compact(
             block_rank.append(key)
         return True
 
-    for k in order:
-        u = units[int(k)]
+    def candidate(k: int) -> tuple[tuple[int, int], set[int]] | None:
+        """The block and parts quoting unit `k` takes, or None when it is left out."""
+        u = units[k]
         if float(scores[k]) < best - TIGHT_FLOOR:
-            break
+            return None
         if u.section != first_section and float(scores[k]) < best - AMBIGUOUS:
-            continue
+            return None
         block = sections[u.section].blocks[u.block]
         wanted = {u.part}
         if block.kind == "paragraph":
             if strip_markup(block.sentences[u.part]).rstrip().endswith(":"):
-                continue  # an intro alone says nothing
+                return None  # an intro alone says nothing
             start = u.part
             while start > 0 and (leans_back(block.sentences[start]) or _refers_back(block.sentences[start])):
                 start -= 1
             if leans_back(block.sentences[start]) or _refers_back(block.sentences[start]):
-                continue  # its referent is in another block
+                return None  # its referent is in another block
             wanted.update(range(start, u.part + 1))
         elif block.kind == "list":
             parent = u.part
@@ -359,8 +362,27 @@ def _compact(
                 if block.items[parent].depth == 0:
                     wanted.add(parent)
         key = (u.section, u.block)
-        if key not in chosen and _piece(sections[u.section].blocks[u.block], wanted) in seen:
-            continue  # the same words in another section ("1. Tap Account > Billing")
+        if key not in chosen and _piece(block, wanted) in seen:
+            return None  # the same words in another section ("1. Tap Account > Billing")
+        return key, wanted
+
+    def next_fits(after: int, key: tuple[int, int], run: set[int]) -> bool:
+        """Whether the next part to be quoted from another block still fits beside `run`."""
+        for k in queue[after + 1 :]:
+            found = candidate(k)
+            if found is not None and found[0] != key:
+                return cost(rendered({key: run, found[0]: found[1]}, heading)) <= budget
+        return True
+
+    queue = [int(k) for k in order]  # best first; reordered ahead of the loop below
+    deferred: tuple[int, int] | None = None  # a first step quoted before the steps leading to it
+    for i, k in enumerate(queue):
+        found = candidate(k)
+        if found is None:
+            continue
+        key, wanted = found
+        u = units[k]
+        block = sections[u.section].blocks[u.block]
         options = [wanted]
         if u.shape == "step":
             # Steps read from step 1 when that fits, and never skip one: a step joining
@@ -368,6 +390,16 @@ def _compact(
             options.insert(0, wanted | set(range(u.part + 1)))
             have = chosen.get(key, set())
             options = [set(range(min(have | o), max(have | o) + 1)) if have else o for o in options]
+            later_step = not chosen and u.part > 0 and not _leans(block.parts()[u.part])
+            if later_step and not next_fits(i, key, options[0]):
+                # The best part is a later step ("5. Open the verification email ...")
+                # and the run from step 1 would leave no room for the next part to be
+                # quoted, which often is the answer the steps lead to ("select **Resend
+                # verification email**"). The step comes first on its own; the steps
+                # before it follow once the other parts are in, if the whole run fits.
+                # Not a step that leans on the one before ("If it says **Refunded**").
+                options = options[1:]
+                deferred = key
             if chosen and not have:
                 # A later step of a procedure nothing else is quoted from ("3. Select
                 # Request export") comes with the steps before it or not at all. Alone it
@@ -377,9 +409,20 @@ def _compact(
                 options = options[:1]
         for option in options:
             if add(key, option):
+                if _alternatives(block):
+                    # Bullets and table rows are alternatives side by side ("Look for an
+                    # unused wire" / "Add a 24V C-wire adapter"; "United States: Free" /
+                    # "Canada, UK, EU: you pay"): once one is quoted, the others close
+                    # enough to be quoted at all come before a part of another block,
+                    # which at a near tie tends to restate the quoted one, not complete it.
+                    later = queue[i + 1 :]
+                    siblings = [k2 for k2 in later if (units[k2].section, units[k2].block) == key]
+                    queue[i + 1 :] = siblings + [k2 for k2 in later if k2 not in siblings]
                 break
     if not chosen:
         return ""
+    if deferred in chosen:
+        add(deferred, set(range(max(chosen[deferred]) + 1)))  # the whole run to that step, or none
     # The heading says which case the quote is about ("If your account was moved to
     # Free"): what fits beside the best parts keeps room for it, as the intros below do.
     if cost(rendered(lead={block_rank[0][0]})) <= budget:
@@ -442,6 +485,8 @@ _MARKER = re.compile(r"\[\d{1,3}\]")
 def _neighbours(block: Block, have: set[int]) -> list[set[int]]:
     """The parts right after and right before a quoted run of a paragraph or list.
 
+    Numbered steps before the run come all the way from step 1 or not at all.
+
     Table rows are left out: rows are alternatives side by side ("Canada", "Mexico"), each
     chosen on its own score, where the next sentence or step continues the one quoted.
     """
@@ -459,9 +504,18 @@ def _neighbours(block: Block, have: set[int]) -> list[set[int]]:
             start -= 1
         if start >= 0 and _leans(block.sentences[start]):
             return out
+    elif start >= 0 and any(item.marker[0].isdigit() for item in block.items):
+        start = 0  # steps before a quoted step come from step 1: "2. Enter your name" opens nothing
     if start >= 0:
         out.append(set(range(start, min(have))))
     return out
+
+
+def _alternatives(block: Block) -> bool:
+    """A bulleted list or a table: parts side by side, where numbered steps follow in order."""
+    if block.kind == "table":
+        return True
+    return block.kind == "list" and not any(item.marker[0].isdigit() for item in block.items)
 
 
 def _leans(sentence: str) -> bool:

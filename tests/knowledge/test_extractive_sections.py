@@ -229,7 +229,7 @@ def test_sms_answer_quoting_two_articles_leaves_room_for_both_links(embedder):
         _article_section("contact-support", "Heating emergency?"),
         _article_section("display-blank-or-no-power", "2. Check power to your HVAC system"),
     ]
-    question = "the heating stopped and the furnace seems dead, what do i do"
+    question = "no heat and it's freezing, the furnace is dead, who do i call"
     answer = extract_answer(question, sections, embedder, 340)
     assert "[1]" in answer and "[2]" in answer, answer  # both articles quoted
     second_line = len(sections[1].url.removeprefix("https://")) + len("[2] ") + 1
@@ -291,3 +291,61 @@ def test_a_named_section_comes_whole_or_not_at_all(embedder):
             assert "1. Tap **Account** > **Billing** > **Manage plan**." in answer, answer
             assert "3. Confirm." in answer, answer
     assert named_seen
+
+
+# --- the SMS answer: options side by side, and room beside a later step (seventh session) --
+
+
+def _sign_up_sections() -> list[Passage]:
+    return [
+        _article_section("create-an-account", "Create your account in the app"),
+        _article_section("create-an-account", "Didn't get the verification email?"),
+    ]
+
+
+def _numbered_runs(answer: str) -> list[list[int]]:
+    runs = [b for b in parse_blocks(answer) if b.kind == "list" and b.items[0].marker[0].isdigit()]
+    return [[int(item.marker.rstrip(".)")) for item in b.items if item.depth == 0] for b in runs]
+
+
+def test_sms_answer_quotes_the_other_options_of_a_bulleted_list_before_a_near_tie_elsewhere(kb):
+    # "Look for an unused wire" answers best; a sentence of the section above ("Without a
+    # C-wire, the Thermostat 2 can often still work ...") scores nearly as well and used to
+    # take the room of the list's other option, the adapter the customer can have fitted.
+    answer = kb.ask("my old thermostat has no C wire, what can I do", channel="sms")
+    assert answer.method == "extractive", answer
+    assert answer.sources[0].article_id == "wiring-and-c-wire-compatibility"
+    plain = to_plain(answer.text)
+    assert "Look for an unused wire." in plain, plain
+    assert "Add a 24V C-wire adapter." in plain, plain
+    assert len(answer.text) <= budget_for("sms") and opening_problem(answer.text, answer.passages) is None
+
+
+def test_sms_answer_leaves_room_beside_a_later_step_for_the_part_that_answers(embedder):
+    # Step 5 of the sign-up steps matches "verify my new account" best, and steps 1-5 fill
+    # an SMS; the next part, in the section about the missing email, is what the customer
+    # needs. Step 5 now comes alone, keeping its number, and the resend option follows.
+    sections = _sign_up_sections()
+    answer = extract_answer("never received the email to verify my new account", sections, embedder, 340)
+    plain = to_plain(answer)
+    assert "5. Open the verification email we send you and tap Verify my email." in plain, answer
+    assert "select Resend verification email" in plain, answer
+    assert len(answer) <= 340 and opening_problem(answer, sections) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "never received the email to verify my new account",
+        "i signed up but the verification email never came",
+    ],
+)
+def test_steps_before_a_lone_later_step_come_from_step_1_or_not_at_all(embedder, question):
+    # With step 5 quoted alone, the room left must not take steps 4, 3, 2 one by one: the
+    # SMS would open on "2. Enter your name and email address" (steps come from step 1).
+    sections = _sign_up_sections()
+    answer = extract_answer(question, sections, embedder, 340)
+    for numbers in _numbered_runs(answer):
+        assert len(numbers) == 1 or numbers[0] == 1, answer
+        assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), answer
+    assert len(answer) <= 340
