@@ -55,9 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     embedder = default_embedder()
     uri = str(Path(args.cache) / "sample")
+    done = Path(args.cache) / "indexed"
     store = ChunkStore(uri, "chunks", embedding_model=getattr(embedder, "model_name", None))
-    if not Path(uri).exists():
+    if not done.exists():
         ingest_folder(SAMPLE_ARTICLES, store, embedder.embed, states=state_writer(embedder))
+        done.touch()
     calibration, _ = self_calibrate(store, embedder, Calibration.load(Path(DEFAULT_PATH)))
     kb = engine(uri, embedder, calibration)
     questions = [
