@@ -11,6 +11,9 @@ English key words that the ordinary search understands. It is not a translation:
 order, negation and everything outside the glossary are lost, which is why its result
 only chooses the articles the pointer names and never becomes an English quote.
 
+An elided word ("l'abonnement", "d'usine") is looked up as the word after its
+apostrophe when it is not a key itself, so French needs no "l'"/"d'" forms of its keys.
+
 Words that read the same in any language are kept as written: figures and codes ("5",
 "W3"), capitalised names in mid-sentence ("PayPal", "Alexa") and a few loan words
 ("wifi", "app").
@@ -105,6 +108,9 @@ def gloss(text: str, language: str) -> str:
         else:
             word, written = words[i], raw[i]
             english = table.lookup(word)
+            if english is None and "'" in word:
+                # French elision: "l'abonnement", "d'usine" are the glossary's words
+                english = table.lookup(word.rsplit("'", 1)[1])
             if english is not None:
                 out.append(english)
             elif any(c.isdigit() for c in word) or word in _LOAN_WORDS or (i > 0 and written[:1].isupper()):
