@@ -20,8 +20,13 @@ def test_every_language_the_bot_speaks_has_a_glossary():
         ("J'ai oublié mon mot de passe", "fr", "forgot password"),  # a phrase, accents folded
         ("Wie kann ich mein Konto löschen?", "de", "account delete"),  # umlaut folded, prefix
         ("Passwörter", "de", "password"),
-        ("¿aceptan PayPal?", "es", "PayPal"),  # a name in mid-sentence stays as written
-        ("o termostato mostra o erro W3 no wifi", "pt", "thermostat W3 wifi"),  # codes, loan words
+        ("¿aceptan PayPal?", "es", "accept PayPal"),  # a name in mid-sentence stays as written
+        ("o termostato mostra o erro W3 no wifi", "pt", "thermostat error W3 wifi"),  # codes, loan words
+        ("Je n'ai pas reçu mon colis", "fr", "not received package"),  # not "receipt"
+        ("Comment résilier l'abonnement ?", "fr", "cancel subscription"),  # elision: l'abonnement
+        ("Ich möchte mein Abo kuendigen", "de", "subscription cancel"),  # typed without umlauts
+        ("me cobraron dos veces", "es", "charged twice"),
+        ("o termostato não liga", "pt", "thermostat not turn on power"),  # not "call"
         ("¿hola qué tal?", "es", ""),  # nothing to search by
     ],
 )
