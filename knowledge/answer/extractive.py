@@ -189,8 +189,7 @@ def _fit_parts(block: Block, scores: dict[int, float], best_part: int, room: int
     sentence that leans on the one before brings that one along.
     """
     n = len(block.parts())
-    steps = block.kind == "list" and any(item.marker[0].isdigit() for item in block.items)
-    if not steps:
+    if not _numbered(block):
         keep: list[int] = []
         for part in sorted(range(n), key=lambda p: (-scores.get(p, -1.0), p)):
             wanted = [part]
@@ -504,18 +503,21 @@ def _neighbours(block: Block, have: set[int]) -> list[set[int]]:
             start -= 1
         if start >= 0 and _leans(block.sentences[start]):
             return out
-    elif start >= 0 and any(item.marker[0].isdigit() for item in block.items):
+    elif start >= 0 and _numbered(block):
         start = 0  # steps before a quoted step come from step 1: "2. Enter your name" opens nothing
     if start >= 0:
         out.append(set(range(start, min(have))))
     return out
 
 
+def _numbered(block: Block) -> bool:
+    """A list of numbered steps: read in order, from step 1."""
+    return block.kind == "list" and any(item.marker[0].isdigit() for item in block.items)
+
+
 def _alternatives(block: Block) -> bool:
     """A bulleted list or a table: parts side by side, where numbered steps follow in order."""
-    if block.kind == "table":
-        return True
-    return block.kind == "list" and not any(item.marker[0].isdigit() for item in block.items)
+    return block.kind == "table" or (block.kind == "list" and not _numbered(block))
 
 
 def _leans(sentence: str) -> bool:
