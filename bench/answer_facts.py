@@ -52,19 +52,13 @@ CACHE = Path(tempfile.gettempdir()) / "i18-facts6"
 def capture(part: str, cache: Path) -> list[dict]:
     """Each question's passages as `kb.ask` gives them to the extractive answerer, per budget."""
     from knowledge.calibration import DEFAULT_PATH, Calibration
-    from knowledge.config import SAMPLE_ARTICLES
     from knowledge.embedding import default_embedder
     from knowledge.eval.dataset import load_questions
-    from knowledge.evaluation import engine, self_calibrate
-    from knowledge.ingest import ingest_folder
-    from knowledge.store import ChunkStore
+    from knowledge.evaluation import calibrated_sample, engine
 
     embedder = default_embedder()
-    uri = str(cache / "sample")
-    store = ChunkStore(uri, "chunks", embedding_model=getattr(embedder, "model_name", None))
-    ingest_folder(SAMPLE_ARTICLES, store, embedder.embed)
-    calibration, _ = self_calibrate(store, embedder, Calibration.load(DEFAULT_PATH))
-    kb = engine(uri, embedder, calibration)
+    store, calibration, _ = calibrated_sample(embedder, cache, Calibration.load(DEFAULT_PATH))
+    kb = engine(store.uri, embedder, calibration)
     seen: list[list] = []
     original = service.extract_answer
 

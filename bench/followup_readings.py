@@ -43,11 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from knowledge.answer_check import LATER_TURN_STEPS  # noqa: E402
 from knowledge.calibration import DEFAULT_PATH, Calibration  # noqa: E402
-from knowledge.config import SAMPLE_ARTICLES  # noqa: E402
 from knowledge.eval.dataset import load_questions  # noqa: E402
-from knowledge.evaluation import engine, self_calibrate, state_writer  # noqa: E402
-from knowledge.ingest import ingest_folder  # noqa: E402
-from knowledge.store import ChunkStore  # noqa: E402
+from knowledge.evaluation import calibrated_sample, engine  # noqa: E402
 
 
 def turns(questions: list) -> tuple[list, list]:
@@ -77,12 +74,10 @@ def main() -> int:
     embedder = default_embedder()
     with tempfile.TemporaryDirectory(prefix="followup-bench-") as tmp:
         root = args.cache or Path(tmp)
-        uri = str(root / "sample")
-        store = ChunkStore(uri, "chunks", embedding_model=getattr(embedder, "model_name", None))
-        if not store.exists():
-            ingest_folder(SAMPLE_ARTICLES, store, embedder.embed, states=state_writer(embedder))
-        calibration, _ = self_calibrate(store, embedder, Calibration.load(DEFAULT_PATH))
-        kb = engine(uri, embedder, calibration)
+        store, calibration, _ = calibrated_sample(
+            embedder, root, Calibration.load(DEFAULT_PATH), states=True, reuse=True
+        )
+        kb = engine(store.uri, embedder, calibration)
         searches = 0
         search = kb.retriever.search
 

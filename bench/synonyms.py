@@ -52,12 +52,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.typo_tolerance import figures, typo  # noqa: E402
+from bench.typo_tolerance import english_questions, figures, typo  # noqa: E402
 from knowledge.calibration import DEFAULT_PATH, Calibration  # noqa: E402
-from knowledge.config import SAMPLE_ARTICLES  # noqa: E402
-from knowledge.evaluation import Record, engine, load_labelled, run_engine, self_calibrate  # noqa: E402
-from knowledge.ingest import ingest_folder  # noqa: E402
-from knowledge.store import ChunkStore  # noqa: E402
+from knowledge.evaluation import Record, calibrated_sample, engine, run_engine  # noqa: E402
 
 VARIANTS = ("off", "fts", "vector", "both", "both-any")
 
@@ -82,16 +79,11 @@ def main() -> int:
     embedder = default_embedder()
     with tempfile.TemporaryDirectory(prefix="synonyms-bench-") as tmp:
         root = args.cache or Path(tmp)
-        uri = str(root / "sample")
-        store = ChunkStore(uri, "chunks", embedding_model=getattr(embedder, "model_name", None))
-        if not (args.cache and store.exists()):
-            ingest_folder(SAMPLE_ARTICLES, store, embedder.embed)
-        calibration, _ = self_calibrate(store, embedder, Calibration.load(DEFAULT_PATH))
-        questions = [
-            q
-            for q in load_labelled()
-            if q.part == args.part and q.lang == "en" and q.kind in ("answerable", "near_miss", "off_topic")
-        ]
+        store, calibration, _ = calibrated_sample(
+            embedder, root, Calibration.load(DEFAULT_PATH), reuse=args.cache is not None
+        )
+        uri = store.uri
+        questions = english_questions(args.part)
         typoed = [replace(q, q=typo(q.q)) for q in questions]
         print(f"{args.part} part: {len(questions)} English questions")
         variants = list(dict.fromkeys(["off", *args.variants]))

@@ -50,10 +50,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from knowledge.calibration import ANSWER, DEFAULT_PATH, Calibration  # noqa: E402
-from knowledge.config import SAMPLE_ARTICLES  # noqa: E402
-from knowledge.evaluation import Record, engine, load_labelled, run_engine, self_calibrate  # noqa: E402
-from knowledge.ingest import ingest_folder  # noqa: E402
-from knowledge.store import ChunkStore  # noqa: E402
+from knowledge.evaluation import Record, calibrated_sample, engine, load_labelled, run_engine  # noqa: E402
 
 SEED = "i17-typo"
 MIN_LETTERS = 5
@@ -115,6 +112,15 @@ def figures(records: list[Record]) -> dict[str, tuple[int, int]]:
     }
 
 
+def english_questions(part: str) -> list:
+    """The part's English answerable, near-miss and off-topic questions (what the benches decide)."""
+    return [
+        q
+        for q in load_labelled()
+        if q.part == part and q.lang == "en" and q.kind in ("answerable", "near_miss", "off_topic")
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--part", choices=("tune", "test"), default="tune")
@@ -127,15 +133,9 @@ def main() -> int:
     embedder = default_embedder()
     with tempfile.TemporaryDirectory(prefix="typo-bench-") as tmp:
         root = args.cache or Path(tmp)
-        uri = str(root / "sample")
-        store = ChunkStore(uri, "chunks", embedding_model=getattr(embedder, "model_name", None))
-        ingest_folder(SAMPLE_ARTICLES, store, embedder.embed)
-        calibration, _ = self_calibrate(store, embedder, Calibration.load(DEFAULT_PATH))
-        questions = [
-            q
-            for q in load_labelled()
-            if q.part == args.part and q.lang == "en" and q.kind in ("answerable", "near_miss", "off_topic")
-        ]
+        store, calibration, _ = calibrated_sample(embedder, root, Calibration.load(DEFAULT_PATH))
+        uri = store.uri
+        questions = english_questions(args.part)
         typoed = [replace(q, q=typo(q.q)) for q in questions]
         changed = sum(a.q != b.q for a, b in zip(questions, typoed, strict=True))
         print(

@@ -98,14 +98,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.typo_tolerance import figures, typo  # noqa: E402
+from bench.typo_tolerance import english_questions, figures, typo  # noqa: E402
 from bench.unknown_names_rule import NameRule, candidates, unknown_names  # noqa: E402
 from knowledge.calibration import ANSWER, DEFAULT_PATH, SUGGEST, Calibration  # noqa: E402
-from knowledge.config import SAMPLE_ARTICLES  # noqa: E402
-from knowledge.evaluation import Record, engine, load_labelled, run_engine, self_calibrate  # noqa: E402
-from knowledge.ingest import ingest_folder  # noqa: E402
+from knowledge.evaluation import Record, calibrated_sample, engine, run_engine  # noqa: E402
 from knowledge.retrieval import SearchResult  # noqa: E402
-from knowledge.store import ChunkStore  # noqa: E402
 
 VARIANTS = (
     NameRule(1.5, 4.0),
@@ -175,15 +172,9 @@ def main() -> int:
         parser.error(f"no variant {args.only!r}; choose from {[v.label for v in candidates]}")
     with tempfile.TemporaryDirectory(prefix="names-bench-") as tmp:
         root = args.cache or Path(tmp)
-        uri = str(root / "sample")
-        store = ChunkStore(uri, "chunks", embedding_model=getattr(embedder, "model_name", None))
-        ingest_folder(SAMPLE_ARTICLES, store, embedder.embed)
-        calibration, _ = self_calibrate(store, embedder, Calibration.load(DEFAULT_PATH))
-        questions = [
-            q
-            for q in load_labelled()
-            if q.part == args.part and q.lang == "en" and q.kind in ("answerable", "near_miss", "off_topic")
-        ]
+        store, calibration, _ = calibrated_sample(embedder, root, Calibration.load(DEFAULT_PATH))
+        uri = store.uri
+        questions = english_questions(args.part)
         copies = {"clean": questions, TYPO: [replace(q, q=typo(q.q)) for q in questions]}
         print(f"{args.part} part: {len(questions)} English questions, clean and typo'd")
         results: dict[tuple[str, str], list[Record]] = {}

@@ -425,6 +425,25 @@ FITTED_ON = (
 )
 
 
+def calibrated_sample(
+    embedder, workdir: Path, base: Calibration, states: bool = False, reuse: bool = False
+) -> tuple[ChunkStore, Calibration, list[ProbeResult]]:
+    """The sample help centre indexed under `workdir/sample` and given its own bars, as
+    `kb ingest` leaves it: what `kb eval` and every bench script on the labelled questions
+    start from. `states`: store the chunks' token states too; `reuse`: keep an index
+    already there (a bench's `--cache`) instead of bringing it up to date.
+    """
+    from knowledge.ingest import ingest_folder
+
+    model = getattr(embedder, "model_name", None)
+    store = ChunkStore(str(workdir / "sample"), "chunks", embedding_model=model)
+    if not (reuse and store.exists()):
+        writer = state_writer(embedder) if states else None
+        ingest_folder(SAMPLE_ARTICLES, store, embedder.embed, states=writer)
+    calibration, probes = self_calibrate(store, embedder, base)
+    return store, calibration, probes
+
+
 def evaluate_sample(
     embedder, workdir: Path, base: Calibration, refit: bool = False, english_only: bool = True
 ):
@@ -433,12 +452,8 @@ def evaluate_sample(
     `refit` first fits the signal weights on the tune part (with bars from the index), then
     decides again with the refitted model; the test part plays no part in either.
     """
-    from knowledge.ingest import ingest_folder
-
-    uri = str(workdir / "sample")
-    store = ChunkStore(uri, "chunks", embedding_model=getattr(embedder, "model_name", None))
-    ingest_folder(SAMPLE_ARTICLES, store, embedder.embed, states=state_writer(embedder))
-    calibration, probes = self_calibrate(store, embedder, base)
+    store, calibration, probes = calibrated_sample(embedder, workdir, base, states=True)
+    uri = store.uri
     questions = [q for q in load_labelled() if q.lang == "en" or not english_only]
     records = run_engine(engine(uri, embedder, calibration), questions)
     if refit:
