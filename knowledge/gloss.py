@@ -90,13 +90,18 @@ def glossary(language: str) -> Glossary | None:
     return Glossary.from_mapping(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
 
 
+def folded_words(text: str) -> tuple[list[str], list[str]]:
+    """The words of `text` as written and as glossary keys (accents folded, edges stripped)."""
+    raw = _WORD.findall(text)
+    return raw, [fold(w).strip("'-") for w in raw]
+
+
 def gloss(text: str, language: str) -> str:
     """English key words for `text` written in `language` ("" when none are found)."""
     table = glossary(language)
     if table is None:
         return ""
-    raw = _WORD.findall(text)
-    words = [fold(w).strip("'-") for w in raw]
+    raw, words = folded_words(text)
     out: list[str] = []
     i = 0
     while i < len(words):
@@ -119,4 +124,4 @@ def gloss(text: str, language: str) -> str:
     return " ".join(dict.fromkeys(out))
 
 
-__all__ = ["Glossary", "fold", "gloss", "glossary"]
+__all__ = ["Glossary", "fold", "folded_words", "gloss", "glossary"]

@@ -33,12 +33,11 @@ from pathlib import Path
 
 import yaml
 
-from knowledge.gloss import GLOSSARY_DIR, Glossary, fold
+from knowledge.gloss import GLOSSARY_DIR, Glossary, folded_words
 
 log = logging.getLogger(__name__)
 
 PACKAGED = GLOSSARY_DIR / "en.yml"
-_WORD = re.compile(r"[\w'-]+", re.UNICODE)
 _INDEX_WORD = re.compile(r"[a-z]+")
 
 
@@ -78,7 +77,7 @@ def expansions(
     words, so "send it back" adds *return* and "back" is not looked up on its own.
     """
     table = table or thesaurus()
-    words = [fold(w).strip("'-") for w in _WORD.findall(text)]
+    _, words = folded_words(text)
     present = set(_INDEX_WORD.findall(" ".join(words)))
     found: list[str] = []
     i = 0
@@ -103,10 +102,4 @@ def expansions(
     return out
 
 
-def expand(text: str, index_words: Container[str] | None = None, table: Thesaurus | None = None) -> str:
-    """`text` followed by its help-centre words (unchanged when there are none)."""
-    extra = expansions(text, index_words, table)
-    return f"{text} {' '.join(extra)}" if extra else text
-
-
-__all__ = ["PACKAGED", "Thesaurus", "expand", "expansions", "thesaurus"]
+__all__ = ["PACKAGED", "Thesaurus", "expansions", "thesaurus"]
