@@ -168,7 +168,9 @@ class Concepts:
         key = (word, bar)
         if key not in self._near:
             sims = self.matrix @ self.vector(word)
-            self._near[key] = frozenset(self.words[i] for i in np.flatnonzero(sims >= bar) if self.words[i] != word)
+            self._near[key] = frozenset(
+                self.words[i] for i in np.flatnonzero(sims >= bar) if self.words[i] != word
+            )
         return self._near[key]
 
     def nearest(self, word: str) -> tuple[str, float]:
