@@ -361,7 +361,7 @@ def main() -> int:
                                 f"top {a.ranking[:1]}, label {q.article})"
                             )
             print("\nnearest index word per unknown-candidate word seen (cosine of the words alone):")
-            seen = sorted({w for ws in words.values() for w in ws})
+            seen = sorted({w for per_question in words.values() for ws in per_question for w in ws})
             print("  " + ", ".join(f"{w}~{n} {c:.2f}" for w in seen for n, c in [concepts.nearest(w)]))
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
     return 0
