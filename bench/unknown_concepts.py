@@ -77,6 +77,16 @@ confident bar (`KnowledgeBase.decision_bar`) plus `margin`; a clearly confident 
 keeps its answer whatever the word. Variants (`--round 2`): index~0.6, index~0.7 and
 index+article~0.6, each with margin 0.1 and 0.2. The same selection among qualifiers.
 
+Round 2 (measured after it was written down): no variant qualifies either. Margin 0.1
+costs 2-3 clean answers, margin 0.2 costs 5-7, and every variant spares one clean near
+miss ("is there a free trial of pro"); the other confident near misses sit well above the
+bar. Nothing went into `knowledge/`.
+
+Test part, measured once after the decision (both rounds, for the record): cap off 69 of 92
+confident + right, 2 of 16 near misses confident; index~0.6 64 and 1; index~0.7 62 and 1;
+article~0.7 40 and 0; round 2's variants 67-68 and 2 (docs/knowledge-quality.md, eighth
+session).
+
 Usage:
   HF_HUB_OFFLINE=1 .venv-actions/bin/python bench/unknown_concepts.py [--part tune] [--cache DIR] [--show]
   HF_HUB_OFFLINE=1 .venv-actions/bin/python bench/unknown_concepts.py --round 2 [--show]
