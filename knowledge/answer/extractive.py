@@ -591,6 +591,28 @@ def _named_section(sections: list[_Section], heading_sim: list[float], first: in
     return index
 
 
+def _top_article_first(
+    order: np.ndarray, units: list[_Unit], sections: list[_Section], top_article: str
+) -> np.ndarray:
+    """The part ranking with the top-ranked article's best part moved to the front.
+
+    The confident decision is about the top-ranked article; an answer that opens with
+    another article's part (a sibling's sentence that repeats the question's words, "pw
+    reset" quoting the factory-reset steps over *Reset your password*) says something the
+    decision never vouched for. Other articles' parts still follow when they score well.
+    On the tune part: 6 of 155 confident answers led with another article, 4 of them with
+    the labelled one ranked first; with this rule facts 127 -> 129 (REST) and 117 -> 118
+    (SMS) of 155 answers (docs/knowledge-quality.md, eighth session).
+    """
+    lead = next(
+        (i for i, k in enumerate(order) if sections[units[int(k)].section].passage.article_id == top_article),
+        None,
+    )
+    if not lead:
+        return order
+    return np.concatenate([order[lead : lead + 1], order[:lead], order[lead + 1 :]])
+
+
 def extract_answer(question: str, passages: Sequence[Passage], embedder, budget: int | None = None) -> str:
     """Return Markdown with `[n]` markers numbered by the passage order given."""
     budget = budget or budget_for(None)
@@ -627,7 +649,7 @@ def extract_answer(question: str, passages: Sequence[Passage], embedder, budget:
             for k, u in enumerate(units)
         ]
     )
-    order = np.argsort(-scores, kind="stable")
+    order = _top_article_first(np.argsort(-scores, kind="stable"), units, sections, top_article)
     if budget <= TIGHT_BUDGET:
         return _compact(sections, units, scores, order, budget)
     first = units[int(order[0])]

@@ -349,3 +349,32 @@ def test_steps_before_a_lone_later_step_come_from_step_1_or_not_at_all(embedder,
         assert len(numbers) == 1 or numbers[0] == 1, answer
         assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), answer
     assert len(answer) <= 340
+
+
+def test_answer_opens_with_the_top_ranked_article_even_when_a_sibling_repeats_the_words(embedder):
+    """The decision vouched for the first article: its part leads, whatever words a sibling shares."""
+    password = Passage(
+        "reset-your-password#1",
+        "reset-your-password",
+        "Reset your password",
+        "https://help.example/reset-your-password",
+        "Get a new password",
+        "1. Select **Forgot password?** on the sign-in screen.\n2. Enter your email address.\n"
+        "3. Open the link in the email within 60 minutes and choose a new password.",
+        0.80,
+    )
+    factory = Passage(
+        "factory-reset#1",
+        "factory-reset",
+        "Factory reset your thermostat",
+        "https://help.example/factory-reset",
+        "Reset using the dial",
+        "1. Press and hold the dial for 10 seconds until the Reset screen appears.\n"
+        "2. Turn the dial to select Factory reset, then press to confirm the reset.",
+        0.79,
+    )
+    for budget in (budget_for("rest"), budget_for("sms")):
+        answer = extract_answer("pw reset", [password, factory], embedder, budget=budget)
+        assert "Forgot password" in answer
+        if "Press and hold" in answer:
+            assert answer.index("Forgot password") < answer.index("Press and hold")
