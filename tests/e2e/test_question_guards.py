@@ -36,9 +36,10 @@ def test_a_follow_up_question_read_as_a_farewell_gets_an_answer_not_bye(plain_st
     assert "Sources:" in replies  # answered from the articles
 
 
-def test_a_first_message_read_as_a_complaint_gets_an_answer_not_anything_else(plain_stack):
-    sender = "guard-schedule"
-    replies = texts(say(plain_stack, sender, "still broken, the schedule is not working"))
+@pytest.mark.parametrize("message", ["still broken, the schedule is not working", "schedual not working"])
+def test_a_first_message_read_as_a_complaint_gets_an_answer_not_anything_else(plain_stack, message):
+    sender = f"guard-schedule-{len(message)}"
+    replies = texts(say(plain_stack, sender, message))
     assert actions_after_last_message(plain_stack, sender) == [
         "action_record_feedback",
         "action_search_knowledge",
