@@ -82,7 +82,7 @@ SUBJECTS = frozenset(
 FRENCH_INVERSION = re.compile(r"^\w+-(?:t-)?(?:je|tu|il|elle|on|nous|vous|ils|elles|ce)$")
 
 # A question made only of these is a courtesy or a verdict with a question mark ("thanks?",
-# "bye?", "is that all?", "that didn't help?"), still what the classifier said.
+# "bye?", "is that all?", "why didn't that help?"), still what the classifier said.
 BARE_WORDS = frozenset(
     """
     thanks thank thx ty tnx you u ya bye goodbye byebye bye-bye cya see later cheers ok okay
@@ -90,7 +90,7 @@ BARE_WORDS = frozenset(
     then is it it's that that's this all for now again much lot lots a the really sure right
     huh oh ah hm hmm well what anything else are there have day night morning evening
     helpful unhelpful help helped useful useless work works worked working solved fixed not
-    didn't doesn't did does was wasn't
+    didn't doesn't did does was wasn't why how when where who which do i me can
     gracias muchas mil adiós adios chao hasta luego pronto vale sí si bueno bien perfecto eso
     es todo
     danke vielen dank schön sehr tschüss tschüs bis dann später ja nein gut super prima klar

@@ -90,6 +90,8 @@ def test_questions_in_the_bots_other_languages_go_to_the_knowledge_action(questi
         ("no", "feedback_unhelpful"),
         ("that didn't help", "feedback_unhelpful"),
         ("that didn't help?", "feedback_unhelpful"),
+        ("why didn't that help?", "feedback_unhelpful"),
+        ("how?", "feedback_unhelpful"),
         ("does not help", "feedback_unhelpful"),  # no subject after "does": a statement
         ("ist nicht hilfreich", "feedback_unhelpful"),
         ("did it work?", "feedback_helpful"),
