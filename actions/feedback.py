@@ -38,8 +38,9 @@ ACK_TEXT = "Thanks for your feedback!"
 KNOWLEDGE_ACTION = "action_search_knowledge"
 
 # What a bare verdict on an answer is made of, in the bot's five languages ("no", "yes
-# thanks", "that didn't help", "it still doesn't work", "nicht hilfreich", "👍"; digits are
-# the SMS "reply 1 or 2"). A message with any other word is about something.
+# thanks", "that didn't help", "it still doesn't work", "nicht hilfreich", "👍", and "no
+# thanks, I'm good" to "anything else?"; digits are the SMS "reply 1 or 2"). A message
+# with any other word is about something.
 VERDICT_WORDS = frozenset(
     """
     yes y yeah yep yup ok okay sure no n nope nah not thanks thank you u ty thx that it this
@@ -48,11 +49,13 @@ VERDICT_WORDS = frozenset(
     correct answer answered question my me i what asked needed exactly solved fixed works
     worked work working still broken problem the a at all relevant understand understood
     tried already and but so just thumbs up down now again anymore any more of kind sort trick
-    lot much many appreciated appreciate cheers kindly for bye goodbye
-    sí si gracias vale bien mal útil sirvió funciona funcionó ayudó nada me lo eso esto es el
+    lot much many appreciated appreciate cheers kindly for bye goodbye i'm im i've fine done
+    nothing else everything set thats its we're
+    sí si gracias vale bien mal útil sirvió funciona funcionó ayudó nada me lo eso esto es el todo
     ja nein danke hilfreich geholfen hat nicht gut schlecht stimmt funktioniert das ist mir es
-    oui non merci utile aidé marche pas ne ça ca c'est ce était
-    sim não nao obrigado obrigada ajudou funcionou certo isso foi
+    war's wars alles
+    oui non merci utile aidé marche pas ne ça ca c'est ce était tout
+    sim não nao obrigado obrigada ajudou funcionou certo isso foi é só tudo
     """.split()
 )
 _WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")

@@ -161,6 +161,8 @@ def test_a_first_message_taken_for_a_complaint_is_answered_as_a_question(feedbac
         ("that didn't help", "feedback_unhelpful", "utter_anything_else"),
         ("👎", "feedback_unhelpful", "utter_anything_else"),
         ("nicht hilfreich", "feedback_unhelpful", "utter_anything_else"),
+        ("no thanks, I'm good", "feedback_unhelpful", "utter_anything_else"),
+        ("nein danke, das war's", "feedback_unhelpful", "utter_anything_else"),
         ("yes", "feedback_helpful", "utter_thanks"),
         ("awesome, that did the trick", "feedback_helpful", "utter_thanks"),
         ("👍", "feedback_helpful", "utter_thanks"),
