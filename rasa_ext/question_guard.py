@@ -154,7 +154,7 @@ class QuestionGuard(GraphComponent, IntentClassifier):
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.component_config = config
-        self._intents = frozenset(config.get("intents") or DEFAULT_INTENTS)
+        self.guarded_intents = frozenset(config.get("intents") or DEFAULT_INTENTS)
 
     @classmethod
     def create(
@@ -174,7 +174,7 @@ class QuestionGuard(GraphComponent, IntentClassifier):
     def _guard(self, message: Message) -> None:
         intent = message.get(INTENT) or {}
         name = intent.get(INTENT_NAME_KEY)
-        if name not in self._intents or not is_question(message.get(TEXT_KEY) or ""):
+        if name not in self.guarded_intents or not is_question(message.get(TEXT_KEY) or ""):
             return
         fallback = {
             INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME,
