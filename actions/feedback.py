@@ -3,7 +3,9 @@
 Buttons (Slack, Telegram, web) send `/feedback_helpful{"ref": "..."}`, naming the exact
 answer. A typed verdict ("yes", "no", "that didn't help" - SMS has no buttons) applies
 only to an answer the bot has just given, so a "no" to some other question is not
-recorded as a complaint about an article.
+recorded as a complaint about an article. A typed "verdict" that follows no answer and says
+more than yes/no ("still broken, the schedule is not working" as a first message) is a
+question the classifier took for feedback: the knowledge action answers it.
 
     python -m actions.feedback list --unhelpful     # what to fix, newest first
 """
@@ -14,6 +16,7 @@ import argparse
 import asyncio
 import json
 import logging
+import re
 import sys
 import threading
 from collections import Counter
@@ -21,6 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 import contract
@@ -31,6 +35,30 @@ log = logging.getLogger(__name__)
 LAST_ANSWER_SLOT = "last_answer_ref"
 RICH_CHANNELS = {"slack", "telegram"}
 ACK_TEXT = "Thanks for your feedback!"
+KNOWLEDGE_ACTION = "action_search_knowledge"
+
+# What a bare verdict on an answer is made of, in the bot's five languages ("no", "yes
+# thanks", "that didn't help", "it still doesn't work", "nicht hilfreich", "👍", and "no
+# thanks, I'm good" to "anything else?"; digits are the SMS "reply 1 or 2"). A message
+# with any other word is about something.
+VERDICT_WORDS = frozenset(
+    """
+    yes y yeah yep yup ok okay sure no n nope nah not thanks thank you u ty thx that it this
+    was wasn't is isn't it's that's did didn't does doesn't do don't help helped helps helpful
+    unhelpful useful useless very really great good perfect awesome nice bad wrong right
+    correct answer answered question my me i what asked needed exactly solved fixed works
+    worked work working still broken problem the a at all relevant understand understood
+    tried already and but so just thumbs up down now again anymore any more of kind sort trick
+    lot much many appreciated appreciate cheers kindly for bye goodbye i'm im i've fine done
+    nothing else everything set thats its we're
+    sí si gracias vale bien mal útil sirvió funciona funcionó ayudó nada me lo eso esto es el todo
+    ja nein danke hilfreich geholfen hat nicht gut schlecht stimmt funktioniert das ist mir es
+    war's wars alles
+    oui non merci utile aidé marche pas ne ça ca c'est ce était tout
+    sim não nao obrigado obrigada ajudou funcionou certo isso foi é só tudo
+    """.split()
+)
+_WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
 
 
 _build_lock = threading.Lock()
@@ -68,6 +96,12 @@ def button_ref(tracker: Tracker) -> str | None:
     return None
 
 
+def says_more_than_a_verdict(text: str) -> bool:
+    """Whether a typed message carries a subject of its own beyond judging an answer."""
+    words = _WORD.findall(text.lower().replace("’", "'"))
+    return any(word not in VERDICT_WORDS and not word.isdigit() for word in words)
+
+
 def _record_verdict(ref: str, verdict: str, channel: str, conversation_id: str) -> AnswerRecord | None:
     record = feedback_store().get(ref)
     # A reference from another conversation is stale or forged: never record it.
@@ -101,6 +135,10 @@ class ActionRecordFeedback(Action):
             if pressed:
                 log.warning("feedback button for an unknown answer in conversation %s", tracker.sender_id)
                 return []
+            text = (tracker.latest_message or {}).get("text") or ""
+            if previous_action(tracker) != KNOWLEDGE_ACTION and says_more_than_a_verdict(text):
+                # No answer to judge, and more than yes/no: a question read as feedback.
+                return [FollowupAction(KNOWLEDGE_ACTION)]
             # "yes"/"no" that did not follow an answer: answer it as a conversation turn.
             dispatcher.utter_message(response="utter_thanks" if verdict == HELPFUL else "utter_anything_else")
             return []

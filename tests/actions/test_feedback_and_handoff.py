@@ -142,6 +142,47 @@ def test_a_no_that_follows_no_answer_is_not_recorded(monkeypatch, feedback_db):
     assert [m["response"] for m in replies] == ["utter_anything_else"]
 
 
+@pytest.mark.parametrize(
+    "first_message",
+    ["still broken, the schedule is not working", "schedual not working", "der Zeitplan geht nicht"],
+)
+def test_a_first_message_taken_for_a_complaint_is_answered_as_a_question(feedback_db, first_message):
+    replies, events = run(
+        feedback.ActionRecordFeedback(), make_tracker([user(first_message, "feedback_unhelpful")])
+    )
+    assert replies == [] and FeedbackStore(feedback_db).with_verdict() == []
+    assert events == [{"event": "followup", "timestamp": None, "name": "action_search_knowledge"}]
+
+
+@pytest.mark.parametrize(
+    ("verdict", "intent", "reply"),
+    [
+        ("no", "feedback_unhelpful", "utter_anything_else"),
+        ("that didn't help", "feedback_unhelpful", "utter_anything_else"),
+        ("👎", "feedback_unhelpful", "utter_anything_else"),
+        ("nicht hilfreich", "feedback_unhelpful", "utter_anything_else"),
+        ("no thanks, I'm good", "feedback_unhelpful", "utter_anything_else"),
+        ("nein danke, das war's", "feedback_unhelpful", "utter_anything_else"),
+        ("yes", "feedback_helpful", "utter_thanks"),
+        ("awesome, that did the trick", "feedback_helpful", "utter_thanks"),
+        ("👍", "feedback_helpful", "utter_thanks"),
+    ],
+)
+def test_a_bare_verdict_that_follows_no_answer_is_still_a_conversation_turn(
+    feedback_db, verdict, intent, reply
+):
+    replies, events = run(feedback.ActionRecordFeedback(), make_tracker([user(verdict, intent)]))
+    assert [m["response"] for m in replies] == [reply] and events == []
+
+
+def test_a_complaint_with_details_right_after_an_answer_is_recorded(monkeypatch, feedback_db):
+    _, new_slots, history = answer_on("rest", monkeypatch)
+    complaint = user("no, the refund is still not on my card", "feedback_unhelpful")
+    replies, events = run(feedback.ActionRecordFeedback(), make_tracker(history + [complaint], new_slots))
+    assert FeedbackStore(feedback_db).get(new_slots["last_answer_ref"]).verdict == "unhelpful"
+    assert [m["response"] for m in replies] == ["utter_feedback_sorry"] and events == []
+
+
 def test_a_reference_from_another_conversation_is_ignored(monkeypatch, feedback_db):
     _, new_slots, history = answer_on("slack", monkeypatch)
     ref = new_slots["last_answer_ref"]

@@ -1,0 +1,195 @@
+"""A customer's question is never answered with a farewell or taken as a verdict.
+
+DIET learns `goodbye`, `thanks` and the two feedback intents from short courtesies and
+verdicts, so a question sharing one of their words can land there: "can i undo that
+later?" (after an answer) read as `goodbye` because of "later", and the customer got "Bye".
+More NLU examples moved such slips around rather than removing them (docs/knowledge-quality.md,
+"More NLU examples for two routing slips"). What those intents never are is a question, and
+whether a message is shaped like a question is a property of the sentence, not of one help
+centre's vocabulary: a question mark, an opening "¿", an interrogative word first, or an
+auxiliary followed by its subject ("can i ...", "kann ich ...", "puis-je ...").
+
+`QuestionGuard` is a pipeline component (Rasa's graph-component extension point) placed
+after `FallbackClassifier`. For a message classified as one of `intents` that is
+question-shaped and carries more than a bare courtesy ("thanks?", "bye?", "is that all?"
+stay what they are), it predicts `nlu_fallback`, which the rules send to the knowledge
+action: the articles are the one judge of what a question is about. The classifier's own
+ranking stays in `intent_ranking` below it and the re-labelled intent is named under
+`question_guard` in the parse data, so logs and `rasa shell nlu` show both.
+
+Intents it does not list (requests for a person, chitchat, greetings) are left alone:
+"can I talk to a person?" still hands off, "how are you?" still gets small talk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
+from rasa.shared.nlu.constants import TEXT as TEXT_KEY
+from rasa.shared.nlu.training_data.message import Message
+
+GUARD_KEY = "question_guard"
+DEFAULT_INTENTS = ("goodbye", "thanks", "feedback_helpful", "feedback_unhelpful")
+
+# Words that open a question on their own (English, Spanish, German, French, Portuguese;
+# Spanish and Portuguese also without their accents, as customers type them). English
+# "was" is left out: it is German "what" but also opens "was helpful".
+INTERROGATIVES = frozenset(
+    """
+    how what why when where which who whom whose how's what's where's when's who's
+    cómo como qué cuándo cuando dónde donde adónde cuál cuáles cual cuales cuánto cuánta
+    cuántos cuántas cuanto cuanta cuantos cuantas quién quiénes quien quienes
+    wie warum wieso weshalb weswegen wann wo woher wohin womit wobei worauf welche welcher
+    welches welchen welchem wer wen wem wessen
+    comment pourquoi quand où quel quelle quels quelles qui combien quoi lequel laquelle est-ce
+    quê porquê onde qual quais quanto quanta quantos quantas quem cadê
+    """.split()
+)
+# Two-word openers: Spanish/Portuguese "por qué" (why), Portuguese "o que" (what).
+INTERROGATIVE_PAIRS = frozenset(
+    {("por", "qué"), ("por", "que"), ("por", "quê"), ("o", "que"), ("o", "quê"), ("para", "qué")}
+)
+# Verbs that open a question when their subject follows ("can i", "is there", "kann ich",
+# "gibt es"); "does not help" and "ist nicht hilfreich" have no subject and stay statements.
+# Spanish and Portuguese drop the subject, so their first-person "can I" counts alone.
+AUXILIARIES = frozenset(
+    """
+    can could do does did is are am was were will would should shall may might must have has
+    can't couldn't don't doesn't didn't isn't aren't wasn't won't wouldn't shouldn't
+    kann kannst können könnte könnten darf dürfen muss müssen soll sollte ist sind bin gibt
+    hat habe haben hast wird werden wurde geht funktioniert brauche brauchen bekomme bekommen
+    """.split()
+)
+SUBJECT_FREE_AUXILIARIES = frozenset({"puedo", "podemos", "posso"})
+SUBJECTS = frozenset(
+    """
+    i you we they he she it there this that these those my your our their the a an someone
+    anyone somebody anybody u
+    ich du er sie es man wir ihr das der die den dem mein meine meinen dies diese dieser
+    dieses jemand
+    """.split()
+)
+# French inversion: "puis-je", "peut-on", "pouvez-vous", "est-il", "a-t-il".
+FRENCH_INVERSION = re.compile(r"^\w+-(?:t-)?(?:je|tu|il|elle|on|nous|vous|ils|elles|ce)$")
+
+# A question made only of these is a courtesy or a verdict with a question mark ("thanks?",
+# "bye?", "is that all?", "why didn't that help?"), still what the classifier said.
+BARE_WORDS = frozenset(
+    """
+    thanks thank thx ty tnx you u ya bye goodbye byebye bye-bye cya see later cheers ok okay
+    k kk alright great good nice cool perfect awesome fine yes yeah yep yup no nope nah so and
+    then is it it's that that's this all for now again much lot lots a the really sure right
+    huh oh ah hm hmm well what anything else are there have day night morning evening
+    helpful unhelpful help helped useful useless work works worked working solved fixed not
+    didn't doesn't did does was wasn't why how when where who which do i me can
+    gracias muchas mil adiós adios chao hasta luego pronto vale sí si bueno bien perfecto eso
+    es todo
+    danke vielen dank schön sehr tschüss tschüs bis dann später ja nein gut super prima klar
+    das ist alles war's wars
+    merci beaucoup au revoir salut bonne journée soirée oui non parfait d'accord c'est tout ça
+    obrigado obrigada muito tchau até logo mais sim não nao valeu beleza ótimo isso tudo só é
+    ciao grazie
+    """.split()
+)
+
+_WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
+_CLAUSE_BREAK = re.compile(r"[.!;,:\n]+")
+
+
+def words(text: str) -> list[str]:
+    """The message's words, lower-cased, apostrophes and hyphens kept inside a word."""
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
+def question_shaped(text: str) -> bool:
+    """Whether a sentence of the message is built as a question, in any of the bot's five
+    languages ("thanks! how do i cancel" asks in its second sentence)."""
+    if "?" in text or "？" in text or "¿" in text:
+        return True
+    return any(_opens_question(words(clause)) for clause in _CLAUSE_BREAK.split(text))
+
+
+def _opens_question(tokens: list[str]) -> bool:
+    if not tokens:
+        return False
+    first, second = tokens[0], tokens[1] if len(tokens) > 1 else ""
+    if first in INTERROGATIVES or (first, second) in INTERROGATIVE_PAIRS:
+        return True
+    if first in SUBJECT_FREE_AUXILIARIES or FRENCH_INVERSION.match(first):
+        return True
+    return first in AUXILIARIES and second in SUBJECTS
+
+
+def more_than_courtesy(text: str) -> bool:
+    """Whether the message says something beyond a courtesy or a verdict on the answer."""
+    return any(word not in BARE_WORDS for word in words(text))
+
+
+def is_question(text: str) -> bool:
+    """A message the knowledge base should see rather than a farewell or a feedback reply."""
+    return question_shaped(text) and more_than_courtesy(text)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class QuestionGuard(GraphComponent, IntentClassifier):
+    """Sends question-shaped messages classified as a farewell, thanks or feedback to the
+    knowledge action (as `nlu_fallback`), keeping the classifier's ranking visible."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        return [IntentClassifier]
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"intents": list(DEFAULT_INTENTS)}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.component_config = config
+        self.guarded_intents = frozenset(config.get("intents") or DEFAULT_INTENTS)
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> QuestionGuard:
+        return cls(config)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            self._guard(message)
+        return messages
+
+    def _guard(self, message: Message) -> None:
+        intent = message.get(INTENT) or {}
+        name = intent.get(INTENT_NAME_KEY)
+        if name not in self.guarded_intents or not is_question(message.get(TEXT_KEY) or ""):
+            return
+        fallback = {
+            INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME,
+            PREDICTED_CONFIDENCE_KEY: intent.get(PREDICTED_CONFIDENCE_KEY),
+        }
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if not _is_fallback(r)]
+        message.set(INTENT, fallback, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [fallback, *ranking], add_to_output=True)
+        message.set(GUARD_KEY, {"relabelled": name}, add_to_output=True)
+
+
+def _is_fallback(entry: dict[str, Any]) -> bool:
+    return entry.get(INTENT_NAME_KEY) == DEFAULT_NLU_FALLBACK_INTENT_NAME
+
+
+def relabelled(texts: Iterable[str]) -> list[str]:
+    """The texts the guard would take for questions (for checking a list of courtesies)."""
+    return [text for text in texts if is_question(text)]

@@ -1,0 +1,98 @@
+"""A customer's question gets an answer, never "Bye" or "Anything else?", through the real
+Rasa server, action server and articles (issue #17): the question guard in the NLU
+pipeline (rasa_ext/question_guard.py) and the feedback action's turn-back of a "verdict"
+that judges no answer (actions/feedback.py). Farewells and verdicts still work as before."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import yaml
+
+from scripts.routing_report import load_agent
+from scripts.stack import ROOT
+from tests.e2e.conftest import say, texts, tracker
+
+DOMAIN = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text())["responses"]
+
+
+def response(name: str) -> str:
+    return DOMAIN[name][0]["text"]
+
+
+def actions_after_last_message(stack, sender: str) -> list[str]:
+    events = tracker(stack, sender)["events"]
+    last_user = max(i for i, e in enumerate(events) if e["event"] == "user")
+    return [e["name"] for e in events[last_user:] if e["event"] == "action" and e["name"] != "action_listen"]
+
+
+def test_a_follow_up_question_read_as_a_farewell_gets_an_answer_not_bye(plain_stack):
+    sender = "guard-undo"
+    say(plain_stack, sender, "how do i delete my account")
+    replies = texts(say(plain_stack, sender, "can i undo that later?"))
+    assert actions_after_last_message(plain_stack, sender) == ["action_search_knowledge"]
+    assert replies and response("utter_goodbye") not in replies
+    assert "Sources:" in replies  # answered from the articles
+
+
+@pytest.mark.parametrize("message", ["still broken, the schedule is not working", "schedual not working"])
+def test_a_first_message_read_as_a_complaint_gets_an_answer_not_anything_else(plain_stack, message):
+    sender = f"guard-schedule-{len(message)}"
+    replies = texts(say(plain_stack, sender, message))
+    assert actions_after_last_message(plain_stack, sender) == [
+        "action_record_feedback",
+        "action_search_knowledge",
+    ]
+    assert replies and response("utter_anything_else") not in replies
+    assert "Sources:" in replies
+
+
+def test_farewells_and_verdicts_still_get_their_replies(plain_stack):
+    sender = "guard-courtesy"
+    say(plain_stack, sender, "how long does shipping to canada take")
+    assert texts(say(plain_stack, sender, "that didn't help")) == response("utter_feedback_sorry")
+    assert texts(say(plain_stack, sender, "bye")) == response("utter_goodbye")
+    assert texts(say(plain_stack, sender, "no")) == response("utter_anything_else")
+
+
+def test_a_guarded_question_during_a_handoff_is_met_with_silence(model):
+    """The silence rule lists nlu_fallback: what the guard re-labels stays with the person."""
+    from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    agent = load_agent(model)
+    text = "can i undo that later?"
+    parsed = asyncio.run(agent.parse_message(text))
+    assert parsed["intent"]["name"] == "nlu_fallback" and parsed["question_guard"] == {
+        "relabelled": "goodbye"
+    }
+    state = DialogueStateTracker("guard-handoff", agent.domain.slots)
+    for event in (
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+        SlotSet("handoff_active", True),
+        UserUttered(text, parsed["intent"], [], parsed),
+    ):
+        state.update(event)
+    scores = agent.predict_next_with_tracker(state)["scores"]
+    assert max(scores, key=lambda s: s["score"])["action"] == "action_handoff_silence"
+
+
+@pytest.mark.parametrize(
+    ("message", "action"),
+    [
+        ("thanks, bye", "utter_thanks"),
+        ("can I talk to a person?", "action_handoff"),
+        ("how are you?", "utter_chitchat"),
+    ],
+)
+def test_courtesies_requests_for_a_person_and_small_talk_keep_their_replies(plain_stack, message, action):
+    sender = f"guard-{action}"
+    replies = texts(say(plain_stack, sender, message))
+    assert actions_after_last_message(plain_stack, sender) == [action]
+    if action.startswith("utter_"):
+        assert replies == response(action)
+    else:  # no team destination on this stack: the handoff gives the contact line
+        assert "support" in replies and "Sources:" not in replies

@@ -1,0 +1,153 @@
+"""The question guard: a question the classifier took for a farewell, thanks or a verdict
+goes to the knowledge action (as `nlu_fallback`); courtesies and verdicts stay as they are."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from rasa.shared.nlu.training_data.message import Message
+
+from rasa_ext.question_guard import DEFAULT_INTENTS, GUARD_KEY, QuestionGuard
+from scripts.stack import ROOT
+
+BOT = ROOT / "bot"
+
+
+def classified(text: str, intent: str, confidence: float = 0.8, runner_up: str = "ask_knowledge") -> Message:
+    """A message as DIET and the fallback classifier leave it."""
+    rest = round(1 - confidence, 3)
+    return Message(
+        data={
+            "text": text,
+            "intent": {"name": intent, "confidence": confidence},
+            "intent_ranking": [
+                {"name": intent, "confidence": confidence},
+                {"name": runner_up, "confidence": rest},
+            ],
+        }
+    )
+
+
+def guarded(text: str, intent: str = "goodbye") -> Message:
+    (message,) = QuestionGuard(QuestionGuard.get_default_config()).process([classified(text, intent)])
+    return message
+
+
+def intent_of(text: str, intent: str = "goodbye") -> str:
+    return guarded(text, intent).get("intent")["name"]
+
+
+def test_a_question_read_as_a_farewell_goes_to_the_knowledge_action_and_keeps_its_ranking():
+    message = guarded("can i undo that later?")
+    assert message.get("intent") == {"name": "nlu_fallback", "confidence": 0.8}
+    assert [r["name"] for r in message.get("intent_ranking")] == ["nlu_fallback", "goodbye", "ask_knowledge"]
+    assert message.as_dict(only_output_properties=True)[GUARD_KEY] == {"relabelled": "goodbye"}
+
+
+@pytest.mark.parametrize("intent", DEFAULT_INTENTS)
+@pytest.mark.parametrize(
+    "question",
+    [
+        "can i undo that later?",
+        "how do I get my money back",  # no question mark: an interrogative opens it
+        "is there a way to pause it",  # an auxiliary and its subject
+        "thanks! how do i change the schedule",  # the question is the second sentence
+    ],
+)
+def test_a_question_is_never_a_farewell_thanks_or_verdict(question, intent):
+    assert intent_of(question, intent) == "nlu_fallback"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "¿puedo deshacerlo más tarde?",
+        "kann ich das später rückgängig machen",
+        "gibt es eine Garantie",
+        "puis-je annuler plus tard",
+        "est-ce que je peux annuler",
+        "o que acontece com os meus dados",
+        "posso desfazer depois",
+        "quand arrive ma commande ?",  # French spacing before the mark
+    ],
+)
+def test_questions_in_the_bots_other_languages_go_to_the_knowledge_action(question):
+    assert intent_of(question) == "nlu_fallback"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("bye", "goodbye"),
+        ("thanks, bye", "goodbye"),
+        ("see you later", "goodbye"),
+        ("bye?", "goodbye"),
+        ("thanks?", "thanks"),
+        ("muchas gracias?", "thanks"),
+        ("merci ?", "thanks"),
+        ("is that all?", "goodbye"),
+        ("have a nice day", "goodbye"),
+        ("no", "feedback_unhelpful"),
+        ("that didn't help", "feedback_unhelpful"),
+        ("that didn't help?", "feedback_unhelpful"),
+        ("why didn't that help?", "feedback_unhelpful"),
+        ("how?", "feedback_unhelpful"),
+        ("does not help", "feedback_unhelpful"),  # no subject after "does": a statement
+        ("ist nicht hilfreich", "feedback_unhelpful"),
+        ("did it work?", "feedback_helpful"),
+        ("was helpful", "feedback_helpful"),
+        ("👍?", "feedback_helpful"),
+    ],
+)
+def test_courtesies_and_verdicts_keep_their_intent(text, intent):
+    message = guarded(text, intent)
+    assert message.get("intent")["name"] == intent
+    assert GUARD_KEY not in message.as_dict(only_output_properties=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("can I talk to a person?", "request_human"),
+        ("how are you?", "chitchat"),
+        ("hi, how are you?", "greet"),
+    ],
+)
+def test_intents_it_does_not_guard_are_left_alone(text, intent):
+    assert intent_of(text, intent) == intent
+
+
+def test_a_fallback_the_classifier_already_chose_is_left_as_it_is():
+    message = classified("can i undo that later?", "nlu_fallback", confidence=0.5)
+    (out,) = QuestionGuard(QuestionGuard.get_default_config()).process([message])
+    assert [r["name"] for r in out.get("intent_ranking")] == ["nlu_fallback", "ask_knowledge"]
+
+
+def _examples(intents) -> list[tuple[str, str]]:
+    nlu = yaml.safe_load((BOT / "data" / "nlu.yml").read_text(encoding="utf-8"))["nlu"]
+    return [
+        (line[2:], item["intent"])
+        for item in nlu
+        if item.get("intent") in intents
+        for line in item["examples"].splitlines()
+        if line.startswith("- ")
+    ]
+
+
+def test_no_farewell_thanks_or_verdict_the_bot_was_taught_is_taken_for_a_question():
+    examples = _examples(DEFAULT_INTENTS)
+    assert len(examples) > 40
+    assert [(text, intent) for text, intent in examples if intent_of(text, intent) != intent] == []
+
+
+def test_the_pipeline_runs_the_guard_after_the_fallback_classifier():
+    names = [c["name"] for c in yaml.safe_load((BOT / "config.yml").read_text())["pipeline"]]
+    assert names.index("rasa_ext.question_guard.QuestionGuard") > names.index("FallbackClassifier")
+
+
+def test_while_a_person_has_the_conversation_a_guarded_question_is_met_with_silence():
+    rules = yaml.safe_load((BOT / "data" / "rules.yml").read_text())["rules"]
+    (silence,) = [r for r in rules if r["rule"] == "Stay silent while a person handles the conversation"]
+    listed = {step["intent"] for step in silence["steps"][0]["or"]}
+    assert "nlu_fallback" in listed and set(DEFAULT_INTENTS) <= listed
+    assert silence["steps"][1] == {"action": "action_handoff_silence"}
