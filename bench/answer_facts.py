@@ -24,6 +24,18 @@ openings that do not read as an answer (both parts, both budgets), follow-ups an
 turns are unchanged, and no tune SMS answer that changed reads worse to a customer when
 every one is read by hand (`--diff`, classified better / neutral / worse). Only then is
 the test part measured, once, and reported as measured, whether or not it reaches 80 %.
+
+Adoption rule for the eighth session's candidate (issue 18: at the SMS budget, each part is
+scored by the question's cosine to the part as it reads in its place, "article title >
+section heading: part", instead of to the part alone), written before `kb eval` measures it
+and before its changed answers are read: adopt only if `kb eval` shows the tune SMS facts
+gaining >= 2 (117 of 140 before), the tune REST facts not lower (127 of 140), 0 answers over
+budget and 0 bad openings on both parts and budgets, follow-ups and later turns unchanged,
+and, in a by-hand read of every tune SMS answer that changed (`--diff`, each classified
+better / neutral / worse for a customer), the worse ones at most half as many as the better
+ones. (Not "none worse": the replay already shows the rule changing about 88 answers and
+losing 8 facts while gaining 13.) Only then is the test part read from that `kb eval`, and
+it is reported as measured.
 """
 
 from __future__ import annotations
