@@ -180,6 +180,20 @@ def test_committed_calibration_is_fitted_and_has_three_outcomes():
     assert "StackFAQ" in model.threshold_note
 
 
+def test_one_shared_word_far_from_every_article_is_not_a_confident_answer():
+    """"what's your name?" once quoted an order article: every word-level signal agreed, the vector did not."""
+    model = Calibration.load()
+    assert model is not None and model.suggest_cosine is not None
+    one_word = {f: 1.0 for f in model.features} | {"margin": 0.01, "agreement": 2.0, "cosine_gap": 0.0}
+    close = one_word | {"cosine": 0.6}
+    assert model.outcome(close) == "answer"
+    far = one_word | {"cosine": 0.5 * model.suggest_cosine}
+    assert model.confidence(far) >= model.threshold  # the logistic alone would answer
+    assert model.outcome(far) == "abstain"
+    just_under_the_unrelated_bar = one_word | {"cosine": 0.9 * model.suggest_cosine}
+    assert model.outcome(just_under_the_unrelated_bar) == "answer"  # "and on weekends?" (0.198)
+
+
 def test_later_turns_ask_each_standalone_question_after_an_unrelated_one():
     """A search that lets the earlier turn win is caught, one that ignores it is not."""
     from types import SimpleNamespace
