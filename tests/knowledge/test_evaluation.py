@@ -181,7 +181,7 @@ def test_committed_calibration_is_fitted_and_has_three_outcomes():
 
 
 def test_one_shared_word_far_from_every_article_is_not_a_confident_answer():
-    """"what's your name?" once quoted an order article: the word signals agreed, the vector did not."""
+    """ "what's your name?" once quoted an order article: the word signals agreed, the vector did not."""
     model = Calibration.load()
     assert model is not None and model.suggest_cosine is not None
     one_word = {f: 1.0 for f in model.features} | {"margin": 0.01, "agreement": 2.0, "cosine_gap": 0.0}
