@@ -353,7 +353,8 @@ def small_talk(text: str, intent: str, reply: str, unanswered: float = 0) -> Tra
 
 def test_a_support_question_taken_for_small_talk_is_answered_from_the_articles(kb, monkeypatch):
     monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
-    messages, events = run(small_talk("can I get my money back if I return the thermostat?", "chitchat", "utter_chitchat"))
+    question = "can I get my money back if I return the thermostat?"
+    messages, events = run(small_talk(question, "chitchat", "utter_chitchat"))
     assert "Sources:" in messages[0]["text"] and messages[0]["custom"]["citations"]
     assert events[0] == {"event": "slot", "timestamp": None, "name": "unanswered_count", "value": 0.0}
 

@@ -132,7 +132,7 @@ def test_intents_it_does_not_guard_and_bare_small_talk_are_left_alone(text, inte
         ("who made you?", "chitchat", "utter_chitchat"),
     ],
 )
-def test_question_shaped_small_talk_goes_to_the_knowledge_action_with_its_own_reply_named(text, intent, reply):
+def test_question_shaped_small_talk_goes_to_the_knowledge_action_naming_its_reply(text, intent, reply):
     message = guarded(text, intent)
     assert message.get("intent")["name"] == "nlu_fallback"
     assert [r["name"] for r in message.get("intent_ranking")][:2] == ["nlu_fallback", intent]
