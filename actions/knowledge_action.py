@@ -37,6 +37,13 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("KB_TORCH_THREADS", "1")
 
 UNANSWERED_SLOT = "unanswered_count"
+# Answers the articles stand behind; anything else is no answer for small talk.
+CONFIDENT_METHODS = frozenset({"llm", "extractive"})
+# Parse data the Rasa side's question guard adds (rasa_ext/question_guard.py): a
+# question-shaped message the classifier took for small talk names the reply it keeps
+# unless the articles answer it.
+GUARD_KEY = "question_guard"
+UNLESS_ANSWERED_KEY = "unless_answered"
 # Questions in a row the articles could not answer before a person takes over.
 HANDOFF_AFTER_MISSES = int(os.environ.get("HANDOFF_AFTER_MISSES", "2"))
 
@@ -64,6 +71,17 @@ def knowledge_base() -> KnowledgeBase:
     # The warm-up thread and the first request may both get here; build only once.
     with _build_lock:
         return _build_knowledge_base()
+
+
+def small_talk_reply(latest_message: dict[str, Any]) -> str | None:
+    """The small-talk response to send instead of "I don't know", if the guard named one.
+
+    "who made you?" and "are you soc 2 certified" are both classified as small talk; only
+    the articles can tell them apart, and a miss on the first is small talk, not an
+    unanswered support question."""
+    note = latest_message.get(GUARD_KEY)
+    reply = note.get(UNLESS_ANSWERED_KEY) if isinstance(note, dict) else None
+    return reply if isinstance(reply, str) and reply else None
 
 
 def conversation_turns(tracker: Tracker, limit: int = 6) -> tuple[list[str], list[Turn]]:
@@ -123,6 +141,7 @@ class ActionSearchKnowledge(Action):
         if not question:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
+        small_talk = small_talk_reply(tracker.latest_message)
         history, turns = conversation_turns(tracker)
         loop = asyncio.get_running_loop()
         try:
@@ -141,8 +160,15 @@ class ActionSearchKnowledge(Action):
             )
         except KnowledgeBaseMissing as exc:
             log.error("knowledge base unavailable for conversation %s: %s", conversation_id, exc)
+            if small_talk:
+                dispatcher.utter_message(response=small_talk)
+                return []
             dispatcher.utter_message(response="utter_kb_unavailable")
             return [SlotSet(UNANSWERED_SLOT, float(unanswered + 1))]
+        if small_talk and answer.method not in CONFIDENT_METHODS:
+            # Small talk after all: its own reply, no unanswered question, no miss counted.
+            dispatcher.utter_message(response=small_talk)
+            return []
         if answer.method == "pointer":
             # Not a miss: the customer has articles to read and a person on offer.
             pointer = pointer_answer(answer, domain, language, channel)

@@ -17,8 +17,17 @@ action: the articles are the one judge of what a question is about. The classifi
 ranking stays in `intent_ranking` below it and the re-labelled intent is named under
 `question_guard` in the parse data, so logs and `rasa shell nlu` show both.
 
-Intents it does not list (requests for a person, chitchat, greetings) are left alone:
-"can I talk to a person?" still hands off, "how are you?" still gets small talk.
+Small talk is the other way a support question slips: "are you soc 2 certified" reads as
+`bot_challenge` because of "are you", "do you sell it?" as `chitchat`. Those intents are
+both a question sometimes ("are you a bot?", "who made you?"), so the guard cannot decide
+alone; for a question-shaped message classified as one of `small_talk` it also predicts
+`nlu_fallback` and names the intent's own reply under `question_guard` ("unless_answered").
+The knowledge action answers it only when the articles answer it confidently and otherwise
+sends that reply, recording no unanswered question and counting no miss toward a handoff.
+A bare "how are you?" says nothing beyond courtesy words and keeps its intent.
+
+Intents it does not list (requests for a person, greetings) are left alone: "can I talk to
+a person?" still hands off.
 """
 
 from __future__ import annotations
@@ -39,6 +48,9 @@ from rasa.shared.nlu.training_data.message import Message
 
 GUARD_KEY = "question_guard"
 DEFAULT_INTENTS = ("goodbye", "thanks", "feedback_helpful", "feedback_unhelpful")
+# Small-talk intents and the reply each keeps when the articles do not answer confidently.
+DEFAULT_SMALL_TALK = {"chitchat": "utter_chitchat", "bot_challenge": "utter_iamabot"}
+UNLESS_ANSWERED_KEY = "unless_answered"
 
 # Words that open a question on their own (English, Spanish, German, French, Portuguese;
 # Spanish and Portuguese also without their accents, as customers type them). English
@@ -141,8 +153,9 @@ def is_question(text: str) -> bool:
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class QuestionGuard(GraphComponent, IntentClassifier):
-    """Sends question-shaped messages classified as a farewell, thanks or feedback to the
-    knowledge action (as `nlu_fallback`), keeping the classifier's ranking visible."""
+    """Sends question-shaped messages classified as a farewell, thanks, feedback or small
+    talk to the knowledge action (as `nlu_fallback`), keeping the classifier's ranking
+    visible; small talk carries the reply to fall back on."""
 
     @classmethod
     def required_components(cls) -> list[type]:
@@ -150,11 +163,13 @@ class QuestionGuard(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"intents": list(DEFAULT_INTENTS)}
+        return {"intents": list(DEFAULT_INTENTS), "small_talk": dict(DEFAULT_SMALL_TALK)}
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.component_config = config
         self.guarded_intents = frozenset(config.get("intents") or DEFAULT_INTENTS)
+        small_talk = config.get("small_talk")
+        self.small_talk: dict[str, str] = dict(DEFAULT_SMALL_TALK if small_talk is None else small_talk)
 
     @classmethod
     def create(
@@ -174,8 +189,12 @@ class QuestionGuard(GraphComponent, IntentClassifier):
     def _guard(self, message: Message) -> None:
         intent = message.get(INTENT) or {}
         name = intent.get(INTENT_NAME_KEY)
-        if name not in self.guarded_intents or not is_question(message.get(TEXT_KEY) or ""):
+        guarded = name in self.guarded_intents or name in self.small_talk
+        if not guarded or not is_question(message.get(TEXT_KEY) or ""):
             return
+        note: dict[str, Any] = {"relabelled": name}
+        if name in self.small_talk:
+            note[UNLESS_ANSWERED_KEY] = self.small_talk[name]
         fallback = {
             INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME,
             PREDICTED_CONFIDENCE_KEY: intent.get(PREDICTED_CONFIDENCE_KEY),
@@ -183,7 +202,7 @@ class QuestionGuard(GraphComponent, IntentClassifier):
         ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if not _is_fallback(r)]
         message.set(INTENT, fallback, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [fallback, *ranking], add_to_output=True)
-        message.set(GUARD_KEY, {"relabelled": name}, add_to_output=True)
+        message.set(GUARD_KEY, note, add_to_output=True)
 
 
 def _is_fallback(entry: dict[str, Any]) -> bool:

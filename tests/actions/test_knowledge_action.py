@@ -337,3 +337,59 @@ def test_suggestions_after_a_miss_still_hand_over_to_a_person(kb, monkeypatch):
         assert team.wait_for(1)[0]["reason"] == "unanswered_questions"
     finally:
         team.stop()
+
+
+# --- small talk that asks a question (rasa_ext/question_guard.py) ------------------------------
+
+
+def small_talk(text: str, intent: str, reply: str, unanswered: float = 0) -> Tracker:
+    """A question the classifier took for small talk, as the Rasa side's guard passes it on."""
+    tracker_ = tracker(text, unanswered=unanswered)
+    tracker_.latest_message.update(
+        intent={"name": "nlu_fallback"}, question_guard={"relabelled": intent, "unless_answered": reply}
+    )
+    return tracker_
+
+
+def test_a_support_question_taken_for_small_talk_is_answered_from_the_articles(kb, monkeypatch):
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
+    question = "can I get my money back if I return the thermostat?"
+    messages, events = run(small_talk(question, "chitchat", "utter_chitchat"))
+    assert "Sources:" in messages[0]["text"] and messages[0]["custom"]["citations"]
+    assert events[0] == {"event": "slot", "timestamp": None, "name": "unanswered_count", "value": 0.0}
+
+
+@pytest.mark.parametrize("question", ["who painted the mona lisa", NEAR_MISS])
+def test_small_talk_the_articles_do_not_answer_keeps_its_reply_and_is_no_miss(kb, monkeypatch, question):
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
+    recorded = []
+
+    async def record(*args, **kwargs):
+        recorded.append(args)
+
+    monkeypatch.setattr(knowledge_action, "record_unanswered", record)
+    # Already one miss in a row: a counted miss would hand the customer to a person now.
+    messages, events = run(small_talk(question, "bot_challenge", "utter_iamabot", unanswered=1))
+    assert messages == [_response("utter_iamabot")]
+    assert recorded == []
+    assert [e for e in events if e["event"] == "slot"] == []  # no miss counted, no handoff
+
+
+def test_small_talk_in_another_language_keeps_its_reply_in_that_language(kb, monkeypatch):
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
+    messages, _ = run_with_domain(
+        with_slots(small_talk("wer hat dich gebaut?", "chitchat", "utter_chitchat"), language="de")
+    )
+    assert [m["text"] for m in messages] == [DOMAIN_TEXT[("de", "utter_chitchat")]]
+
+
+def test_small_talk_without_a_knowledge_base_keeps_its_reply(tmp_path, monkeypatch):
+    from knowledge.embedding import default_embedder
+
+    empty = KnowledgeBase(
+        Settings(retrieval=RetrievalSettings(uri=str(tmp_path / "nothing"))), embedder=default_embedder()
+    )
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: empty)
+    messages, events = run(small_talk("who made you?", "chitchat", "utter_chitchat", unanswered=1))
+    assert messages == [_response("utter_chitchat")]
+    assert [e for e in events if e["event"] == "slot"] == []

@@ -96,3 +96,50 @@ def test_courtesies_requests_for_a_person_and_small_talk_keep_their_replies(plai
         assert replies == response(action)
     else:  # no team destination on this stack: the handoff gives the contact line
         assert "support" in replies and "Sources:" not in replies
+
+
+# --- small talk that asks a question (rasa_ext/question_guard.py, "small_talk") -------------
+
+
+def test_a_support_question_read_as_small_talk_is_answered_from_the_articles(plain_stack):
+    """DIET reads "are you open on ..." as chitchat; the help centre has the answer."""
+    sender = "guard-small-talk-hours"
+    replies = texts(say(plain_stack, sender, "are you open on weekends?"))
+    assert actions_after_last_message(plain_stack, sender) == ["action_search_knowledge"]
+    assert "Sources:" in replies and response("utter_chitchat") not in replies
+
+
+def test_small_talk_questions_keep_their_replies_and_never_lead_to_a_handoff(plain_stack):
+    """Through the knowledge action, but the articles do not answer them: small talk, no
+    miss counted (three in a row would otherwise have handed off after the second)."""
+    sender = "guard-small-talk"
+    for message, reply in [
+        ("who made you?", "utter_chitchat"),
+        ("are you a bot?", "utter_iamabot"),
+        ("who made you?", "utter_chitchat"),
+    ]:
+        assert texts(say(plain_stack, sender, message)) == response(reply)
+        assert actions_after_last_message(plain_stack, sender) == ["action_search_knowledge"]
+    slots = tracker(plain_stack, sender)["slots"]
+    assert not slots.get("handoff_active") and not slots.get("unanswered_count")
+
+
+def test_a_small_talk_question_during_a_handoff_is_met_with_silence(model):
+    from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    agent = load_agent(model)
+    text = "are you a bot?"
+    parsed = asyncio.run(agent.parse_message(text))
+    assert parsed["question_guard"] == {"relabelled": "bot_challenge", "unless_answered": "utter_iamabot"}
+    state = DialogueStateTracker("guard-small-talk-handoff", agent.domain.slots)
+    for event in (
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+        SlotSet("handoff_active", True),
+        UserUttered(text, parsed["intent"], [], parsed),
+    ):
+        state.update(event)
+    scores = agent.predict_next_with_tracker(state)["scores"]
+    assert max(scores, key=lambda s: s["score"])["action"] == "action_handoff_silence"

@@ -1,5 +1,6 @@
-"""The question guard: a question the classifier took for a farewell, thanks or a verdict
-goes to the knowledge action (as `nlu_fallback`); courtesies and verdicts stay as they are."""
+"""The question guard: a question the classifier took for a farewell, thanks, a verdict or
+small talk goes to the knowledge action (as `nlu_fallback`; small talk naming the reply it
+keeps unless the articles answer); courtesies, verdicts and bare small talk stay as they are."""
 
 from __future__ import annotations
 
@@ -109,12 +110,49 @@ def test_courtesies_and_verdicts_keep_their_intent(text, intent):
     ("text", "intent"),
     [
         ("can I talk to a person?", "request_human"),
-        ("how are you?", "chitchat"),
         ("hi, how are you?", "greet"),
+        ("how are you?", "chitchat"),  # courtesy words only: small talk, not searched
+        ("are you ok?", "chitchat"),
+        ("you are a bot", "bot_challenge"),  # not a question
+        ("tell me a joke", "chitchat"),
     ],
 )
-def test_intents_it_does_not_guard_are_left_alone(text, intent):
-    assert intent_of(text, intent) == intent
+def test_intents_it_does_not_guard_and_bare_small_talk_are_left_alone(text, intent):
+    message = guarded(text, intent)
+    assert message.get("intent")["name"] == intent
+    assert GUARD_KEY not in message.as_dict(only_output_properties=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "reply"),
+    [
+        ("are you soc two compliant", "bot_challenge", "utter_iamabot"),
+        ("are you a bot?", "bot_challenge", "utter_iamabot"),
+        ("do you ship abroad?", "chitchat", "utter_chitchat"),
+        ("who made you?", "chitchat", "utter_chitchat"),
+    ],
+)
+def test_question_shaped_small_talk_goes_to_the_knowledge_action_naming_its_reply(text, intent, reply):
+    message = guarded(text, intent)
+    assert message.get("intent")["name"] == "nlu_fallback"
+    assert [r["name"] for r in message.get("intent_ranking")][:2] == ["nlu_fallback", intent]
+    assert message.as_dict(only_output_properties=True)[GUARD_KEY] == {
+        "relabelled": intent,
+        "unless_answered": reply,
+    }
+
+
+def test_small_talk_can_be_left_unguarded_in_the_pipeline_config():
+    config = {**QuestionGuard.get_default_config(), "small_talk": {}}
+    (message,) = QuestionGuard(config).process([classified("do you ship abroad?", "chitchat")])
+    assert message.get("intent")["name"] == "chitchat"
+
+
+def test_every_small_talk_reply_the_guard_names_exists_in_the_domain():
+    domain = yaml.safe_load((BOT / "domain.yml").read_text(encoding="utf-8"))
+    small_talk = QuestionGuard.get_default_config()["small_talk"]
+    assert set(small_talk) <= set(domain["intents"])
+    assert set(small_talk.values()) <= set(domain["responses"])
 
 
 def test_a_fallback_the_classifier_already_chose_is_left_as_it_is():
@@ -150,4 +188,5 @@ def test_while_a_person_has_the_conversation_a_guarded_question_is_met_with_sile
     (silence,) = [r for r in rules if r["rule"] == "Stay silent while a person handles the conversation"]
     listed = {step["intent"] for step in silence["steps"][0]["or"]}
     assert "nlu_fallback" in listed and set(DEFAULT_INTENTS) <= listed
+    assert set(QuestionGuard.get_default_config()["small_talk"]) <= listed
     assert silence["steps"][1] == {"action": "action_handoff_silence"}
