@@ -56,17 +56,21 @@ def test_farewells_and_verdicts_still_get_their_replies(plain_stack):
     assert texts(say(plain_stack, sender, "no")) == response("utter_anything_else")
 
 
-def test_a_guarded_question_during_a_handoff_is_met_with_silence(model):
+@pytest.mark.parametrize(
+    ("text", "guard"),
+    [
+        ("can i undo that later?", {"relabelled": "goodbye"}),
+        ("are you a bot?", {"relabelled": "bot_challenge", "unless_answered": "utter_iamabot"}),
+    ],
+)
+def test_a_guarded_question_during_a_handoff_is_met_with_silence(model, text, guard):
     """The silence rule lists nlu_fallback: what the guard re-labels stays with the person."""
     from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
     agent = load_agent(model)
-    text = "can i undo that later?"
     parsed = asyncio.run(agent.parse_message(text))
-    assert parsed["intent"]["name"] == "nlu_fallback" and parsed["question_guard"] == {
-        "relabelled": "goodbye"
-    }
+    assert parsed["intent"]["name"] == "nlu_fallback" and parsed["question_guard"] == guard
     state = DialogueStateTracker("guard-handoff", agent.domain.slots)
     for event in (
         ActionExecuted("action_session_start"),
@@ -122,24 +126,3 @@ def test_small_talk_questions_keep_their_replies_and_never_lead_to_a_handoff(pla
         assert actions_after_last_message(plain_stack, sender) == ["action_search_knowledge"]
     slots = tracker(plain_stack, sender)["slots"]
     assert not slots.get("handoff_active") and not slots.get("unanswered_count")
-
-
-def test_a_small_talk_question_during_a_handoff_is_met_with_silence(model):
-    from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
-    from rasa.shared.core.trackers import DialogueStateTracker
-
-    agent = load_agent(model)
-    text = "are you a bot?"
-    parsed = asyncio.run(agent.parse_message(text))
-    assert parsed["question_guard"] == {"relabelled": "bot_challenge", "unless_answered": "utter_iamabot"}
-    state = DialogueStateTracker("guard-small-talk-handoff", agent.domain.slots)
-    for event in (
-        ActionExecuted("action_session_start"),
-        SessionStarted(),
-        ActionExecuted("action_listen"),
-        SlotSet("handoff_active", True),
-        UserUttered(text, parsed["intent"], [], parsed),
-    ):
-        state.update(event)
-    scores = agent.predict_next_with_tracker(state)["scores"]
-    assert max(scores, key=lambda s: s["score"])["action"] == "action_handoff_silence"
