@@ -122,7 +122,7 @@ class ActionRecordFeedback(Action):
         channel = tracker.get_latest_input_channel() or "rest"
         ref = button_ref(tracker)
         pressed = ref is not None
-        if not pressed and previous_action(tracker) == "action_search_knowledge":
+        if not pressed and previous_action(tracker) == KNOWLEDGE_ACTION:
             ref = tracker.get_slot(LAST_ANSWER_SLOT)
         record = None
         if ref:

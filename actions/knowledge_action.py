@@ -25,6 +25,7 @@ from actions.gaps_store import record_unanswered
 from actions.handoff import HANDOFF_SLOT, REASON_UNANSWERED, is_external, start_handoff
 from actions.language import LANGUAGE_SLOT, customer_language, localize_messages, pointer_answer
 from actions.render import render_suggestions, renderer_for
+from contract import parse_data
 from knowledge.answer.prompt import Turn
 from knowledge.language import ENGLISH
 from knowledge.language import warm_up as load_language_model
@@ -39,11 +40,6 @@ os.environ.setdefault("KB_TORCH_THREADS", "1")
 UNANSWERED_SLOT = "unanswered_count"
 # Answers the articles stand behind; anything else is no answer for small talk.
 CONFIDENT_METHODS = frozenset({"llm", "extractive"})
-# Parse data the Rasa side's question guard adds (rasa_ext/question_guard.py): a
-# question-shaped message the classifier took for small talk names the reply it keeps
-# unless the articles answer it.
-GUARD_KEY = "question_guard"
-UNLESS_ANSWERED_KEY = "unless_answered"
 # Questions in a row the articles could not answer before a person takes over.
 HANDOFF_AFTER_MISSES = int(os.environ.get("HANDOFF_AFTER_MISSES", "2"))
 
@@ -79,8 +75,8 @@ def small_talk_reply(latest_message: dict[str, Any]) -> str | None:
     "who made you?" and "are you soc 2 certified" are both classified as small talk; only
     the articles can tell them apart, and a miss on the first is small talk, not an
     unanswered support question."""
-    note = latest_message.get(GUARD_KEY)
-    reply = note.get(UNLESS_ANSWERED_KEY) if isinstance(note, dict) else None
+    note = latest_message.get(parse_data.GUARD)
+    reply = note.get(parse_data.UNLESS_ANSWERED) if isinstance(note, dict) else None
     return reply if isinstance(reply, str) and reply else None
 
 

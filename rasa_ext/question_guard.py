@@ -46,11 +46,13 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.constants import TEXT as TEXT_KEY
 from rasa.shared.nlu.training_data.message import Message
 
-GUARD_KEY = "question_guard"
+from contract.parse_data import GUARD as GUARD_KEY
+from contract.parse_data import RELABELLED
+from contract.parse_data import UNLESS_ANSWERED as UNLESS_ANSWERED_KEY
+
 DEFAULT_INTENTS = ("goodbye", "thanks", "feedback_helpful", "feedback_unhelpful")
 # Small-talk intents and the reply each keeps when the articles do not answer confidently.
 DEFAULT_SMALL_TALK = {"chitchat": "utter_chitchat", "bot_challenge": "utter_iamabot"}
-UNLESS_ANSWERED_KEY = "unless_answered"
 
 # Words that open a question on their own (English, Spanish, German, French, Portuguese;
 # Spanish and Portuguese also without their accents, as customers type them). English
@@ -192,7 +194,7 @@ class QuestionGuard(GraphComponent, IntentClassifier):
         guarded = name in self.guarded_intents or name in self.small_talk
         if not guarded or not is_question(message.get(TEXT_KEY) or ""):
             return
-        note: dict[str, Any] = {"relabelled": name}
+        note: dict[str, Any] = {RELABELLED: name}
         if name in self.small_talk:
             note[UNLESS_ANSWERED_KEY] = self.small_talk[name]
         fallback = {

@@ -29,8 +29,9 @@ for path in (ROOT, ROOT / "scripts"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+from contract import parse_data  # noqa: E402  (both environments import it)
+
 SMALL_TALK = ("chitchat", "bot_challenge")
-CONFIDENT = ("llm", "extractive")
 
 
 def _items(source: str) -> list[dict]:
@@ -61,7 +62,7 @@ async def _route(agent, items: list[dict]) -> None:
         item["action"] = (await route(agent, [*item["history"], item["q"]], sender_id=item["id"])).action
         parsed = await agent.parse_message(item["q"])
         item["intent"] = (parsed.get("intent") or {}).get("name")
-        item["guard"] = parsed.get("question_guard")
+        item["guard"] = parsed.get(parse_data.GUARD)
 
 
 def route_step(source: str, model: Path, out: Path) -> None:
@@ -71,11 +72,12 @@ def route_step(source: str, model: Path, out: Path) -> None:
     items = _items(source)
     asyncio.run(_route(load_agent(model), items))
     out.write_text(json.dumps(items, indent=1, ensure_ascii=False), encoding="utf-8")
-    guarded = [i for i in items if (i["guard"] or {}).get("unless_answered")]
+    guarded = [i for i in items if (i["guard"] or {}).get(parse_data.UNLESS_ANSWERED)]
     print(f"{len(items)} messages, {len(guarded)} sent to the knowledge action as small talk")
 
 
 def ask_step(path: Path) -> None:
+    from actions.knowledge_action import CONFIDENT_METHODS, small_talk_reply
     from actions.language import customer_language
     from knowledge.language import ENGLISH
     from knowledge.service import KnowledgeBase
@@ -84,12 +86,12 @@ def ask_step(path: Path) -> None:
     kb = KnowledgeBase()
     heard: Counter[str] = Counter()
     for item in items:
-        reply = (item.get("guard") or {}).get("unless_answered")
+        reply = small_talk_reply({parse_data.GUARD: item.get("guard")})
         if not reply:
             continue
         language = customer_language(item["q"], {}, None)
         answer = kb.ask(item["q"], history=item["history"], language="" if language == ENGLISH else language)
-        answered = answer.method in CONFIDENT
+        answered = answer.method in CONFIDENT_METHODS
         heard["answer" if answered else reply] += 1
         sources = ", ".join(s.article_id for s in answer.sources)
         said = f"ANSWER ({answer.method}; {sources})" if answered else f"{reply} (kb: {answer.method})"

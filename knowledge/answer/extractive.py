@@ -602,7 +602,7 @@ def _top_article_first(
     decision never vouched for. Other articles' parts still follow when they score well.
     On the tune part: 6 of 155 confident answers led with another article, 4 of them with
     the labelled one ranked first; with this rule facts 127 -> 129 (REST) and 117 -> 118
-    (SMS) of 155 answers (docs/knowledge-quality.md, eighth session).
+    (SMS) (docs/knowledge-quality.md, eighth session).
     """
     lead = next(
         (i for i, k in enumerate(order) if sections[units[int(k)].section].passage.article_id == top_article),
