@@ -10,7 +10,9 @@ request head (how, can, is there, i need, please...) after an optional greeting 
 connective. An ask with too few words of its own to search ("What now?") takes the
 sentence before it along, where its topic usually is.
 
-Pure text: no model, no index, so it costs nothing for a message it leaves alone.
+Pure text: no model, no index, so it costs nothing for a message it leaves alone. Kept
+with the bench (`bench/long_messages.py`), not in the engine: no way of using it met that
+bench's adoption rule (docs/knowledge-quality.md, "the part of a long message that asks").
 """
 
 from __future__ import annotations
