@@ -49,6 +49,19 @@ confident + right 26 -> 40 of 82, but confident + wrong 2 -> 3 and near misses c
 1 -> 2 of 24; every candidate with a second search made 3-4 more near misses confident.
 Nothing landed; `--bars` adds, for information, each candidate at other confident bars.
 
+SECOND RULE, for ``read-ask`` alone (lead, tenth session; written and committed before the
+fresh batch below was measured or even finished). The first rule allowed no extra error
+at all; a support lead would take one more confident mistake for several more right
+answers, but that trade must be judged on messages nobody has tuned on. A second batch of
+long messages (`--dev /work/wt/dev2/long-fresh.yml`: 45 answerable, 15 near misses, written
+by someone who saw neither the labelled set nor the first dev batch) is measured once,
+``today`` against ``read-ask``, and ``read-ask`` lands only if on that batch:
+  a. confident + right gains >= 5;
+  b. (confident + wrong rise) + (near misses confident rise) <= gain / 4, rounded down;
+  c. rules 3 and 4 above hold (the tune part identical; search p50 <= 20 ms).
+Whatever the outcome, the lead's private unseen batch is measured afterwards on main
+before and after, and the test part once with `kb eval`.
+
 Usage:
   HF_HUB_OFFLINE=1 .venv-actions/bin/python bench/long_messages.py [--cache DIR] [--show NAME]
 """
