@@ -27,6 +27,27 @@ later turns 288 / 382, 38 of 382 later turns searched twice), a candidate is ado
 
 Only then is the test part measured, once, with `kb eval`, and reported whatever it is.
 
+Tenth-session rule (lead), written before the candidates below were measured except the
+first, whose dev figure was seen while exploring. Besides the tune part, a development
+batch of 60 follow-up conversations (`--dev FILE`: six kinds of 10 — a pronoun on the same
+article, a step to a neighbouring article, terse, 7-12 words naming no topic, a new topic,
+and a topic changed at the second turn; written by someone who never saw the labelled set)
+is measured; main at `72fe0e4`: tune follow-ups 18 / 21, dev 45 / 60, later turns
+288 / 382 (54 searched twice). Candidates: (w) a follow-up after two turns is also read
+with the last turn alone, and the surer of the two folded readings is kept; (u) a question
+of at most 12 words whose own words leave the engine unsure is also read with the
+conversation, and that reading is kept only when it is confident and its article reads
+the question's own words at least as well as the unsure reading's article does. Adopt the
+combination with the largest gain only if:
+
+1. tune + dev follow-ups gain >= 3 of 81, and no tune follow-up that is right now goes wrong;
+2. tune later turns lose at most 2 of 382;
+3. speed: no extra search on a first message; later turns searched twice <= 80 of 382;
+4. `kb eval`'s other tune lines are unchanged.
+
+Then the test part once (`kb eval`), and the lead's private unseen follow-ups, reported as
+measured.
+
 Usage:
   HF_HUB_OFFLINE=1 .venv-actions/bin/python bench/followup_readings.py [--part tune] [--cache DIR] [--show]
 """
