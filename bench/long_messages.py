@@ -2,7 +2,7 @@
 
 A long message tells a story before (or around) its ask; searched whole, incidental words
 can outweigh the ask, and the decision's weakest-word reading falls on a story word no
-article mentions, so the right article ranked first is only suggested. `bench/asking_part.py`
+article mentions, so the right article ranked first is only suggested. `knowledge/asking.py`
 finds the sentences that ask by their form. This bench compares ways of using them on
 
 * the TUNE part's long questions (13 words or more, English, no earlier turns; answerable
@@ -78,11 +78,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.asking_part import asking_part  # noqa: E402
+from knowledge.asking import asking_part  # noqa: E402
 from knowledge.calibration import ANSWER, DEFAULT_PATH, SUGGEST, Calibration  # noqa: E402
 from knowledge.eval.dataset import load_questions  # noqa: E402
 from knowledge.evaluation import calibrated_sample, engine  # noqa: E402
-from knowledge.retrieval import SearchResult, key_term_coverage  # noqa: E402
+from knowledge.retrieval import SearchResult  # noqa: E402
 
 DEV = Path("/work/wt/dev/long-dev.yml")
 LONG_WORDS = 13
@@ -95,17 +95,7 @@ def top_passages(result: SearchResult) -> list:
 
 def read_on(kb, whole: SearchResult, ask: str) -> SearchResult:
     """W's ranking with its top article's reading and coverage taken on the asking part."""
-    passages = top_passages(whole)
-    if not passages:
-        return whole
-    rows = [{"title": p.title, "section": p.section, "text": p.text} for p in passages]
-    mended = kb.retriever.correct(ask)
-    signals = replace(
-        whole.signals,
-        reading=kb.retriever.reading_of(mended, passages),
-        coverage=key_term_coverage(mended, rows),
-    )
-    return replace(whole, signals=signals)
+    return kb.retriever.read_on(whole, ask)
 
 
 def candidates(kb) -> dict[str, Callable[[str, SearchResult], tuple[SearchResult, int]]]:

@@ -512,6 +512,27 @@ class Retriever:
         ]
         return self._reading(text, rows, None) if rows else 0.0
 
+    def read_on(self, result: SearchResult, words: str) -> SearchResult:
+        """`result` with its top article's reading and key-term coverage taken on `words`.
+
+        For a long message (`knowledge.asking`): the ranking stays the whole message's, but
+        whether the top article answers is judged on the sentences that ask, so a story
+        word no article mentions ("the lake", "my sister-in-law") does not count against it.
+        One model pass over `words`; the ranking and the other signals are unchanged.
+        """
+        top = result.article_ids()[:1]
+        passages = [p for p in result.passages if p.article_id in top]
+        if not passages:
+            return result
+        mended = self.correct(words)
+        rows = [{"title": p.title, "section": p.section, "text": p.text} for p in passages]
+        signals = replace(
+            result.signals,
+            reading=self.reading_of(mended, passages),
+            coverage=key_term_coverage(mended, rows),
+        )
+        return replace(result, signals=signals)
+
     def _reading(self, query: str, rows: list[dict], question: np.ndarray | None) -> float:
         """`knowledge.reading`: the question read against the top article's retrieved chunks.
 

@@ -25,6 +25,7 @@ from knowledge.answer.prompt import (
     clean_standalone,
     load_template,
 )
+from knowledge.asking import asking_part
 from knowledge.budget import budget_for
 from knowledge.calibration import ABSTAIN, ANSWER, DEFAULT_PATH, SUGGEST, Calibration
 from knowledge.config import Settings
@@ -145,6 +146,9 @@ class KnowledgeBase:
             if recent:
                 folded = " ".join([*recent, asked])
         alone = self.retriever.search(asked, spelling=spelling)
+        ask = asking_part(asked)
+        if ask:  # a long message: the decision reads the sentences that ask
+            alone = self.retriever.read_on(alone, ask)
         if folded == asked:
             return alone
         if not dependent and self.outcome(alone) == ANSWER:

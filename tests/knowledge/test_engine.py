@@ -535,3 +535,36 @@ def test_without_a_model_a_foreign_question_is_pointed_to_its_article(
     assert answer.method == "pointer" and not answer.text
     assert answer.sources[0].article_id == article
     assert kb.retriever.search(question).article_ids()[0] != article  # as written, it is missed
+
+
+# Long, story-like messages: the decision reads the sentences that ask (knowledge.asking).
+@pytest.mark.parametrize(
+    ("message", "article"),
+    [
+        (
+            "Hi there. My daughter set up the thermostat for me at Christmas and she has gone back "
+            "to university now. I have forgotten the password and cannot get into the app. "
+            "How do I reset my password?",
+            "reset-your-password",
+        ),
+        (
+            "Last week the power went out in the whole street during the storm. Since then the "
+            "screen on the thermostat stays black even though the breaker is on. What should I check?",
+            "display-blank-or-no-power",
+        ),
+    ],
+)
+def test_a_story_with_its_ask_inside_gets_a_confident_answer(sample_kb, embedder, message, article):
+    """Searched whole, the story's words leave the right article only suggested."""
+    kb = kb_for(sample_kb, embedder)
+    whole = kb.retriever.search(message)
+    assert whole.article_ids()[:1] == [article] and kb.outcome(whole) != "answer"
+    answer = kb.ask(message)
+    assert answer.method == "extractive"
+    assert answer.sources[0].article_id == article
+
+
+def test_a_short_question_is_decided_exactly_as_before(sample_kb, embedder):
+    kb = kb_for(sample_kb, embedder)
+    question = "how long is the password reset link good for"
+    assert kb.search(question).signals == kb.retriever.search(question).signals
