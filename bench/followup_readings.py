@@ -50,6 +50,7 @@ measured.
 
 Usage:
   HF_HUB_OFFLINE=1 .venv-actions/bin/python bench/followup_readings.py [--part tune] [--cache DIR] [--show]
+      [--dev /work/wt/dev/followup-dev.yml]
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ def main() -> int:
     parser.add_argument("--part", choices=("tune", "test"), default="tune")
     parser.add_argument("--cache", type=Path, help="keep (and reuse) the sample index here")
     parser.add_argument("--show", action="store_true", help="list every turn that is not right")
+    parser.add_argument("--dev", type=Path, help="also a development batch of follow-ups (same schema)")
     args = parser.parse_args()
     from knowledge.embedding import default_embedder
 
@@ -109,7 +111,14 @@ def main() -> int:
 
         kb.retriever.search = counted
         questions = [q for q in load_questions() if q.part == args.part]
-        for name, group in zip(("follow-ups", "later turns"), turns(questions), strict=True):
+        groups = list(zip(("follow-ups", "later turns"), turns(questions), strict=True))
+        if args.dev:
+            groups.append(("dev follow-ups", turns(load_questions(args.dev))[0]))
+
+        def where(name: str) -> str:
+            return "dev batch" if name.startswith("dev") else f"{args.part} part"
+
+        for name, group in groups:
             right = twice = 0
             for kind, q, history, article in group:
                 searches = 0
@@ -120,7 +129,7 @@ def main() -> int:
                 if args.show and not ok:
                     print(f"  {kind}: {history} -> {q!r}: {ranked[:3]} (labelled {article})")
             print(
-                f"{name} ({args.part} part): right article first {right}/{len(group)}; "
+                f"{name} ({where(name)}): right article first {right}/{len(group)}; "
                 f"searched twice {twice}/{len(group)} ({twice / max(len(group), 1):.1%})"
             )
     print(f"({time.perf_counter() - started:.0f} s)")

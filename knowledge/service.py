@@ -31,7 +31,7 @@ from knowledge.calibration import ABSTAIN, ANSWER, DEFAULT_PATH, SUGGEST, Calibr
 from knowledge.config import Settings
 from knowledge.documents import Answer, Passage, Source
 from knowledge.embedding import default_embedder
-from knowledge.followup import depends_on_history
+from knowledge.followup import MAX_POINTING_WORDS, depends_on_history
 from knowledge.gloss import gloss
 from knowledge.language import ENGLISH, NAMES
 from knowledge.retrieval import Retriever, SearchResult, build_query
@@ -150,16 +150,54 @@ class KnowledgeBase:
         if ask:  # a long message: the decision reads the sentences that ask
             alone = self.retriever.read_on(alone, ask)
         if folded == asked:
-            return alone
+            if not self._worth_reading_in_context(asked, history, alone):
+                return alone
+            recent = [h.strip() for h in history if h and h.strip()][-window:]
+            with_context = self._with_context(asked, history, " ".join([*recent, asked]), spelling)
+            return self._close_call(alone, with_context) if self.outcome(with_context) == ANSWER else alone
         if not dependent and self.outcome(alone) == ANSWER:
             if alone.signals.margin > SEE_ALSO_GAP:
                 return alone  # a clear answer to its own words: no second search
-            return self._close_call(alone, self.retriever.search(folded, spelling=spelling))
-        with_context = self.retriever.search(folded, spelling=spelling)
+            return self._close_call(alone, self._with_context(asked, history, folded, spelling))
+        with_context = self._with_context(asked, history, folded, spelling)
         if dependent:
             same = alone.article_ids()[:1] == with_context.article_ids()[:1]
             return alone if same and self.outcome(alone) == ANSWER else with_context
         return alone if self.confidence(alone) > self.confidence(with_context) else with_context
+
+    def _worth_reading_in_context(self, asked: str, history: Sequence[str], alone: SearchResult) -> bool:
+        """A short question that names a topic but leaves the engine unsure on its own words.
+
+        "how long is the confirmation link good for" after "how do I change my email?"
+        names no pronoun, so it is not folded, yet on its own it is unsure between order
+        confirmations and password links; the conversation settles it. Only short
+        questions (`MAX_POINTING_WORDS`) pay for the second search: a longer one carries
+        its own topic, and on the tune part's later turns the wider cut searched a third
+        of new topics twice for no gain (docs/knowledge-quality.md, tenth session).
+        """
+        return (
+            bool(history)
+            and self.settings.retrieval.max_messages_in_query > 0
+            and len(asked.split()) <= MAX_POINTING_WORDS
+            and self.outcome(alone) != ANSWER
+        )
+
+    def _with_context(self, asked: str, history: Sequence[str], folded: str, spelling: bool) -> SearchResult:
+        """The question read with the conversation: after two earlier turns, also with the last one
+        alone, and the surer reading kept.
+
+        A customer who changes the subject at the second turn ("different question, the
+        thermostat won't connect since the new router") means that turn when they follow up
+        ("it's showing W3 now, what does that mean"); folding both turns in lets the first
+        topic pull the follow-up back to it.
+        """
+        readings = [self.retriever.search(folded, spelling=spelling)]
+        recent = [h.strip() for h in history if h and h.strip()]
+        if len(recent) >= 2:
+            last = " ".join([recent[-1], asked])
+            if last != folded:
+                readings.append(self.retriever.search(last, spelling=spelling))
+        return max(readings, key=self.confidence)
 
     def _close_call(self, alone: SearchResult, with_context: SearchResult) -> SearchResult:
         """A confident reading of the question's own words whose runner-up is as close as a

@@ -568,3 +568,39 @@ def test_a_short_question_is_decided_exactly_as_before(sample_kb, embedder):
     kb = kb_for(sample_kb, embedder)
     question = "how long is the password reset link good for"
     assert kb.search(question).signals == kb.retriever.search(question).signals
+
+
+# Follow-ups without a model (tenth session): the topic the customer changed to, and a short
+# question that names a topic but is unsure on its own words.
+@pytest.mark.parametrize(
+    ("history", "follow_up", "article"),
+    [
+        (
+            ["how do i cancel my plan", "actually never mind, the screen on my thermostat is blank"],
+            "what should i try first?",
+            "display-blank-or-no-power",
+        ),
+        (
+            ["how do i start a return", "different topic, i never got my order confirmation email"],
+            "can you resend it?",
+            "order-confirmation-not-received",
+        ),
+    ],
+)
+def test_a_follow_up_belongs_to_the_topic_the_customer_changed_to(
+    sample_kb, embedder, history, follow_up, article
+):
+    """Folding both turns in let the first topic pull the follow-up back to it."""
+    kb = kb_for(sample_kb, embedder)
+    answer = kb.ask(follow_up, history)
+    assert answer.method == "extractive"
+    assert answer.sources[0].article_id == article
+
+
+def test_a_short_unsure_question_is_settled_by_the_conversation(sample_kb, embedder):
+    kb = kb_for(sample_kb, embedder)
+    question = "how long is the confirmation link valid"
+    assert kb.outcome(kb.search(question)) != "answer"  # alone: password links or email links?
+    answer = kb.ask(question, ["how do i change the email on my account"])
+    assert answer.method == "extractive"
+    assert answer.sources[0].article_id == "change-your-email-address"
