@@ -626,16 +626,14 @@ def calibrated_folder(
     report = ingest_folder(Path(folder), store, embedder.embed, states=state_writer(embedder))
     for path, reason in report.failed:
         err(f"failed: {path}: {reason}")
+    indexed = report.summary().removeprefix("articles: ")
     started = time.monotonic()
     try:
         calibration, results = self_calibrate(store, embedder, base, started + BUDGET_SECONDS)
     except ValueError as exc:
-        return store, base, f"{report.summary()}; not calibrated ({exc}): the default calibration applies"
-    return (
-        store,
-        calibration,
-        f"{report.summary()}; calibrated on {len(results)} questions in {time.monotonic() - started:.0f} s",
-    )
+        return store, base, f"{indexed}; not calibrated ({exc}): the default calibration applies"
+    took = time.monotonic() - started
+    return store, calibration, f"{indexed}; calibrated on {len(results)} questions in {took:.0f} s"
 
 
 def format_misses(records: Sequence[Record], show_part: bool = False) -> str:
@@ -720,7 +718,7 @@ def main_questions(
         else:
             store, calibration, how = calibrated_folder(folder, embedder, workdir, base, err)
             where = folder.name or str(folder)
-            out(f"articles: {folder}: {how}")
+            out(f"articles: {folder} indexed into a temporary index: {how}")
         english = [q for q in questions if q.lang == "en"]
         records = run_engine(engine(store.uri, embedder, calibration), english)
         out(
