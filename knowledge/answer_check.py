@@ -241,21 +241,21 @@ def report(kb, questions: Sequence | None = None) -> str:
     lines: list[str] = []
     parts = sorted({getattr(q, "part", "all") or "all" for q in questions}, key=lambda p: (p != "test", p))
     for part in parts:
+        # a questions file measured whole (`kb eval --questions FILE`) has one part, "all"
+        name = "all questions" if part == "all" else f"{part} part"
         chosen = [q for q in questions if (getattr(q, "part", "all") or "all") == part]
         english = [q for q in chosen if (getattr(q, "lang", "en") or "en") == "en"]
-        lines.append(
-            format_results(check_answers(kb, english), f"{part} part ({len(english)} English questions)")
-        )
+        lines.append(format_results(check_answers(kb, english), f"{name} ({len(english)} English questions)"))
         right, total = follow_up_rate(kb, chosen)
         if total:
             lines.append(
-                f"follow-ups ({part} part, no model): right article first for {right}/{total} "
+                f"follow-ups ({name}, no model): right article first for {right}/{total} "
                 f"({right / total:.1%})"
             )
         later, first, total = later_turn_rate(kb, chosen)
         if total:
             lines.append(
-                f"later turns ({part} part, no model): a standalone question asked after an unrelated "
+                f"later turns ({name}, no model): a standalone question asked after an unrelated "
                 f"one gets its article first in {later}/{total} ({later / total:.1%}; "
                 f"{first}/{total} ({first / total:.1%}) asked first)"
             )
@@ -265,19 +265,19 @@ def report(kb, questions: Sequence | None = None) -> str:
             r_all = sum(r for r, _ in langs.values())
             t_all = sum(t for _, t in langs.values())
             lines.append(
-                f"non-English ({part} part): language detected (so the reply is in it) for {r_all}/{t_all} "
+                f"non-English ({name}): language detected (so the reply is in it) for {r_all}/{t_all} "
                 f"({r_all / t_all:.1%}): {detail}"
             )
         first, named, total = pointer_rates(kb, chosen)
         if total:
             lines.append(
-                f"non-English ({part} part, no model): the reply names the right article first for "
+                f"non-English ({name}, no model): the reply names the right article first for "
                 f"{first}/{total} ({first / total:.1%}), among its articles for {named}/{total} "
                 f"({named / total:.1%})"
             )
         en_right, en_total = language_rates(english).get("en", (0, 0))
         if en_total:
-            lines.append(f"English ({part} part): not mistaken for another language in {en_right}/{en_total}")
+            lines.append(f"English ({name}): not mistaken for another language in {en_right}/{en_total}")
         lines.append("")
     return "\n".join(lines).rstrip()
 

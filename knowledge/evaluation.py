@@ -79,6 +79,21 @@ class Question:
     part: str = "tune"
 
 
+def from_dataset(q) -> Question:
+    """An `EvalQuestion` of the dataset module as the evaluation's `Question`."""
+    return Question(
+        id=str(q.id),
+        q=q.q,
+        article=q.article,
+        kind=q.kind,
+        lang=q.lang,
+        history=tuple(q.history or ()),
+        facts=tuple(q.facts or ()),
+        pair=q.pair,
+        part=q.part,
+    )
+
+
 def _legacy_part(text: str) -> str:
     return "tune" if int(hashlib.sha1(text.encode()).hexdigest(), 16) % 2 == 0 else "test"
 
@@ -90,20 +105,7 @@ def load_labelled(path: Path | None = None) -> list[Question]:
     except ImportError:
         load_dataset = None
     if load_dataset is not None and (path is None or Path(path).name != LEGACY_QUESTIONS.name):
-        return [
-            Question(
-                id=str(q.id),
-                q=q.q,
-                article=q.article,
-                kind=q.kind,
-                lang=q.lang,
-                history=tuple(q.history or ()),
-                facts=tuple(q.facts or ()),
-                pair=q.pair,
-                part=q.part,
-            )
-            for q in load_dataset(path)
-        ]
+        return [from_dataset(q) for q in load_dataset(path)]
     data = yaml.safe_load(Path(path or LEGACY_QUESTIONS).read_text(encoding="utf-8"))
     return [
         Question(
@@ -552,6 +554,191 @@ def answer_check_report(kb) -> str:
     from knowledge.answer_check import report
 
     return report(kb)
+
+
+# -- a team's own questions (`kb eval --questions FILE [--articles DIR]`) -------------------
+
+WHOLE_FILE = "all"  # the one part of a questions file measured without `--split`
+
+
+def article_ids(folder: Path) -> list[str]:
+    """The slugs `kb ingest` gives the folder's readable articles, without embedding anything,
+    so a questions file naming another slug is refused before the model loads."""
+    from knowledge.loaders import UnreadableArticle, find_article_files, load_article
+
+    root = Path(folder).resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(f"articles folder not found: {root}")
+    ids = []
+    for path in find_article_files(root):
+        try:
+            ids.append(load_article(path, root).article_id)
+        except UnreadableArticle:
+            continue  # ingestion skips it too (and says so)
+    return sorted(set(ids))
+
+
+def load_questions_file(path: Path, articles: Sequence[str], split: bool = False) -> list[Question]:
+    """A team's questions in the evaluation set's format, checked by the set's own loader and
+    against the articles they will be asked of; one-line `ValueError`s naming the question.
+
+    Without `split` every question is in one part (`WHOLE_FILE`): the file's writer did not
+    make choices on any of it. With `split` the set's fixed hash rule applies.
+    """
+    import difflib
+
+    from knowledge.eval.dataset import load_questions as load_dataset
+    from knowledge.eval.dataset import load_siblings
+
+    questions = [from_dataset(q) for q in load_dataset(path)]
+    if not questions:
+        raise ValueError("the `questions:` list is empty")
+    known = set(articles)
+
+    def unknown(slug: str, who: str) -> ValueError:
+        near = difflib.get_close_matches(slug, sorted(known), n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        return ValueError(f"{who}: article {slug!r} is not in the index ({len(known)} articles){hint}")
+
+    for question in questions:
+        if question.article is not None and question.article not in known:
+            raise unknown(question.article, question.id)
+    for pair in load_siblings(path):
+        for slug in pair.articles:
+            if slug not in known:
+                raise unknown(slug, f"sibling pair {pair.name}")
+    return questions if split else [replace(q, part=WHOLE_FILE) for q in questions]
+
+
+def calibrated_folder(
+    folder: Path, embedder, workdir: Path, base: Calibration, err=None
+) -> tuple[ChunkStore, Calibration, str]:
+    """A team's articles indexed into `workdir/articles` and calibrated as `kb ingest` leaves
+    them (token states stored, self-calibration within `BUDGET_SECONDS`; too few articles to
+    calibrate: the base calibration applies, as `kb calibrate` says). Returns a line on how.
+    """
+    from knowledge.calibration import BUDGET_SECONDS
+    from knowledge.ingest import ingest_folder
+
+    err = err or (lambda line: print(line, file=sys.stderr))
+    model = getattr(embedder, "model_name", None)
+    store = ChunkStore(str(workdir / "articles"), "chunks", embedding_model=model)
+    report = ingest_folder(Path(folder), store, embedder.embed, states=state_writer(embedder))
+    for path, reason in report.failed:
+        err(f"failed: {path}: {reason}")
+    indexed = report.summary().removeprefix("articles: ")
+    started = time.monotonic()
+    try:
+        calibration, results = self_calibrate(store, embedder, base, started + BUDGET_SECONDS)
+    except ValueError as exc:
+        return store, base, f"{indexed}; not calibrated ({exc}): the default calibration applies"
+    took = time.monotonic() - started
+    return store, calibration, f"{indexed}; calibrated on {len(results)} questions in {took:.0f} s"
+
+
+def format_misses(records: Sequence[Record], show_part: bool = False) -> str:
+    """One line per question the customer was let down on: an answerable one without a
+    confident right answer, a near miss or off-topic one answered confidently."""
+    lines = [
+        "misses (the English questions above: answerable without a confident right answer, "
+        "near-miss or off-topic answered confidently)"
+    ]
+    for r in records:
+        kind = r.question.kind
+        if kind == "answerable" and r.confident_right:
+            continue
+        if kind in ("near_miss", "off_topic") and r.outcome != ANSWER:
+            continue
+        if kind not in ("answerable", "near_miss", "off_topic"):
+            continue
+        top = r.ranking[0] if r.ranking else "-"
+        labelled = r.question.article or kind
+        part = f"[{r.question.part}] " if show_part else ""
+        text = r.question.q if len(r.question.q) <= 70 else r.question.q[:67] + "..."
+        lines.append(f"  {part}{r.question.id}  {r.outcome}  top: {top}  labelled: {labelled}  {text!r}")
+    if len(lines) == 1:
+        lines.append("  none")
+    return "\n".join(lines)
+
+
+def main_questions(
+    questions_path: Path,
+    articles: Path | None,
+    calibration_path: Path,
+    split: bool = False,
+    show_misses: bool = False,
+    out=print,
+    err=None,
+) -> int:
+    """`kb eval --questions FILE`: the metric table, the answer check and (optionally) the
+    misses for a team's own questions, on the sample help centre exactly as plain `kb eval`
+    indexes it, or on `articles` indexed and calibrated as `kb ingest` would. Exit code 2
+    with one line naming the problem when the file or folder is not usable.
+    """
+    from knowledge.answer_check import report as answer_report
+
+    err = err or (lambda line: print(line, file=sys.stderr))
+    folder = Path(articles) if articles is not None else SAMPLE_ARTICLES
+    try:
+        slugs = article_ids(folder)
+        if not slugs:
+            raise FileNotFoundError(f"no readable articles in {folder}")
+        questions = load_questions_file(Path(questions_path), slugs, split)
+    except ValueError as exc:
+        err(f"kb eval: {questions_path}: {exc}")
+        return 2
+    except OSError as exc:  # the folder (its own message) or the questions file
+        err(
+            f"kb eval: {exc}"
+            if exc.filename is None
+            else f"kb eval: cannot read {exc.filename}: {exc.strerror}"
+        )
+        return 2
+    base = Calibration.load(calibration_path)
+    if base is None or set(base.features) - set(FEATURES):
+        err(f"kb eval: no usable base calibration at {calibration_path}")
+        return 2
+    from knowledge.embedding import default_embedder
+
+    embedder = default_embedder()
+    started = time.perf_counter()
+    kinds = ", ".join(
+        f"{k} {sum(q.kind == k for q in questions)}" for k in dict.fromkeys(q.kind for q in questions)
+    )
+    foreign = sum(q.lang != "en" for q in questions)
+    out(f"questions: {questions_path}: {len(questions)} ({kinds}; {foreign} not in English)")
+    with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
+        workdir = Path(tmp)
+        if articles is None:
+            store, calibration, _ = calibrated_sample(embedder, workdir, base, states=True)
+            where = "sample help centre"
+            out(
+                f"articles: the sample help centre ({folder}), indexed and calibrated as plain `kb eval` does"
+            )
+        else:
+            store, calibration, how = calibrated_folder(folder, embedder, workdir, base, err)
+            where = folder.name or str(folder)
+            out(f"articles: {folder} indexed into a temporary index: {how}")
+        english = [q for q in questions if q.lang == "en"]
+        records = run_engine(engine(store.uri, embedder, calibration), english)
+        out(
+            f"decision: logistic over {', '.join(calibration.features)}; confident when >= "
+            f"{calibration.threshold:.3f}; 'I don't know' when best cosine < "
+            f"{calibration.suggest_cosine:.3f}"
+        )
+        out(f"  bars: {calibration.bars_from}")
+        for part in PARTS if split else (WHOLE_FILE,):
+            chosen = [r for r in records if r.question.part == part]
+            label = f"{part} part" if split else f"all questions of {Path(questions_path).name}"
+            out("")
+            out(format_table(f"== {where}, {label} ({len(chosen)} English questions) ==", compute(chosen)))
+        out("")
+        out(answer_report(engine(store.uri, embedder, calibration), questions))
+        if show_misses:
+            out("")
+            out(format_misses(records, show_part=split))
+    out(f"\n(total {time.perf_counter() - started:.0f} s)")
+    return 0
 
 
 def main(

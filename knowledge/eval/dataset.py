@@ -72,11 +72,18 @@ def _strings(value: object, field: str, qid: str) -> tuple[str, ...]:
     raise ValueError(f"{qid}: `{field}` must be a list of strings")
 
 
-def _question(item: dict) -> EvalQuestion:
+def _question(item: object, number: int = 0) -> EvalQuestion:
+    """`number`: the question's place in the file (1-based), to name one that has no id."""
+    if not isinstance(item, dict):
+        raise ValueError(f"question #{number} is not a mapping (id, q, article, ...): {item!r}")
     qid = str(item.get("id") or "")
-    if not qid or not isinstance(item.get("q"), str) or not item["q"].strip():
-        raise ValueError(f"question without an id or text: {item!r}")
+    if not qid:
+        raise ValueError(f"question #{number} has no id: {item!r}")
+    if not isinstance(item.get("q"), str) or not item["q"].strip():
+        raise ValueError(f"{qid}: question without text (`q`)")
     article = item.get("article") or None
+    if article is not None and not isinstance(article, str):
+        raise ValueError(f"{qid}: `article` must be an article slug or null, not {article!r}")
     kind = item.get("kind") or ("answerable" if article else "near_miss")
     lang = item.get("lang") or "en"
     if kind not in KINDS:
@@ -91,6 +98,9 @@ def _question(item: dict) -> EvalQuestion:
         raise ValueError(f"{qid}: an answerable question needs at least one fact")
     if kind != "answerable" and facts:
         raise ValueError(f"{qid}: only answerable questions carry facts")
+    pair = item.get("pair") or None
+    if pair is not None and not isinstance(pair, str):
+        raise ValueError(f"{qid}: `pair` must be the name of a sibling pair")
     q = item["q"].strip()
     return EvalQuestion(
         id=qid,
@@ -100,20 +110,39 @@ def _question(item: dict) -> EvalQuestion:
         lang=lang,
         history=history,
         facts=facts,
-        pair=item.get("pair") or None,
+        pair=pair,
         part=part_for(q, history),
     )
 
 
 def _load(path: Path | str | None) -> dict:
-    return yaml.safe_load(Path(path or CUSTOMER_QUESTIONS).read_text(encoding="utf-8"))
+    """The file's top level, or a one-line ValueError saying why it is not a questions file.
+
+    Other teams write such files too (`kb eval --questions`), so a broken one must say
+    where it is broken rather than end in a traceback.
+    """
+    try:
+        data = yaml.safe_load(Path(path or CUSTOMER_QUESTIONS).read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ValueError(f"not valid YAML{where}: {problem}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
+        raise ValueError("expected a mapping with a `questions:` list")
+    siblings = data.get("siblings") or []
+    if not isinstance(siblings, list) or not all(
+        isinstance(p, dict) and p.get("name") and isinstance(p.get("articles"), list) for p in siblings
+    ):
+        raise ValueError("`siblings` must be a list of {name, articles: [slug, ...]}")
+    return data
 
 
 def load_questions(path: Path | str | None = None) -> list[EvalQuestion]:
     """All questions in file order; ids must be unique and pairs must be declared."""
     data = _load(path)
     pairs = {p["name"] for p in data.get("siblings") or []}
-    questions = [_question(item) for item in data["questions"]]
+    questions = [_question(item, n) for n, item in enumerate(data["questions"], start=1)]
     seen: set[str] = set()
     for question in questions:
         if question.id in seen:
@@ -126,7 +155,8 @@ def load_questions(path: Path | str | None = None) -> list[EvalQuestion]:
 
 def load_siblings(path: Path | str | None = None) -> list[SiblingPair]:
     return [
-        SiblingPair(str(p["name"]), tuple(str(a) for a in p["articles"])) for p in _load(path)["siblings"]
+        SiblingPair(str(p["name"]), tuple(str(a) for a in p["articles"]))
+        for p in _load(path).get("siblings") or []
     ]
 
 
