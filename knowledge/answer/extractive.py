@@ -22,7 +22,6 @@ import numpy as np
 
 from knowledge.answer.structure import Block, parse_blocks, row_line, strip_markup
 from knowledge.budget import budget_for, extra_source_lines
-from knowledge.chunking import split_sentences
 from knowledge.documents import Passage
 
 # A section from another article much weaker than the best one would cite the wrong
@@ -158,28 +157,6 @@ def _units(s_i: int, block_index: int, block: Block) -> list[_Unit]:
         if len(text) >= 3:
             units.append(_Unit(s_i, block_index, p_i, text, shape))
     return units
-
-
-def _best_sentence_cosines(
-    units: list[_Unit], cosines: list[float], q_vec: np.ndarray, embedder
-) -> list[float]:
-    """Each list item's cosine, or its best sentence's when that is higher.
-
-    A bullet or step of several sentences ("**2.4 GHz only.** The Thermostat 2 connects to
-    2.4 GHz Wi-Fi. 5 GHz networks aren't supported and won't appear in the thermostat's
-    network list.") is embedded as a whole, and the sentence that answers is diluted by the
-    ones around it, where a paragraph's sentences are scored one by one. The item is still
-    quoted whole. At the SMS budget only, where the part chosen is all there is room for.
-    """
-    out = list(cosines)
-    for k, unit in enumerate(units):
-        if unit.shape not in ("step", "item"):
-            continue
-        sentences = [strip_markup(s) for s in split_sentences(unit.text)]
-        sentences = [s for s in sentences if len(s) >= 3]
-        if len(sentences) > 1:
-            out[k] = max(out[k], max(float(v @ q_vec) for v in _embed_cached(embedder, sentences)))
-    return out
 
 
 def _shape_bonus(question: str, unit: _Unit) -> float:
@@ -661,12 +638,9 @@ def extract_answer(question: str, passages: Sequence[Passage], embedder, budget:
     u_vecs, h_vecs = vectors[: len(units)], vectors[len(units) :]
     q_words = content_words(question)
     heading_sim = [float(h_vecs[i] @ q_vec) if headings[i] else 0.0 for i in range(len(sections))]
-    cosines = [float(u_vecs[k] @ q_vec) for k in range(len(units))]
-    if budget <= TIGHT_BUDGET:
-        cosines = _best_sentence_cosines(units, cosines, q_vec, embedder)
     scores = np.array(
         [
-            cosines[k]
+            float(u_vecs[k] @ q_vec)
             + OVERLAP_WEIGHT * len(q_words & content_words(u.text)) / (len(q_words) or 1)
             + RANK_WEIGHT / (1 + sections[u.section].index)
             + HEADING_WEIGHT * heading_sim[u.section]
