@@ -201,8 +201,19 @@ def category(row: dict, article) -> str:
 
 
 def show_misses(rows: list[dict], channel_filter: str | None) -> None:
+    """Each miss, and whether the same question's REST answer has the fact: at SMS, a miss
+    REST does not share is the tight budget's choice of parts; one it shares is the ranking
+    of sections both budgets use."""
     arts = articles()
     cats: dict[str, dict[str, int]] = {}
+    rest_has = {
+        r["id"]
+        for r in rows
+        if r["channel"] == "rest"
+        and r["method"] == "extractive"
+        and r["article"] in r["sources"]
+        and facts_present(r["text"], r["facts"])
+    }
     for row in rows:
         if row["method"] != "extractive" or row["article"] not in row["sources"]:
             continue
@@ -210,6 +221,8 @@ def show_misses(rows: list[dict], channel_filter: str | None) -> None:
             continue
         article = arts[row["article"]]
         cat = category(row, article)
+        if row["channel"] != "rest":
+            cat += "; REST has it" if row["id"] in rest_has else "; REST misses it too"
         cats.setdefault(row["channel"], {}).setdefault(cat, 0)
         cats[row["channel"]][cat] += 1
         print(
