@@ -46,6 +46,12 @@ class Weights:
     title: float = 0.2
     heading: float = 0.0
     fts: float = 0.1
+    # close siblings read word piece by word piece (`_sibling_reading`); 0 = off
+    sibling: float = 0.0
+    sibling_stat: str = "mean"
+    sibling_gap: float = 0.08
+    # the decision reads the fused scores (the reading reorders, never adds confidence)
+    sibling_order_only: bool = False
 
 
 DEFAULT_WEIGHTS = Weights()
@@ -456,6 +462,9 @@ class Retriever:
                 + weights.fts * lexical[a]
                 for a in articles
             }
+        fused = article_score
+        if mode == "hybrid" and weights.sibling and vector is not None:
+            article_score = self._sibling_reading(query, articles, article_score, weights, question)
 
         def chunk_score(row: dict) -> float:
             # An article's best chunk carries the article's score; its other chunks fall
@@ -483,6 +492,9 @@ class Retriever:
         passages.sort(key=lambda p: p.score, reverse=True)
         ranked = sorted(article_score.values(), reverse=True)
         top = passages[0].article_id
+        if weights.sibling_order_only and fused is not article_score:
+            rest = [s for a, s in fused.items() if a != top]
+            ranked = [fused[top], max(rest)] if rest else [fused[top]]
         others = [c for a, c in best_cos.items() if a != top]
         by_vector = max(best_cos, key=best_cos.get)
         by_fts = max(best_fts, key=best_fts.get) if hi > 0 else None
@@ -499,6 +511,63 @@ class Retriever:
             reading=self._reading(query, articles[top], question) if vector is not None else 0.0,
         )
         return SearchResult(query=query, passages=passages[:limit], signals=signals)
+
+    def _sibling_reading(
+        self,
+        query: str,
+        articles: dict[str, list[dict]],
+        article_score: dict[str, float],
+        weights: Weights,
+        question: np.ndarray | None,
+    ) -> dict[str, float]:
+        """Close siblings reordered by how well their chunks read the question's word pieces.
+
+        Exploration knob, off by default (`Weights.sibling` = 0): two sibling articles
+        written in the same words score alike as whole vectors, so the articles within
+        `sibling_gap` of the top one get W x (their reading - the leader's reading), the
+        reading being the mean (or min) over the question's content word pieces of their
+        best match in the article's candidate chunks (`knowledge.reading`). It put the
+        right article first more often but made the decision confident of more wrong
+        articles, so it did not land (bench/sibling_reading.py, docs/knowledge-quality.md).
+        """
+        if not self.token_states.available():
+            return article_score
+        top = max(article_score.values())
+        close = [a for a, s in article_score.items() if s >= top - weights.sibling_gap]
+        if len(close) < 2:
+            return article_score
+        if question is None:
+            question = self._question_states_of(query)
+        if not len(question):
+            return article_score
+        readings = {}
+        for a in close:
+            best = None
+            for states in self.token_states.of_chunks(articles[a], self.stored_states):
+                if len(states):
+                    found = (question @ states.astype(np.float32).T).max(axis=1)
+                    best = found if best is None else np.maximum(best, found)
+            if best is None:
+                readings[a] = 0.0
+            else:
+                readings[a] = float(best.mean() if weights.sibling_stat == "mean" else best.min())
+        leader = max(close, key=article_score.get)
+        return {
+            a: s + weights.sibling * (readings[a] - readings[leader]) if a in readings else s
+            for a, s in article_score.items()
+        }
+
+    def _question_states_of(self, query: str) -> np.ndarray:
+        """The query's content token states, one model pass per query text (a small cache)."""
+        with self._question_lock:
+            question = self._question_states.get(query)
+        if question is None:
+            question = _content_states(*self.embedder.token_states(query))
+            with self._question_lock:
+                if len(self._question_states) > 64:
+                    self._question_states.clear()
+                self._question_states[query] = question
+        return question
 
     def reading_of(self, text: str, passages: Sequence[Passage]) -> float:
         """The reading signal of `text` against these passages (one article's, usually).
@@ -543,14 +612,7 @@ class Retriever:
         if not self.token_states.available():
             return 0.0
         if question is None:
-            with self._question_lock:
-                question = self._question_states.get(query)
-            if question is None:
-                question = _content_states(*self.embedder.token_states(query))
-                with self._question_lock:
-                    if len(self._question_states) > 64:
-                        self._question_states.clear()
-                    self._question_states[query] = question
+            question = self._question_states_of(query)
         return weakest_match(question, self.token_states.of_chunks(rows, self.stored_states))
 
 
