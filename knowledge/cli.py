@@ -104,36 +104,24 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _flags_given(args: argparse.Namespace, names: tuple[str, ...]) -> list[str]:
+    return ["--" + name.replace("_", "-") for name in names if getattr(args, name)]
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from knowledge.calibration import DEFAULT_PATH
     from knowledge.evaluation import main as run_eval
 
-    if args.questions is None:
-        given = [
-            flag
-            for flag, on in (
-                ("--articles", args.articles),
-                ("--split", args.split),
-                ("--show-misses", args.show_misses),
-            )
-            if on
-        ]
-        if given:
-            print(f"kb eval: {' and '.join(given)} only go with --questions FILE", file=sys.stderr)
-            return 2
-    else:
-        # A team's own questions: measured, never fitted on, and on their articles only.
-        given = [
-            flag
-            for flag, on in (
-                ("--stackfaq", args.stackfaq),
-                ("--calibrate", args.calibrate),
-                ("--compare", args.compare),
-            )
-            if on
-        ]
-        if given:
-            print(f"kb eval: {', '.join(given)} cannot be combined with --questions", file=sys.stderr)
+    # Flags of the project's own evaluation and of a team's questions do not mix: a team's
+    # questions are measured, never fitted on, and on their articles only.
+    own = _flags_given(args, ("articles", "split", "show_misses"))
+    if args.questions is None and own:
+        print(f"kb eval: {' and '.join(own)} only go with --questions FILE", file=sys.stderr)
+        return 2
+    if args.questions is not None:
+        ours = _flags_given(args, ("stackfaq", "calibrate", "compare"))
+        if ours:
+            print(f"kb eval: {', '.join(ours)} cannot be combined with --questions", file=sys.stderr)
             return 2
         from knowledge.evaluation import main_questions
 
