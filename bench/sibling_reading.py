@@ -110,6 +110,16 @@ lands only if on that batch:
      most 2 of 382; search p50 <= 20 ms).
 Then `kb eval` once (tune and the single test-part figure) and StackFAQ for information.
 
+Result of the third round (measured once, 24 s; 85 answerable, 25 near misses):
+
+| fresh batch | right first | conf + right | conf + wrong | found | near conf |
+|---|---|---|---|---|---|
+| today | 67 | 54 | 2 | 76 | 6 / 25 |
+| order-only-0.2-nc | 67 | 54 | 2 | 77 | 6 / 25 |
+
+Rule a fails (no right-first gain on fresh wording; one question's right article now among
+the suggestions): nothing lands. The +8 on the pooled data did not transfer.
+
 Usage:
   HF_HUB_OFFLINE=1 .venv-actions/bin/python bench/sibling_reading.py [--cache DIR] [--show NAME]
       [--batch FILE --only today --only order-only-0.2-nc]
