@@ -134,7 +134,8 @@ class KnowledgeBase:
         unless they are confident and find the same article anyway: searched alone, "what
         about apple pay for the subscription?" is confidently about failed payments.
         `spelling=False` (a question known to be in another language) searches the words
-        as typed (`Retriever.search`).
+        as typed (`Retriever.search`). A long, story-like message is ranked whole but
+        decided on the sentences that ask (`knowledge.asking`).
         """
         self.store.refresh()
         asked = question.strip()
@@ -172,8 +173,9 @@ class KnowledgeBase:
         names no pronoun, so it is not folded, yet on its own it is unsure between order
         confirmations and password links; the conversation settles it. Only short
         questions (`MAX_POINTING_WORDS`) pay for the second search: a longer one carries
-        its own topic, and on the tune part's later turns the wider cut searched a third
-        of new topics twice for no gain (docs/knowledge-quality.md, tenth session).
+        its own topic, and cut at 12 words it searched a third of the tune part's later
+        turns twice for one more development follow-up (docs/knowledge-quality.md, tenth
+        session).
         """
         return (
             bool(history)
