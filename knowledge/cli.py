@@ -152,27 +152,23 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def calibrate_store(store, budget: float | None, show_curve: bool = False) -> int:
-    import time
-
-    from knowledge.calibration import BUDGET_SECONDS, DEFAULT_PATH, Calibration
+    from knowledge.calibration import DEFAULT_PATH, Calibration
     from knowledge.embedding import default_embedder
-    from knowledge.evaluation import format_curve, self_calibrate
+    from knowledge.evaluation import calibrate_in_budget, format_curve
 
     settings = RetrievalSettings.from_env()
     base = Calibration.load(settings.calibration or DEFAULT_PATH)
     if base is None:
         print("kb calibrate: no base calibration (knowledge/calibration.json)", file=sys.stderr)
         return 2
-    started = time.monotonic()
-    budget = budget if budget is not None else BUDGET_SECONDS
     try:
-        calibration, results = self_calibrate(store, default_embedder(), base, started + budget)
+        calibration, results, took = calibrate_in_budget(store, default_embedder(), base, budget)
     except ValueError as exc:  # too few articles to calibrate: the default applies
         print(f"kb calibrate: {exc}; the default calibration applies", file=sys.stderr)
         return 1
     store.save_calibration(calibration.to_json(), store.content_fingerprint())
     print(
-        f"calibrated on {len(results)} questions in {time.monotonic() - started:.0f} s: confident when "
+        f"calibrated on {len(results)} questions in {took:.0f} s: confident when "
         f'>= {calibration.threshold:.3f}, "I don\'t know" below cosine {calibration.suggest_cosine:.3f} '
         f"(stored with the index at {store.uri})"
     )

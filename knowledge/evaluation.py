@@ -392,6 +392,23 @@ def self_calibrate(
     return with_bars(base, results), results
 
 
+def calibrate_in_budget(
+    store: ChunkStore, embedder, base: Calibration, budget: float | None = None
+) -> tuple[Calibration, list[ProbeResult], float]:
+    """`self_calibrate` within `BUDGET_SECONDS` (or `budget`), as `kb ingest`, `kb calibrate`
+    and `kb eval --articles` all run it, with the seconds it took for their reports.
+
+    Raises ValueError when the index has too few articles to calibrate: the caller says so
+    and the base calibration applies.
+    """
+    from knowledge.calibration import BUDGET_SECONDS
+
+    started = time.monotonic()
+    deadline = started + (budget if budget is not None else BUDGET_SECONDS)
+    calibration, results = self_calibrate(store, embedder, base, deadline)
+    return calibration, results, time.monotonic() - started
+
+
 def format_curve(base: Calibration, results: Sequence[ProbeResult], records: Sequence[Record] = ()) -> str:
     """The calibration curve: confident share of leave-one-article-out searches vs. what is answered."""
     lines = [
@@ -617,7 +634,6 @@ def calibrated_folder(
     them (token states stored, self-calibration within `BUDGET_SECONDS`; too few articles to
     calibrate: the base calibration applies, as `kb calibrate` says). Returns a line on how.
     """
-    from knowledge.calibration import BUDGET_SECONDS
     from knowledge.ingest import ingest_folder
 
     err = err or (lambda line: print(line, file=sys.stderr))
@@ -627,12 +643,10 @@ def calibrated_folder(
     for path, reason in report.failed:
         err(f"failed: {path}: {reason}")
     indexed = report.summary().removeprefix("articles: ")
-    started = time.monotonic()
     try:
-        calibration, results = self_calibrate(store, embedder, base, started + BUDGET_SECONDS)
+        calibration, results, took = calibrate_in_budget(store, embedder, base)
     except ValueError as exc:
         return store, base, f"{indexed}; not calibrated ({exc}): the default calibration applies"
-    took = time.monotonic() - started
     return store, calibration, f"{indexed}; calibrated on {len(results)} questions in {took:.0f} s"
 
 
