@@ -52,16 +52,25 @@ _PIECE = re.compile(r"^(##)?[a-z0-9]")
 
 
 def content_pieces(pieces: list[str], stop_words: frozenset[str]) -> np.ndarray:
-    """Mask of the word pieces that belong to a content word (not a stop word, not punctuation)."""
-    mask, stop = [], False
-    for piece in pieces:
-        if not _PIECE.match(piece):
-            mask.append(False)
+    """Mask of the word pieces that belong to a content word (not a stop word, not punctuation).
+
+    A word is a stop word by its first piece ("what" of "whats") or whole ("pls" is "pl" +
+    "##s": by its first piece alone it would count as a word no article has).
+    """
+    mask = np.zeros(len(pieces), dtype=bool)
+    i = 0
+    while i < len(pieces):
+        if not _PIECE.match(pieces[i]) or pieces[i].startswith("##"):
+            i += 1  # punctuation, or a continuation with no word before it
             continue
-        if not piece.startswith("##"):
-            stop = piece in stop_words or len(piece) < 2
-        mask.append(not stop)
-    return np.array(mask, dtype=bool)
+        end = i + 1
+        while end < len(pieces) and pieces[end].startswith("##") and _PIECE.match(pieces[end]):
+            end += 1
+        first = pieces[i]
+        word = first + "".join(p[2:] for p in pieces[i + 1 : end])
+        mask[i:end] = not (first in stop_words or len(first) < 2 or word in stop_words)
+        i = end
+    return mask
 
 
 def chunk_text(row: dict) -> str:

@@ -643,6 +643,12 @@ STOP_WORDS = frozenset(
     too under until up very was we were what when where which while who whom why will with would you
     your yours yourself hi hello hey please thanks thank need want like know tell way ok okay still
     nimbus""".split()
+) | frozenset(
+    # Chat shorthand and contractions typed without an apostrophe: customers in Slack, Telegram
+    # and SMS write "support phone number pls", and a word no article contains would be the
+    # question's weakest match (`knowledge.reading`) and an uncovered key term.
+    """pls plz thx ty tho rn asap btw lol ur ya yeah yep hmm um uh hiya whats hows wheres thats
+    theres cant dont doesnt didnt isnt wont im ive youre""".split()
 )
 
 
