@@ -564,6 +564,23 @@ def test_a_story_with_its_ask_inside_gets_a_confident_answer(sample_kb, embedder
     assert answer.sources[0].article_id == article
 
 
+@pytest.mark.parametrize(
+    ("message", "article"),
+    [
+        ("how do i cancel my plan pls", "change-or-cancel-your-plan"),
+        ("where is my order rn", "track-your-order"),
+        ("how long do refunds take tho", "refund-timing"),
+    ],
+)
+def test_chat_shorthand_does_not_cost_a_confident_answer(sample_kb, embedder, message, article):
+    """Customers type "pls", "rn" and "tho" in chat; no article has them, and as the question's
+    weakest word they used to leave these only suggested (eleventh session)."""
+    kb = kb_for(sample_kb, embedder)
+    answer = kb.ask(message)
+    assert answer.method == "extractive"
+    assert answer.sources[0].article_id == article
+
+
 def test_a_short_question_is_decided_exactly_as_before(sample_kb, embedder):
     kb = kb_for(sample_kb, embedder)
     question = "how long is the password reset link good for"

@@ -11,6 +11,13 @@ def test_only_the_word_pieces_of_content_words_are_read():
     assert content_pieces(pieces, STOP_WORDS).tolist() == [True, False, True, True, True, True, False]
 
 
+def test_chat_shorthand_is_not_read_as_a_word_the_article_must_have():
+    """The word "pls" is "pl" + "##s": by its first piece it would look like a word no article has."""
+    pieces = ["support", "phone", "number", "pl", "##s", "what", "##s", "ur", "ni", "##mb", "##us", "rn"]
+    expected = [True, True, True, False, False, False, False, False, False, False, False, False]
+    assert content_pieces(pieces, STOP_WORDS).tolist() == expected
+
+
 def test_one_question_word_with_nothing_like_it_in_the_passage_sets_the_signal():
     chunks = [np.eye(4, dtype=np.float16)[:2], np.eye(4, dtype=np.float16)[2:3]]  # three directions
     matched = np.eye(4, dtype=np.float32)[[0, 2]]  # one found in each chunk
