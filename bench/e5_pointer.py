@@ -34,6 +34,11 @@ as if the glossary had not been written for them) gloss 65/80, 76/80 (25 % out) 
 both counts; e5 alone 60/80, 74/80. K = 60 (the usual reciprocal-rank constant) rather than
 5: the two were identical everywhere, so the untuned default. Ties go to e5's order.
 
+Judged once on d11 (20 non-English questions): gloss 17/20 first, 19/20 named; fused-60/e5
+17/20, 19/20 (one gained, one lost); e5 alone 13/20, 16/20. No gain of 2: not adopted, the
+glossary pointer stays (docs/knowledge-quality.md, "A multilingual embedding model for the
+pointer").
+
 Usage:
   HF_HUB_OFFLINE=1 .venv-actions/bin/python bench/e5_pointer.py [--part tune] [--questions FILE] [--show]
 """
@@ -44,8 +49,6 @@ import argparse
 import sys
 import time
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
