@@ -58,6 +58,69 @@ _TWO_WORD_HEADS = frozenset(
 )
 
 
+# Social words around a question, never topic words: a greeting (and whom it greets), the
+# small talk before an ask, and thanks or a sign-off after it. Each is a word no article has,
+# so left in, it is the question's weakest word for the decision's reading and moves its
+# vector: "... cheers" lost most confident answers of the tune part it was added to.
+# "morning", "dear" or "yo" open a question too ("morning schedule not working"): as a
+# greeting only before a comma, "!" or ":". So do "question" and "help" ("help center ...").
+_PUNCTUATED = r"(?=\s*[,!:.])"
+_GREETING = "|".join(
+    ["hi", "hello", "hey", "hiya", "heya", "howdy", r"good\s+(?:morning|afternoon|evening|day)"]
+    + [rf"(?:morning|evening|yo|greetings|dear(?:\s+[a-z]+)?){_PUNCTUATED}"]
+)
+_GREETED = "|".join(
+    ["there", "team", "all", "everyone", "everybody", "folks", "guys", "y'all", "people", "support"]
+    + [r"nimbus(?:\s+(?:team|support))?"]
+)
+_SMALL_TALK = "|".join(
+    [
+        r"(?:a\s+)?quick\s+(?:question|one|q)",
+        r"(?:i\s+)?(?:have|got)\s+a\s+(?:quick\s+)?question",
+        rf"question{_PUNCTUATED}",
+        r"sorry\s+(?:to\s+(?:bother|trouble)(?:\s+you)?|for\s+(?:the|any)\s+(?:bother|trouble))",
+        r"sorry\s+if\s+this\s+is\s+a\s+silly\s+question",
+        r"hope\s+(?:you(?:'re|\s+are)\s+(?:well|good|doing\s+well)|all\s+is\s+well)",
+        r"hope\s+this\s+is\s+the\s+right\s+place",
+        r"(?:i\s+was|i\s+am|i'm|just)\s+wondering(?:\s+(?:if|whether))?",
+        r"(?:i\s+)?was\s+hoping\s+you\s+could\s+tell\s+me",
+        r"(?:can|could)\s+(?:you|someone|anyone)\s+(?:please\s+)?(?:tell|let)\s+me(?:\s+know)?",
+        r"please\s+help(?:\s+me)?",
+        "please",
+        "pls",
+        "plz",
+        rf"help(?:\s+please)?{_PUNCTUATED}",
+        rf"urgent{_PUNCTUATED}",
+    ]
+)
+_THANKS = "|".join(
+    ["thanks", r"thank\s+you", "thx", "ty", "tia", "cheers", r"many\s+thanks", r"much\s+appreciated"]
+    + [r"appreciate\s+it", r"(?:kind\s+|best\s+)?regards", r"all\s+the\s+best"]
+)
+_THANKS_TAIL = r"(?:\s+(?:so\s+much|a\s+lot|heaps|in\s+advance|mate|guys|all|again|team))*"
+_SIGN_OFF = "|".join(
+    [rf"(?:{_THANKS}){_THANKS_TAIL}", r"please\s+help(?:\s+me)?", r"help(?:\s+me)?\s+please"]
+    + ["please", "pls", "plz", "asap", r":\)", r":-\)", ":d", "[\U0001f300-\U0001faff\u2600-\u27bf]+"]
+)
+_BETWEEN = r"[\s,!.:;~-]*"
+_OPENING = re.compile(
+    rf"^\s*(?:(?:{_GREETING})(?:\s+(?:{_GREETED}))?(?:\s+[a-z]+(?=\s*[,!]))?{_BETWEEN}|(?:{_SMALL_TALK}){_BETWEEN})+",
+    re.IGNORECASE,
+)
+_CLOSING = re.compile(rf"(?:[\s,!.:;~-]+(?:{_SIGN_OFF}))+[\s!.:)]*$", re.IGNORECASE)
+
+
+def without_pleasantries(message: str) -> str:
+    """The message without the greeting, small talk and thanks around its question.
+
+    "hi team, sorry to bother you, how do i cancel my plan? cheers" is searched as "how do i
+    cancel my plan?". A message that is nothing else ("thanks!", "help") is left as typed:
+    what remains must have two words.
+    """
+    core = _CLOSING.sub("", _OPENING.sub("", message)).strip()
+    return core if len(core.split()) >= 2 else message.strip()
+
+
 def sentences(message: str) -> list[str]:
     """The message's sentences, split after . ! ? and at line breaks."""
     return [s.strip() for s in _SENTENCE_END.split(message.strip()) if s and s.strip()]
