@@ -66,11 +66,22 @@ _TWO_WORD_HEADS = frozenset(
 # greeting only before a comma, "!" or ":". So do "question" and "help" ("help center ...").
 _PUNCTUATED = r"(?=\s*[,!:.])"
 _GREETING = "|".join(
-    ["hi", "hello", "hey", "hiya", "heya", "howdy", r"good\s+(?:morning|afternoon|evening|day)"]
+    [
+        "hi",
+        "hello",
+        "hey",
+        "hiya",
+        "heya",
+        "howdy",
+        "g'day",
+        "namaste",
+        r"good\s+(?:morning|afternoon|evening|day)",
+    ]
     + [rf"(?:morning|evening|yo|greetings|dear(?:\s+[a-z]+)?){_PUNCTUATED}"]
 )
 _GREETED = "|".join(
-    ["there", "team", "all", "everyone", "everybody", "folks", "guys", "y'all", "people", "support"]
+    ["there", "team", "all", "everyone", "everybody", "folks", "guys", "y'all", "people", "support", "again"]
+    + ["sir", "madam", "mate", "friend"]
     + [r"nimbus(?:\s+(?:team|support))?"]
 )
 _SMALL_TALK = "|".join(
@@ -79,7 +90,8 @@ _SMALL_TALK = "|".join(
         r"(?:i\s+)?(?:have|got)\s+a\s+(?:quick\s+)?question",
         rf"question{_PUNCTUATED}",
         r"sorry\s+(?:to\s+(?:bother|trouble)(?:\s+you)?|for\s+(?:the|any)\s+(?:bother|trouble))",
-        r"sorry\s+if\s+this\s+is\s+a\s+silly\s+question",
+        r"sorry\s+if\s+this\s+is\s+a\s+silly\s+(?:question|one)",
+        r"sorry\s+to\s+be\s+a\s+pain",
         r"hope\s+(?:you(?:'re|\s+are)\s+(?:well|good|doing\s+well)|all\s+is\s+well)",
         r"hope\s+this\s+is\s+the\s+right\s+place",
         r"(?:i\s+was|i\s+am|i'm|just)\s+wondering(?:\s+(?:if|whether))?",
@@ -94,13 +106,24 @@ _SMALL_TALK = "|".join(
     ]
 )
 _THANKS = "|".join(
-    ["thanks", r"thank\s+you", "thx", "ty", "tia", "cheers", r"many\s+thanks", r"much\s+appreciated"]
+    ["thanks", r"thank\s+you", "thx", "ty", "ta", "tia", "cheers", r"many\s+thanks", r"much\s+appreciated"]
     + [r"appreciate\s+it", r"(?:kind\s+|best\s+)?regards", r"all\s+the\s+best"]
 )
-_THANKS_TAIL = r"(?:\s+(?:so\s+much|a\s+lot|heaps|in\s+advance|mate|guys|all|again|team))*"
+_THANKS_TAIL = r"(?:\s+(?:so\s+much|very\s+much|a\s+lot|loads|heaps|in\s+advance|mate|guys|all|again|team))*"
 _SIGN_OFF = "|".join(
     [rf"(?:{_THANKS}){_THANKS_TAIL}", r"please\s+help(?:\s+me)?", r"help(?:\s+me)?\s+please"]
-    + ["please", "pls", "plz", "asap", r":\)", r":-\)", ":d", "[\U0001f300-\U0001faff\u2600-\u27bf]+"]
+    + [
+        "please",
+        "pls",
+        "plz",
+        "asap",
+        "lmk",
+        "x",
+        r":\)",
+        r":-\)",
+        ":d",
+        "[\U0001f300-\U0001faff\u2600-\u27bf]+",
+    ]
 )
 _BETWEEN = r"[\s,!.:;~-]*"
 _OPENING = re.compile(
