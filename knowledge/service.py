@@ -25,7 +25,7 @@ from knowledge.answer.prompt import (
     clean_standalone,
     load_template,
 )
-from knowledge.asking import asking_part, without_pleasantries
+from knowledge.asking import asking_part
 from knowledge.budget import budget_for
 from knowledge.calibration import ABSTAIN, ANSWER, DEFAULT_PATH, SUGGEST, Calibration
 from knowledge.config import Settings
@@ -138,7 +138,7 @@ class KnowledgeBase:
         decided on the sentences that ask (`knowledge.asking`).
         """
         self.store.refresh()
-        asked = without_pleasantries(question)
+        asked = question.strip()
         window = self.settings.retrieval.max_messages_in_query
         folded = build_query(asked, history, window)
         dependent = bool(history) and depends_on_history(asked)
@@ -366,7 +366,7 @@ class KnowledgeBase:
         # The extractive answer looks at every retrieved section: the one that answers may
         # rank below the passages a model gets, and only quoted text is ever shown. Its
         # sentences are scored against the mended question (the words the articles use).
-        scored = question if foreign else self.retriever.correct(without_pleasantries(question))
+        scored = question if foreign else self.retriever.correct(question)
         answer = self._extractive(scored, result.passages, channel)
         return unsure(result) if answer.method == "abstain" else self._with_see_also(answer, result)
 
