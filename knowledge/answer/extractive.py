@@ -59,12 +59,6 @@ _ASKS_FIGURE = re.compile(
 TIGHT_BUDGET = 500
 # Parts scoring this far below the best one are not worth an SMS's space.
 TIGHT_FLOOR = 0.25
-# Room an SMS answer has left once its best parts and their neighbours are in goes to the
-# best remaining parts of the answer's own section, and of a section of its article whose
-# heading matches the question at least as well, down to this far below the best part
-# (`_compact`, "leftover room"). Chosen on the tune part: 0.3, 0.35, 0.4 and 0.5 gave the
-# same facts (+2, none lost), 0.35 the fewest changed answers of those above 0.3.
-LEFTOVER_FLOOR = 0.35
 _FIGURE = re.compile(r"\d|\bfree\b|\bone\b|\btwo\b|\bthree\b|\bfive\b|\bten\b", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9]+")
 # Parts of articles embedded so far: articles change rarely and the same sections answer
@@ -290,7 +284,6 @@ def _compact(
     scores: np.ndarray,
     order: np.ndarray,
     budget: int,
-    heading_sim: Sequence[float] = (),
 ) -> str:
     """A tight-budget answer: the best-scoring parts themselves, the answer-bearing one first.
 
@@ -343,18 +336,12 @@ def _compact(
             block_rank.append(key)
         return True
 
-    def candidate(
-        k: int, floor: float = TIGHT_FLOOR, near: frozenset[int] = frozenset()
-    ) -> tuple[tuple[int, int], set[int]] | None:
-        """The block and parts quoting unit `k` takes, or None when it is left out.
-
-        `floor`: how far below the best part it may score; `near`: sections held to that
-        floor alone, not to the near-tie margin the other sections' parts must meet.
-        """
+    def candidate(k: int) -> tuple[tuple[int, int], set[int]] | None:
+        """The block and parts quoting unit `k` takes, or None when it is left out."""
         u = units[k]
-        if float(scores[k]) < best - floor:
+        if float(scores[k]) < best - TIGHT_FLOOR:
             return None
-        if u.section != first_section and u.section not in near and float(scores[k]) < best - AMBIGUOUS:
+        if u.section != first_section and float(scores[k]) < best - AMBIGUOUS:
             return None
         block = sections[u.section].blocks[u.block]
         wanted = {u.part}
@@ -471,7 +458,6 @@ def _compact(
                 block_rank.remove((s_i, other))
             if grown:
                 break
-    _fill_leftover(sections, units, queue, chosen, candidate, add, heading_sim, block_rank[0][0])
     text = rendered()
     # Context last, while it fits: each list's or table's intro, then the first heading.
     for key in list(block_rank):
@@ -493,57 +479,6 @@ def _compact(
 
 
 _MARKER = re.compile(r"\[\d{1,3}\]")
-
-
-def _fill_leftover(sections, units, queue, chosen, candidate, add, heading_sim, lead_section) -> None:
-    """Spend the room an SMS answer has left on the rest of the section it answers from.
-
-    Above the tight budget the answer quotes its section whole; an SMS quotes the best
-    parts, their neighbours and near ties, and often stops with room to spare. That room
-    goes to the section's other parts, best first, down to LEFTOVER_FLOOR below the best
-    part, and to those of any section of the same article whose heading matches the
-    question at least as well as the lead section's (the REST answer reaches such a
-    section as the one its heading names; here it only gets the room left over). "will i
-    lose my history?" after a failed payment keeps "Your hidden history reappears right
-    away" and now adds "Energy history older than 10 days is hidden, not deleted".
-
-    Only room left over: nothing quoted before is dropped or moved. A part of a block not
-    quoted yet comes alone only where it reads alone: a new run of numbered steps only
-    whole and only in a section already quoted (a procedure without its heading says
-    nothing about what it does), a bullet or row never without the intro it hangs from.
-    """
-    lead = sections[lead_section]
-    sims = list(heading_sim) or [0.0] * len(sections)
-    near = frozenset(
-        s_i
-        for s_i, section in enumerate(sections)
-        if s_i == lead_section
-        or (
-            section.passage.section
-            and section.passage.section != section.passage.title
-            and section.passage.article_id == lead.passage.article_id
-            and sims[s_i] >= sims[lead_section]
-        )
-    )
-    for k in queue:
-        if units[k].section not in near:
-            continue
-        found = candidate(k, LEFTOVER_FLOOR, near)
-        if found is None:
-            continue
-        key, wanted = found
-        block = sections[key[0]].blocks[key[1]]
-        if key not in chosen:
-            if _numbered(block):
-                if not any(s_i == key[0] for s_i, _ in chosen):
-                    continue
-                wanted = set(range(len(block.parts())))
-            elif block.kind != "paragraph" and key[1] > 0 and sections[key[0]].blocks[key[1] - 1].intro:
-                continue
-        elif units[k].shape == "step":
-            run = wanted | chosen[key] | set(range(units[k].part + 1))
-            wanted = set(range(min(run), max(run) + 1))  # from step 1, never skipping one
-        add(key, wanted)
 
 
 def _neighbours(block: Block, have: set[int]) -> list[set[int]]:
@@ -716,7 +651,7 @@ def extract_answer(question: str, passages: Sequence[Passage], embedder, budget:
     )
     order = _top_article_first(np.argsort(-scores, kind="stable"), units, sections, top_article)
     if budget <= TIGHT_BUDGET:
-        return _compact(sections, units, scores, order, budget, heading_sim)
+        return _compact(sections, units, scores, order, budget)
     first = units[int(order[0])]
     by_section: dict[int, dict[tuple[int, int], float]] = {}
     for k, u in enumerate(units):
