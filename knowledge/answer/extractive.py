@@ -36,15 +36,6 @@ RANK_WEIGHT = 0.03
 # An article's opening paragraphs (no heading of their own) introduce the topic in the
 # question's words but rarely hold the figure or the steps; they need a clearer lead.
 INTRO_PENALTY = 0.1
-# An article's opening paragraph that ends by pointing ahead ("Work through these steps in
-# order.", "try the steps below", "Nimbus supports two methods:") reads like a symptom
-# question, but what it points to is in the sections after it: quoted first, the answer
-# would end on "these steps" and show none. It never leads; it may still follow.
-FORWARD_PENALTY = 1.0
-_POINTS_AHEAD = re.compile(
-    r"(?:\bbelow\b|\bthese steps\b|\beach one\b|\bthe following\b|\bas follows\b)[^.!?]*[.!]?$|:$",
-    re.IGNORECASE,
-)
 # A second section must be nearly as relevant as the first to be worth the space.
 SECOND_SECTION_FLOOR = 0.1
 # When another section's best part scores this close to the first's, the scores cannot
@@ -166,17 +157,6 @@ def _units(s_i: int, block_index: int, block: Block) -> list[_Unit]:
         if len(text) >= 3:
             units.append(_Unit(s_i, block_index, p_i, text, shape))
     return units
-
-
-def _points_ahead(section: _Section) -> bool:
-    """An opening paragraph (no heading of its own) whose last sentence points at later sections."""
-    heading = section.passage.section
-    if heading and heading != section.passage.title:
-        return False
-    last = section.blocks[-1]
-    if last.kind != "paragraph" or not last.sentences:
-        return False
-    return bool(_POINTS_AHEAD.search(strip_markup(last.sentences[-1]).strip()))
 
 
 def _shape_bonus(question: str, unit: _Unit) -> float:
@@ -380,7 +360,6 @@ def _compact(
                 parent -= 1
                 if block.items[parent].depth == 0:
                     wanted.add(parent)
-            wanted |= _with_sub_items(block, u.part)
         key = (u.section, u.block)
         if key not in chosen and _piece(block, wanted) in seen:
             return None  # the same words in another section ("1. Tap Account > Billing")
@@ -513,7 +492,7 @@ def _neighbours(block: Block, have: set[int]) -> list[set[int]]:
     if block.kind == "table" or not have:
         return []
     after = max(have) + 1
-    out = [_with_sub_items(block, after)] if after < len(block.parts()) else []
+    out = [{after}] if after < len(block.parts()) else []
     if out and block.kind == "paragraph" and strip_markup(block.sentences[after]).rstrip().endswith(":"):
         out = []  # an intro ("this can cause:") comes only with what it introduces
     start = min(have) - 1
@@ -529,19 +508,6 @@ def _neighbours(block: Block, have: set[int]) -> list[set[int]]:
     if start >= 0:
         out.append(set(range(start, min(have))))
     return out
-
-
-def _with_sub_items(block: Block, part: int) -> set[int]:
-    """A list item with the sub-items it leads into ("2. Choose what to delete:" and its
-    bullets): alone it would end on a colon that points at nothing."""
-    wanted = {part}
-    if block.kind != "list" or not strip_markup(block.items[part].text).rstrip().endswith(":"):
-        return wanted
-    child = part + 1
-    while child < len(block.items) and block.items[child].depth > block.items[part].depth:
-        wanted.add(child)
-        child += 1
-    return wanted
 
 
 def _numbered(block: Block) -> bool:
@@ -672,7 +638,6 @@ def extract_answer(question: str, passages: Sequence[Passage], embedder, budget:
     u_vecs, h_vecs = vectors[: len(units)], vectors[len(units) :]
     q_words = content_words(question)
     heading_sim = [float(h_vecs[i] @ q_vec) if headings[i] else 0.0 for i in range(len(sections))]
-    ahead = [FORWARD_PENALTY if _points_ahead(s) else 0.0 for s in sections]
     scores = np.array(
         [
             float(u_vecs[k] @ q_vec)
@@ -681,7 +646,6 @@ def extract_answer(question: str, passages: Sequence[Passage], embedder, budget:
             + HEADING_WEIGHT * heading_sim[u.section]
             + _shape_bonus(question, u)
             - (INTRO_PENALTY if not headings[u.section] else 0.0)
-            - ahead[u.section]
             for k, u in enumerate(units)
         ]
     )
