@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -36,6 +36,14 @@ RANK_WEIGHT = 0.03
 # An article's opening paragraphs (no heading of their own) introduce the topic in the
 # question's words but rarely hold the figure or the steps; they need a clearer lead.
 INTRO_PENALTY = 0.1
+# An article's opening paragraph may end by pointing ahead ("Work through these steps in
+# order.", "try the steps below"): what it points at is in later sections, so quoted, the
+# answer would end on "these steps" and show none. That sentence is left out; the rest of
+# the paragraph ("Your thermostat keeps heating ... even when it's offline") still answers.
+_POINTS_AHEAD = re.compile(
+    r"(?:\bbelow\b|\bthese steps\b|\beach one\b|\bthe following\b|\bas follows\b)[^.!?]*[.!]?$|:$",
+    re.IGNORECASE,
+)
 # A second section must be nearly as relevant as the first to be worth the space.
 SECOND_SECTION_FLOOR = 0.1
 # When another section's best part scores this close to the first's, the scores cannot
@@ -157,6 +165,18 @@ def _units(s_i: int, block_index: int, block: Block) -> list[_Unit]:
         if len(text) >= 3:
             units.append(_Unit(s_i, block_index, p_i, text, shape))
     return units
+
+
+def _without_pointer_ahead(passage: Passage, blocks: list[Block]) -> list[Block]:
+    """An opening paragraph (no heading of its own) without a last sentence pointing at later sections."""
+    if passage.section and passage.section != passage.title:
+        return blocks
+    if not blocks or blocks[-1].kind != "paragraph" or not blocks[-1].sentences:
+        return blocks
+    if not _POINTS_AHEAD.search(strip_markup(blocks[-1].sentences[-1]).strip()):
+        return blocks
+    kept = blocks[-1].sentences[:-1]
+    return blocks[:-1] + ([replace(blocks[-1], sentences=kept)] if kept else [])
 
 
 def _shape_bonus(question: str, unit: _Unit) -> float:
@@ -619,7 +639,7 @@ def extract_answer(question: str, passages: Sequence[Passage], embedder, budget:
     top_score = passages[0].score if passages else 0.0
     top_article = passages[0].article_id if passages else ""
     sections = [
-        _Section(i, p, parse_blocks(p.text))
+        _Section(i, p, _without_pointer_ahead(p, parse_blocks(p.text)))
         for i, p in enumerate(passages)
         if p.article_id == top_article or p.score >= top_score - PASSAGE_MARGIN
     ]
