@@ -167,9 +167,14 @@ def _units(s_i: int, block_index: int, block: Block) -> list[_Unit]:
     return units
 
 
+def _own_heading(passage: Passage) -> str:
+    """The section's heading, or "" for an article's opening paragraphs (their "section" is the title)."""
+    return passage.section if passage.section != passage.title else ""
+
+
 def _without_pointer_ahead(passage: Passage, blocks: list[Block]) -> list[Block]:
     """An opening paragraph (no heading of its own) without a last sentence pointing at later sections."""
-    if passage.section and passage.section != passage.title:
+    if _own_heading(passage):
         return blocks
     if not blocks or blocks[-1].kind != "paragraph" or not blocks[-1].sentences:
         return blocks
@@ -261,8 +266,8 @@ def _quote_section(
     ("3. Enter your new email address" without steps 1 and 2) would say less than nothing.
     """
     marker = f"[{section.index + 1}]"
-    heading = section.passage.section
-    lead = f"**{heading}**" if heading and heading != section.passage.title else ""
+    heading = _own_heading(section.passage)
+    lead = f"**{heading}**" if heading else ""
     used = len(lead) + 2 if lead else 0
     groups = _groups(section.blocks)
     anchor = next(g for g in groups if best[0] in g)
@@ -568,8 +573,8 @@ def _render_compact(
     headed: set[int] = set()
     for n, (s_i, text) in enumerate(pieces):
         section = sections[s_i]
-        heading = section.passage.section
-        if s_i in lead and s_i not in headed and heading and heading != section.passage.title:
+        heading = _own_heading(section.passage)
+        if s_i in lead and s_i not in headed and heading:
             out.append(f"**{heading}**")
             headed.add(s_i)
         last_of_run = n + 1 == len(pieces) or pieces[n + 1][0] != s_i
@@ -596,8 +601,8 @@ def _named_section(sections: list[_Section], heading_sim: list[float], first: in
     article = sections[first].passage.article_id
     best: dict[str, tuple[float, int]] = {}
     for i, section in enumerate(sections):
-        heading = section.passage.section
-        if not heading or heading == section.passage.title or section.passage.article_id != article:
+        heading = _own_heading(section.passage)
+        if not heading or section.passage.article_id != article:
             continue
         if heading not in best or heading_sim[i] > best[heading][0]:
             best[heading] = (heading_sim[i], i)
@@ -652,7 +657,7 @@ def extract_answer(question: str, passages: Sequence[Passage], embedder, budget:
     ]
     if not units:
         return ""
-    headings = [s.passage.section if s.passage.section != s.passage.title else "" for s in sections]
+    headings = [_own_heading(s.passage) for s in sections]
     q_vec = embedder.embed_one(question)
     vectors = _embed_cached(embedder, [u.text for u in units] + [h or "-" for h in headings])
     u_vecs, h_vecs = vectors[: len(units)], vectors[len(units) :]

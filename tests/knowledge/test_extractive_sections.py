@@ -384,24 +384,23 @@ def test_answer_opens_with_the_top_ranked_article_even_when_a_sibling_repeats_th
 def test_an_opening_paragraph_is_quoted_without_its_pointer_to_later_sections(embedder, budget):
     """ "Most problems come down to one of the causes below": the answer shows no causes, so it
     would end on a pointer at nothing (eleventh session). The sentence before it still answers."""
-    opening = Passage(
-        chunk_id="wifi#0",
-        article_id="wifi",
-        title="Thermostat won't connect to Wi-Fi",
-        url="https://help.example/articles/wifi",
-        section="Thermostat won't connect to Wi-Fi",
-        text="Your thermostat keeps heating and cooling on its schedule even when it's offline. "
+
+    def wifi(n: int, section: str, text: str, score: float) -> Passage:
+        title = "Thermostat won't connect to Wi-Fi"
+        return Passage(f"wifi#{n}", "wifi", title, "https://help.example/articles/wifi", section, text, score)
+
+    opening = wifi(
+        0,
+        "Thermostat won't connect to Wi-Fi",
+        "Your thermostat keeps heating and cooling on its schedule even when it's offline. "
         "Most connection problems come down to one of the causes below.",
-        score=0.8,
+        0.8,
     )
-    router = Passage(
-        chunk_id="wifi#1",
-        article_id="wifi",
-        title="Thermostat won't connect to Wi-Fi",
-        url="https://help.example/articles/wifi",
-        section="New router",
-        text="After changing your router, connect the thermostat to the new network in **Settings**.",
-        score=0.7,
+    router = wifi(
+        1,
+        "New router",
+        "After changing your router, connect the thermostat to the new network in **Settings**.",
+        0.7,
     )
     answer = extract_answer("does it keep heating when the wifi is down", [opening, router], embedder, budget)
     assert "keeps heating and cooling on its schedule" in answer, answer
