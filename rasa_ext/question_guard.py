@@ -26,8 +26,18 @@ The knowledge action answers it only when the articles answer it confidently and
 sends that reply, recording no unanswered question and counting no miss toward a handoff.
 A bare "how are you?" says nothing beyond courtesy words and keeps its intent.
 
-Intents it does not list (requests for a person, greetings) are left alone: "can I talk to
-a person?" still hands off.
+Greetings and requests for help are small talk of the same kind: customers wrap their
+question in them ("Hi Anna, pricing?", "can anyone help me understand pricing?") and DIET
+reads the wrap, so the customer got the greeting or the help text and had to ask again.
+A question-shaped `greet` or `help` message that says more than courtesy takes the same
+path and keeps `utter_greet` / `utter_help` unless the articles answer it confidently.
+Greeting and address words ("hi", "hello", "there", "team", "guys", "hola", "hallo",
+"bonjour", "olá", ...) and the words of asking for help ("can someone help me please?")
+count as courtesy, so "hi there?", "hello?", "hey, how are you?" and "can you help me?"
+keep their intent without a search.
+
+Intents it does not list (requests for a person) are left alone: "can I talk to a person?"
+and "could you let me know pricing please" (read as a request for a person) still hand off.
 """
 
 from __future__ import annotations
@@ -52,7 +62,14 @@ from contract.parse_data import UNLESS_ANSWERED as UNLESS_ANSWERED_KEY
 
 DEFAULT_INTENTS = ("goodbye", "thanks", "feedback_helpful", "feedback_unhelpful")
 # Small-talk intents and the reply each keeps when the articles do not answer confidently.
-DEFAULT_SMALL_TALK = {"chitchat": "utter_chitchat", "bot_challenge": "utter_iamabot"}
+# An intent mapped to no reply (`greet: null` in bot/config.yml) is not guarded: Rasa merges
+# the pipeline's `small_talk` into this dict, so leaving a key out keeps its default.
+DEFAULT_SMALL_TALK = {
+    "chitchat": "utter_chitchat",
+    "bot_challenge": "utter_iamabot",
+    "greet": "utter_greet",
+    "help": "utter_help",
+}
 
 # Words that open a question on their own (English, Spanish, German, French, Portuguese;
 # Spanish and Portuguese also without their accents, as customers type them). English
@@ -115,6 +132,40 @@ BARE_WORDS = frozenset(
     """.split()
 )
 
+# Greeting, address and well-wishing words, and the words of asking for help, in the same
+# five languages: the wrap around a question, never its topic ("hi team, can someone help
+# me please?", "hola, ¿hay alguien ahí?", "hallo zusammen, kann mir jemand helfen?",
+# "bonjour, il y a quelqu'un ?", "oi pessoal, tudo bem?"), and of asking the bot what it
+# covers ("what kind of questions can you answer?"). Words that can name what a
+# customer asks about ("online", "open", "available", "support", "account") are left out:
+# a message with one of them is searched.
+GREETING_WORDS = frozenset(
+    """
+    hi hello hey heya hiya hullo hallo howdy yo sup wassup whats what's up greetings
+    g'day gday aloha namaste welcome afternoon there here around anyone anybody someone
+    somebody everyone everybody folks guys guy people team y'all yall friend friends mate
+    sir madam ma'am dear again hope you're youre your well doing going today things how's
+    hows been please pls plz need some question questions quick q assist assistance with
+    something out us could would
+    ask asking answer answers know about topic topics cover kind kinds sort of
+    hola buenas buenos días dias tardes noches saludos qué que tal cómo como estás estas
+    está esta están estan usted ustedes va hay alguien ahí ahi todos equipo amigo amigos
+    señor señora me puedes puede pueden podrías podrias podría podria ayuda ayudar
+    ayudarme ayúdame ayudame necesito una pregunta consulta por favor tengo
+    moin servus grüß grüss gruß gruss gott grüezi hallöchen tag guten morgen abend na wie
+    geht's gehts geht dir ihnen euch zusammen leute liebe lieber liebes jemand da hier
+    hilfe helfen mir du kannst können könnten sie frage eine ich habe brauche bitte kurze
+    bonjour bonsoir coucou allo allô va vas allez allez-vous vas-tu comment vous tu il y
+    quelqu'un là tout le monde équipe madame monsieur messieurs dames cher chère chers et
+    aide aider m'aider pouvez-vous peux-tu pouvez peux j'ai une besoin d'aide svp s'il
+    plaît plait
+    olá ola oi bom boa dia tarde noite bem vai você voce alguém alguem aí ai pessoal gente
+    equipe senhor senhora e ajuda ajudar pode podem poderia tenho pergunta dúvida duvida
+    preciso
+    """.split()
+)
+COURTESY_WORDS = BARE_WORDS | GREETING_WORDS
+
 _WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
 _CLAUSE_BREAK = re.compile(r"[.!;,:\n]+")
 
@@ -144,8 +195,9 @@ def _opens_question(tokens: list[str]) -> bool:
 
 
 def more_than_courtesy(text: str) -> bool:
-    """Whether the message says something beyond a courtesy or a verdict on the answer."""
-    return any(word not in BARE_WORDS for word in words(text))
+    """Whether the message says something beyond a courtesy, a greeting, a request for help
+    or a verdict on the answer."""
+    return any(word not in COURTESY_WORDS for word in words(text))
 
 
 def is_question(text: str) -> bool:
@@ -156,8 +208,9 @@ def is_question(text: str) -> bool:
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class QuestionGuard(GraphComponent, IntentClassifier):
     """Sends question-shaped messages classified as a farewell, thanks, feedback or small
-    talk to the knowledge action (as `nlu_fallback`), keeping the classifier's ranking
-    visible; small talk carries the reply to fall back on."""
+    talk (a greeting and a request for help included) to the knowledge action (as
+    `nlu_fallback`), keeping the classifier's ranking visible; small talk carries the
+    reply to fall back on."""
 
     @classmethod
     def required_components(cls) -> list[type]:
@@ -170,8 +223,8 @@ class QuestionGuard(GraphComponent, IntentClassifier):
     def __init__(self, config: dict[str, Any]) -> None:
         self.component_config = config
         self.guarded_intents = frozenset(config.get("intents") or DEFAULT_INTENTS)
-        small_talk = config.get("small_talk")
-        self.small_talk: dict[str, str] = dict(DEFAULT_SMALL_TALK if small_talk is None else small_talk)
+        small_talk = DEFAULT_SMALL_TALK if config.get("small_talk") is None else config["small_talk"]
+        self.small_talk: dict[str, str] = {intent: reply for intent, reply in small_talk.items() if reply}
 
     @classmethod
     def create(

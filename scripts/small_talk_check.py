@@ -1,17 +1,21 @@
 """What the customer hears for messages the NLU takes for small talk.
 
-The question guard (rasa_ext/question_guard.py) sends a question-shaped `chitchat` or
-`bot_challenge` message to the knowledge action, which answers it only when the articles
-answer confidently and otherwise keeps the small-talk reply. `routing_report.py` sees only
+The question guard (rasa_ext/question_guard.py) sends a question-shaped `chitchat`,
+`bot_challenge`, `greet` or `help` message that says more than courtesy to the knowledge
+action, which answers it only when the articles answer confidently and otherwise keeps the
+small-talk reply. `routing_report.py` sees only
 the predicted action; this check follows such messages to the real knowledge base. It runs
 in two steps, because Rasa and the knowledge engine live in different environments:
 
     .venv-rasa/bin/python scripts/small_talk_check.py route --source nlu --out /tmp/st.json
     .venv-actions/bin/python scripts/small_talk_check.py ask /tmp/st.json
 
-`--source nlu`: every `chitchat` / `bot_challenge` example of bot/data/nlu.yml (none may
-get a knowledge answer); `--source tune|test`: the knowledge questions of that part of the
-evaluation set.
+`--source nlu`: every `chitchat` / `bot_challenge` / `greet` / `help` example of
+bot/data/nlu.yml (none may get a knowledge answer); `--source tune|test`: the knowledge
+questions of that part of the evaluation set (`--questions FILE`: of another question file
+in the same format, such as a file of questions wrapped in greetings). For questions with
+a known article, `ask` also counts the confident answers from that article, from another
+one, and near misses answered confidently.
 """
 
 from __future__ import annotations
@@ -31,10 +35,10 @@ for path in (ROOT, ROOT / "scripts"):
 
 from contract import parse_data  # noqa: E402  (both environments import it)
 
-SMALL_TALK = ("chitchat", "bot_challenge")
+SMALL_TALK = ("chitchat", "bot_challenge", "greet", "help")
 
 
-def _items(source: str) -> list[dict]:
+def _items(source: str, questions: Path | None = None) -> list[dict]:
     if source == "nlu":
         import yaml
 
@@ -49,9 +53,9 @@ def _items(source: str) -> list[dict]:
     from knowledge.eval.dataset import load_questions
 
     return [
-        {"id": q.id, "q": q.q, "history": list(q.history), "kind": q.kind}
-        for q in load_questions()
-        if q.part == source and q.kind in ("answerable", "near_miss")
+        {"id": q.id, "q": q.q, "history": list(q.history), "kind": q.kind, "article": q.article}
+        for q in load_questions(questions)
+        if source in (q.part, "both") and q.kind in ("answerable", "near_miss")
     ]
 
 
@@ -65,11 +69,11 @@ async def _route(agent, items: list[dict]) -> None:
         item["guard"] = parsed.get(parse_data.GUARD)
 
 
-def route_step(source: str, model: Path, out: Path) -> None:
+def route_step(source: str, model: Path, out: Path, questions: Path | None = None) -> None:
     from routing_report import load_agent
 
     warnings.simplefilter("ignore", DeprecationWarning)
-    items = _items(source)
+    items = _items(source, questions)
     asyncio.run(_route(load_agent(model), items))
     out.write_text(json.dumps(items, indent=1, ensure_ascii=False), encoding="utf-8")
     guarded = [i for i in items if (i["guard"] or {}).get(parse_data.UNLESS_ANSWERED)]
@@ -85,6 +89,7 @@ def ask_step(path: Path) -> None:
     items = json.loads(path.read_text(encoding="utf-8"))
     kb = KnowledgeBase()
     heard: Counter[str] = Counter()
+    judged: Counter[str] = Counter()
     for item in items:
         reply = small_talk_reply({parse_data.GUARD: item.get("guard")})
         if not reply:
@@ -95,22 +100,36 @@ def ask_step(path: Path) -> None:
         heard["answer" if answered else reply] += 1
         sources = ", ".join(s.article_id for s in answer.sources)
         said = f"ANSWER ({answer.method}; {sources})" if answered else f"{reply} (kb: {answer.method})"
+        if answered and item.get("kind"):
+            verdict = _verdict(item, [s.article_id for s in answer.sources])
+            judged[verdict] += 1
+            said += f" [{verdict}]"
         print(f"  {item['id']:16} {item['intent'] or '-':14} -> {said}: {item['q']}")
     print(f"replies: {dict(heard)}")
+    if judged:
+        print(f"confident answers: {dict(judged)}")
+
+
+def _verdict(item: dict, articles: list[str]) -> str:
+    """A confident answer to a known question: from its article, another one, or a near miss."""
+    if item["kind"] == "near_miss":
+        return "near miss answered"
+    return "right article" if articles[:1] == [item.get("article")] else "wrong article"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     steps = parser.add_subparsers(dest="step", required=True)
     route_parser = steps.add_parser("route", help="under .venv-rasa: which messages the guard marks")
-    route_parser.add_argument("--source", choices=("nlu", "tune", "test"), default="nlu")
+    route_parser.add_argument("--source", choices=("nlu", "tune", "test", "both"), default="nlu")
+    route_parser.add_argument("--questions", type=Path, default=None, help="question file (default: ours)")
     route_parser.add_argument("--model", type=Path, default=ROOT / ".data" / "models" / "nimbus.tar.gz")
     route_parser.add_argument("--out", type=Path, required=True)
     ask_parser = steps.add_parser("ask", help="under .venv-actions: what the knowledge base says to them")
     ask_parser.add_argument("routes", type=Path)
     args = parser.parse_args(argv)
     if args.step == "route":
-        route_step(args.source, args.model, args.out)
+        route_step(args.source, args.model, args.out, args.questions)
     else:
         ask_step(args.routes)
     return 0

@@ -1,6 +1,7 @@
 """The question guard: a question the classifier took for a farewell, thanks, a verdict or
-small talk goes to the knowledge action (as `nlu_fallback`; small talk naming the reply it
-keeps unless the articles answer); courtesies, verdicts and bare small talk stay as they are."""
+small talk (a greeting or a call for help included) goes to the knowledge action (as
+`nlu_fallback`; small talk naming the reply it keeps unless the articles answer);
+courtesies, verdicts, bare greetings and bare small talk stay as they are."""
 
 from __future__ import annotations
 
@@ -110,7 +111,7 @@ def test_courtesies_and_verdicts_keep_their_intent(text, intent):
     ("text", "intent"),
     [
         ("can I talk to a person?", "request_human"),
-        ("hi, how are you?", "greet"),
+        ("could you let me know pricing please", "request_human"),  # a person asked for: hands off
         ("how are you?", "chitchat"),  # courtesy words only: small talk, not searched
         ("are you ok?", "chitchat"),
         ("you are a bot", "bot_challenge"),  # not a question
@@ -142,10 +143,100 @@ def test_question_shaped_small_talk_goes_to_the_knowledge_action_naming_its_repl
     }
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "reply"),
+    [
+        ("Hi Anna, pricing?", "greet", "utter_greet"),
+        ("hi hi 😊 is anyone there on sundays?", "greet", "utter_greet"),
+        ("Hello Priya, hope you're well. do you have a refer a friend program?", "greet", "utter_greet"),
+        ("hey team, how long do refunds take", "greet", "utter_greet"),  # no mark: "how" opens it
+        ("hola equipo, ¿cuánto tarda el reembolso?", "greet", "utter_greet"),
+        ("hallo zusammen, wie lange dauert die Erstattung?", "greet", "utter_greet"),
+        ("bonjour, combien de temps pour un remboursement ?", "greet", "utter_greet"),
+        ("olá pessoal, quanto tempo demora o reembolso?", "greet", "utter_greet"),
+        ("can anyone help me understand pricing?", "help", "utter_help"),
+        ("what topics do you cover on thermostats?", "help", "utter_help"),
+    ],
+)
+def test_a_question_wrapped_in_a_greeting_or_a_call_for_help_goes_to_the_knowledge_action(text, intent, reply):
+    message = guarded(text, intent)
+    assert message.get("intent")["name"] == "nlu_fallback"
+    assert [r["name"] for r in message.get("intent_ranking")][:2] == ["nlu_fallback", intent]
+    assert message.as_dict(only_output_properties=True)[GUARD_KEY] == {
+        "relabelled": intent,
+        "unless_answered": reply,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("hi there?", "greet"),
+        ("hello?", "greet"),
+        ("hey, how are you?", "greet"),
+        ("hi, how are you?", "greet"),
+        ("hey guys, anyone around?", "greet"),
+        ("good afternoon, is anybody there?", "greet"),
+        ("hiya, how's it going?", "greet"),
+        ("hey, what's up?", "greet"),
+        ("hi team! hope you're well, how are things today?", "greet"),
+        ("hola, ¿qué tal?", "greet"),
+        ("buenas tardes, ¿hay alguien ahí?", "greet"),
+        ("hallo zusammen, ist jemand da?", "greet"),
+        ("guten Tag, wie geht es Ihnen?", "greet"),
+        ("bonjour, il y a quelqu'un ?", "greet"),
+        ("salut, ça va ?", "greet"),
+        ("olá, tudo bem?", "greet"),
+        ("oi pessoal, alguém aí?", "greet"),
+        ("can you help me?", "help"),
+        ("can someone help me please?", "help"),
+        ("hi, i have a quick question?", "help"),
+        ("what can you help me with?", "help"),
+        ("what kind of questions can you answer?", "help"),
+        ("¿me puedes ayudar?", "help"),
+        ("kannst du mir bitte helfen?", "help"),
+        ("pouvez-vous m'aider, s'il vous plaît ?", "help"),
+        ("pode me ajudar por favor?", "help"),
+    ],
+)
+def test_a_greeting_or_a_call_for_help_that_asks_nothing_else_keeps_its_intent(text, intent):
+    message = guarded(text, intent)
+    assert message.get("intent")["name"] == intent
+    assert GUARD_KEY not in message.as_dict(only_output_properties=True)
+
+
+def test_no_greeting_the_bot_was_taught_is_taken_for_a_question():
+    examples = _examples({"greet"})
+    assert len(examples) > 20
+    assert [text for text, intent in examples if intent_of(text, intent) != intent] == []
+
+
 def test_small_talk_can_be_left_unguarded_in_the_pipeline_config():
     config = {**QuestionGuard.get_default_config(), "small_talk": {}}
     (message,) = QuestionGuard(config).process([classified("do you ship abroad?", "chitchat")])
     assert message.get("intent")["name"] == "chitchat"
+
+
+def test_one_small_talk_intent_is_left_unguarded_by_mapping_it_to_no_reply():
+    """Rasa merges the pipeline's `small_talk` into the default dict, so an intent left out
+    of bot/config.yml keeps its default; mapped to null it is not guarded."""
+    from rasa.utils.common import override_defaults
+
+    config = override_defaults(QuestionGuard.get_default_config(), {"small_talk": {"greet": None}})
+    guard = QuestionGuard(config)
+    (greeting,) = guard.process([classified("Hi Anna, pricing?", "greet")])
+    (chitchat,) = guard.process([classified("do you ship abroad?", "chitchat")])
+    assert greeting.get("intent")["name"] == "greet"
+    assert chitchat.get("intent")["name"] == "nlu_fallback"
+
+
+def test_the_pipeline_config_guards_the_default_small_talk():
+    (guard,) = [
+        c
+        for c in yaml.safe_load((BOT / "config.yml").read_text())["pipeline"]
+        if c["name"] == "rasa_ext.question_guard.QuestionGuard"
+    ]
+    assert guard["small_talk"] == QuestionGuard.get_default_config()["small_talk"]
 
 
 def test_every_small_talk_reply_the_guard_names_exists_in_the_domain():
