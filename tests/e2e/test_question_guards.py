@@ -61,6 +61,7 @@ def test_farewells_and_verdicts_still_get_their_replies(plain_stack):
     [
         ("can i undo that later?", {"relabelled": "goodbye"}),
         ("are you a bot?", {"relabelled": "bot_challenge", "unless_answered": "utter_iamabot"}),
+        ("hi team, are you open on weekends?", {"relabelled": "greet", "unless_answered": "utter_greet"}),
     ],
 )
 def test_a_guarded_question_during_a_handoff_is_met_with_silence(model, text, guard):
@@ -126,3 +127,68 @@ def test_small_talk_questions_keep_their_replies_and_never_lead_to_a_handoff(pla
         assert actions_after_last_message(plain_stack, sender) == ["action_search_knowledge"]
     slots = tracker(plain_stack, sender)["slots"]
     assert not slots.get("handoff_active") and not slots.get("unanswered_count")
+
+
+# --- a greeting or a call for help around a question (question_guard "small_talk") -------
+
+
+@pytest.fixture(scope="module")
+def agent(model):
+    return load_agent(model)
+
+
+def parsed(agent, text: str) -> dict:
+    """What the trained model's NLU (the guard included) makes of a message."""
+    return asyncio.run(agent.parse_message(text))
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        ("hi team, are you open on weekends?", "greet"),
+        ("hi hi 😊 pricing?", "greet"),
+        ("can anyone help me understand pricing?", "help"),
+    ],
+)
+def test_a_question_wrapped_in_a_greeting_or_a_call_for_help_gets_the_articles_answer(
+    plain_stack, agent, message, intent
+):
+    """DIET reads the wrap (`greet` / `help`); the articles answer the question inside it."""
+    assert parsed(agent, message)["question_guard"]["relabelled"] == intent
+    sender = f"guard-wrapped-{intent}-{len(message)}"
+    replies = texts(say(plain_stack, sender, message))
+    assert actions_after_last_message(plain_stack, sender) == ["action_search_knowledge"]
+    assert "Sources:" in replies
+    assert response("utter_greet") not in replies and response("utter_help") not in replies
+
+
+def test_bare_greetings_and_calls_for_help_keep_their_replies_without_a_search(plain_stack, agent):
+    sender = "guard-greetings"
+    for message, intent, reply in [
+        ("hey, how are you?", "greet", "utter_greet"),
+        ("hi there?", "greet", "utter_greet"),
+        ("can you help me?", "help", "utter_help"),
+    ]:
+        assert parsed(agent, message)["intent"]["name"] == intent
+        assert texts(say(plain_stack, sender, message)) == response(reply)
+        assert actions_after_last_message(plain_stack, sender) == [reply]
+
+
+def test_a_wrapped_question_the_articles_do_not_answer_keeps_the_greeting_no_miss(plain_stack, agent):
+    """A near miss in a greeting: the knowledge base does not answer it, so the customer
+    gets the greeting, as before the guard; twice in a row still starts no handoff."""
+    sender = "guard-greeting-unanswered"
+    message = "hi hi 😊 do you have a refer a friend program?"
+    assert parsed(agent, message)["question_guard"]["unless_answered"] == "utter_greet"
+    for _ in range(2):
+        assert texts(say(plain_stack, sender, message)) == response("utter_greet")
+        assert actions_after_last_message(plain_stack, sender) == ["action_search_knowledge"]
+    slots = tracker(plain_stack, sender)["slots"]
+    assert not slots.get("handoff_active") and not slots.get("unanswered_count")
+
+
+def test_a_request_for_a_person_around_a_question_still_hands_off(plain_stack):
+    sender = "guard-greeting-person"
+    replies = texts(say(plain_stack, sender, "hi, can I talk to a person?"))
+    assert actions_after_last_message(plain_stack, sender) == ["action_handoff"]
+    assert "Sources:" not in replies

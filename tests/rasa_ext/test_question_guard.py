@@ -158,7 +158,7 @@ def test_question_shaped_small_talk_goes_to_the_knowledge_action_naming_its_repl
         ("what topics do you cover on thermostats?", "help", "utter_help"),
     ],
 )
-def test_a_question_wrapped_in_a_greeting_or_a_call_for_help_goes_to_the_knowledge_action(text, intent, reply):
+def test_a_question_wrapped_in_a_greeting_or_a_call_for_help_goes_to_the_kb(text, intent, reply):
     message = guarded(text, intent)
     assert message.get("intent")["name"] == "nlu_fallback"
     assert [r["name"] for r in message.get("intent_ranking")][:2] == ["nlu_fallback", intent]
