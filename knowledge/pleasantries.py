@@ -1,0 +1,181 @@
+"""The greeting, thanks and hedges around a customer's question, left out of its reading.
+
+Customers in chat rarely type a bare question: "Hi Anna, how do I cancel my plan? Cheers",
+"hey team 👋 quick q - refund??", "I was wondering if you ship to Canada, thanks!". Every
+social word is a word no article has, so left in, it becomes the question's weakest word for
+the decision's reading (`knowledge.reading`) and pulls the sentence vector away from the
+articles: wrapped in a greeting or a thank-you, a question the bot answers bare lost its
+confident answer about a third of the time (`bench/wrapped_questions.py`,
+docs/knowledge-quality.md).
+
+A list of whole wrap phrases only knows the wraps it lists, and customers invent new ones.
+This reads the message's shape instead: it is cut at punctuation and emoji into segments,
+whole segments at either end made only of social words are left out (and a greeting followed
+by a capitalised name, and a short signature after a sign-off), then social openers and hedges
+at the very start of what is left and thanks or "please" at its very end. It knows social
+words only, never topic words, so a question about a topic keeps every topic word. A message
+that is nothing but courtesy ("thanks!", "hi there") is returned as typed: the engine and the
+dialogue decide what to do with it.
+
+Pure text, no model: a message without such edges comes back unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Emoji, pictographs and text emoticons: never part of a question, and a natural break.
+_EMOJI = re.compile(
+    "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d]+"
+    r"|(?<!\w)(?:[:;=8xX]-?[)(\]\[dDpP/\\|3*]+|<3+|\^\^|\^_\^)(?!\w)"
+)
+# What separates a greeting or a sign-off from the question: punctuation and dashes.
+_BREAK = re.compile(r"[,.!?;:\n()…~|]+|\s[-–—]+\s|\s[-–—]+$|^[-–—]+\s")
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+_GREETINGS = frozenset(
+    """hi hii hiii hiya heya hey heyy heyyy hello helo hellooo hallo howdy yo hola gday g'day
+    greetings morning mornin afternoon evening evenin dear namaste aloha sup wassup kia ora
+    good""".split()
+)
+# Whom a greeting or thanks is addressed to.
+_ADDRESS = frozenset(
+    """there team all everyone everybody folks guys gang y'all yall people support sir sirs
+    madam ma'am maam mate mates friend friends buddy pal peeps nimbus again you u""".split()
+)
+_THANKS = frozenset(
+    """thanks thank thanx thx thnx thnks tx ty tysm tyvm ta tia cheers cheerio appreciated
+    appreciate regards kind best warm warmest sincerely yours bye cya later soon talk take
+    care""".split()
+)
+# Everything else a purely social segment may contain ("hope you're doing well", "sorry to
+# bother you", "quick question", "thanks so much for your help", "have a nice day").
+_FILLER = frozenset(
+    """so much very lot lots loads heaps million advance in a an the for your my it it's its
+    this that is are am r to of and or but just me i i'm im we ok okay okey kk alright well
+    please pls plz plse asap urgent urgently help time patience sorry apologies apology bother
+    bothering trouble disturb disturbing if silly dumb stupid question questions q qq quick one
+    wrong right place hope hoping you're youre doing fine great good nice lovely wonderful
+    day weekend evening night how all x xx xxx xo lol haha hehe lmao omg oh ah um uh hmm
+    again also here quickly fast soon possible lmk know let thank""".split()
+)
+_SOCIAL = _GREETINGS | _ADDRESS | _THANKS | _FILLER
+
+# Openers of what is left, by phrase ("i was wondering if ...", "can you tell me ...").
+_GREETED = r"(?:\s+(?:" + "|".join(sorted(_ADDRESS, key=len, reverse=True)) + r"))*"
+_OPENERS = re.compile(
+    r"^(?:"
+    + "|".join(
+        [
+            r"(?:hi+|hiya|heya|hey+|hello+|helo|hallo|howdy|yo|hola|g'?day|greetings|dear)" + _GREETED,
+            r"good\s+(?:morning|afternoon|evening|day)" + _GREETED,
+            r"(?:a\s+|one\s+)?quick\s+(?:question|one|q)(?:\s+for\s+you)?",
+            r"(?:i\s+)?(?:have|got)\s+a\s+(?:quick\s+)?question(?:\s+for\s+you)?",
+            r"sorry\s+(?:to\s+(?:bother|trouble|disturb)(?:\s+you)?(?:\s+again)?|for\s+the\s+trouble)",
+            r"sorry",
+            r"(?:so|ok|okay|um+|uh+|hmm+|well|anyway)",
+            r"(?:i\s+was\s+|i'?m\s+|i\s+am\s+|just\s+)?wondering",
+            r"(?:i\s+was\s+|i'?m\s+|i\s+am\s+|just\s+)?hoping\s+(?:you|someone|somebody|anyone)\s+"
+            r"(?:could|can|would|might)\s+(?:please\s+)?(?:tell\s+me|let\s+me\s+know|help(?:\s+me)?(?:\s+with)?)",
+            r"(?:can|could|would|will)\s+(?:you|u|someone|somebody|anyone|anybody)\s+"
+            r"(?:please\s+|pls\s+|kindly\s+)?(?:tell|let|show)\s+me(?:\s+know)?",
+            r"would\s+you\s+mind\s+(?:telling\s+me|letting\s+me\s+know)",
+            r"do\s+(?:you|u)\s+(?:happen\s+to\s+)?know",
+            r"(?:i'?d|i\s+would|id)\s+(?:like|love)\s+to\s+know",
+            r"(?:please|pls|plz|kindly)(?:\s+(?:tell|let)\s+me(?:\s+know)?)?",
+            r"any\s+idea",
+        ]
+    )
+    + r")(?:\s+(?:if|whether))?\b[\s,.!:;-]*",
+    re.IGNORECASE,
+)
+_CLOSERS = re.compile(
+    r"[\s,.!:;-]*\b(?:"
+    + "|".join(
+        [
+            r"(?:thanks|thank\s+(?:you|u)|thanx|thx|thnx|ty|tysm|tyvm|ta|tia|cheers|many\s+thanks"
+            r"|much\s+appreciated|appreciate\s+it|appreciate\s+the\s+help)"
+            r"(?:\s+(?:so\s+much|very\s+much|a\s+lot|loads|heaps|a\s+million|in\s+advance))*" + _GREETED,
+            r"(?:please|pls|plz|asap|urgently|urgent|lol|haha|lmk|let\s+me\s+know|x+)",
+        ]
+    )
+    + r")$",
+    re.IGNORECASE,
+)
+
+
+def without_pleasantries(message: str) -> str:
+    """The message without the greeting, thanks and hedges around its question.
+
+    "Hi Anna, sorry to bother you - how do I cancel my plan? Cheers, Tom" is read as "how do
+    I cancel my plan?". A message with nothing but courtesy comes back as typed.
+    """
+    text = _EMOJI.sub(" . ", message.replace("’", "'"))
+    spans = _segments(text)
+    first, last = 0, len(spans)
+    while first < last - 1 and _social_opening(text, spans, first):
+        first += 1
+    while last - 1 > first and _social_closing(text, spans, first, last):
+        last -= 1
+    if first >= last:
+        return message.strip()
+    start, end = spans[first][0], spans[last - 1][1]
+    while end < len(text) and text[end] in "?？":
+        end += 1
+    core = text[start:end].strip()
+    for _ in range(4):  # openers come in short runs: "hi team, so i was wondering if ..."
+        trimmed = _CLOSERS.sub("", _OPENERS.sub("", core)).strip(" ,.;:-")
+        if trimmed == core:
+            break
+        core = trimmed
+    if not _WORD.search(core.lower()):
+        return message.strip()
+    return message.strip() if core == text.strip() else core
+
+
+def _segments(text: str) -> list[tuple[int, int]]:
+    """Where each stretch of text between breaks starts and ends."""
+    spans: list[tuple[int, int]] = []
+    position = 0
+    for found in _BREAK.finditer(text):
+        if text[position : found.start()].strip():
+            spans.append((position, found.start()))
+        position = found.end()
+    if text[position:].strip():
+        spans.append((position, len(text)))
+    return spans
+
+
+def _words(text: str, span: tuple[int, int]) -> list[str]:
+    return _WORD.findall(text[span[0] : span[1]].lower())
+
+
+def _social(words: list[str]) -> bool:
+    return bool(words) and all(word in _SOCIAL for word in words)
+
+
+def _names(text: str, span: tuple[int, int], skip: int = 0) -> bool:
+    """Whether the segment's words (after the first `skip`) are a name or initials as
+    people sign: "Anna", "Priya S", "JB"."""
+    raw = text[span[0] : span[1]].split()[skip:]
+    return 0 < len(raw) <= 2 and all(re.fullmatch(r"[A-Z][a-zA-Z'.-]*|[A-Z]{1,3}\.?", word) for word in raw)
+
+
+def _social_opening(text: str, spans: list[tuple[int, int]], index: int) -> bool:
+    words = _words(text, spans[index])
+    if _social(words):
+        return True
+    # "Hi Anna," / "Morning Priya S," : a greeting and whom it greets.
+    return bool(words) and words[0] in _GREETINGS and _names(text, spans[index], skip=1)
+
+
+def _social_closing(text: str, spans: list[tuple[int, int]], first: int, last: int) -> bool:
+    words = _words(text, spans[last - 1])
+    if _social(words):
+        return True
+    # "thanks, Tom" / "Regards - JB": a signature right after a social segment, or after
+    # a dash or a line break ("how long do refunds take? - Tom").
+    if last - 2 < first or not _names(text, spans[last - 1]):
+        return False
+    between = text[spans[last - 2][1] : spans[last - 1][0]]
+    return _social(_words(text, spans[last - 2])) or any(mark in between for mark in "-–—\n")
