@@ -30,7 +30,7 @@ _EMOJI = re.compile(
     r"|(?<!\w)(?:[:;=8xX]-?[)(\]\[dDpP/\\|3*]+|<3+|\^\^|\^_\^)(?!\w)"
 )
 # What separates a greeting or a sign-off from the question: punctuation and dashes.
-_BREAK = re.compile(r"[,.!?;:\n()…~|]+|\s[-–—]+\s|\s[-–—]+$|^[-–—]+\s")
+_BREAK = re.compile(r"[,!?;:\n()…~|]+|\.+(?=\s|$)|\s[-–—]+\s|\s[-–—]+$|^[-–—]+\s")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 _GREETINGS = frozenset(
@@ -41,12 +41,13 @@ _GREETINGS = frozenset(
 # Whom a greeting or thanks is addressed to.
 _ADDRESS = frozenset(
     """there team all everyone everybody folks guys gang y'all yall people support sir sirs
-    madam ma'am maam mate mates friend friends buddy pal peeps nimbus again you u""".split()
+    madam ma'am maam mate mates friend friends buddy pal peeps hun babe love luv legend legends
+    nimbus again you u x xx""".split()
 )
 _THANKS = frozenset(
-    """thanks thank thanx thx thnx thnks tx ty tysm tyvm ta tia cheers cheerio appreciated
-    appreciate regards kind best warm warmest sincerely yours bye cya later soon talk take
-    care""".split()
+    """thanks thank thanx thx thnx thnks tx ty tysm tyvm ta tia cheers cheerio many appreciated
+    appreciate grateful regards kind best warm warmest sincerely yours bye cya later soon talk
+    take care god bless""".split()
 )
 # Everything else a purely social segment may contain ("hope you're doing well", "sorry to
 # bother you", "quick question", "thanks so much for your help", "have a nice day").
@@ -57,7 +58,11 @@ _FILLER = frozenset(
     bothering trouble disturb disturbing if silly dumb stupid question questions q qq quick one
     wrong right place hope hoping you're youre doing fine great good nice lovely wonderful
     day weekend evening night how all x xx xxx xo lol haha hehe lmao omg oh ah um uh hmm
-    again also here quickly fast soon possible lmk know let thank""".split()
+    again also here quickly fast soon possible lmk know let thank have no rush hurry need
+    needed today tonight now still waiting wait getting really frustrated annoyed nobody
+    anybody anyone someone somebody has replied reply replies response respond answer get back
+    kindly revert at earliest soonest yet convenience would could will can be been being third second asking
+    asked""".split()
 )
 _SOCIAL = _GREETINGS | _ADDRESS | _THANKS | _FILLER
 
@@ -71,12 +76,20 @@ _OPENERS = re.compile(
             r"good\s+(?:morning|afternoon|evening|day)" + _GREETED,
             r"(?:a\s+|one\s+)?quick\s+(?:question|one|q)(?:\s+for\s+you)?",
             r"(?:i\s+)?(?:have|got)\s+a\s+(?:quick\s+)?question(?:\s+for\s+you)?",
-            r"sorry\s+(?:to\s+(?:bother|trouble|disturb)(?:\s+you)?(?:\s+again)?|for\s+the\s+trouble)",
+            r"sorry\s+(?:to\s+(?:bother|trouble|disturb)(?:\s+you)?(?:\s+again)?|for\s+the\s+trouble"
+            r"|to\s+be\s+a\s+pain|for\s+my\s+(?:bad\s+|poor\s+)?english"
+            r"|if\s+this\s+is\s+a\s+(?:silly|dumb|stupid|daft)\s+(?:one|question))",
             r"sorry",
-            r"(?:so|ok|okay|um+|uh+|hmm+|well|anyway)",
+            r"(?:so|ok|okay|omg|um+|uh+|hmm+|well|anyway)",
             r"(?:i\s+was\s+|i'?m\s+|i\s+am\s+|just\s+)?wondering",
-            r"(?:i\s+was\s+|i'?m\s+|i\s+am\s+|just\s+)?hoping\s+(?:you|someone|somebody|anyone)\s+"
-            r"(?:could|can|would|might)\s+(?:please\s+)?(?:tell\s+me|let\s+me\s+know|help(?:\s+me)?(?:\s+with)?)",
+            r"(?:i\s+was\s+|was\s+|i'?m\s+|i\s+am\s+|just\s+)?hoping\s+(?:you|someone|somebody|anyone)\s+"
+            r"(?:could|can|would|might)\s+(?:please\s+)?(?:tell\s+me|let\s+me\s+know|explain|help(?:\s+me)?(?:\s+with)?)",
+            r"(?:you|someone|somebody|anyone|anybody)\s+(?:could|can|would)\s+(?:please\s+)?(?:explain|tell\s+me)",
+            r"(?:can|could)\s+(?:you|u|someone|somebody|anyone|anybody)\s+(?:please\s+)?"
+            r"(?:help\s+me\s+(?:understand|with|figure\s+out)|explain)",
+            r"(?:i\s+)?(?:just\s+)?want(?:ed)?\s+to\s+(?:check|ask|know)",
+            r"(?:i'?d|i\s+would)\s+(?:be\s+grateful|appreciate\s+it)\s+if\s+(?:you|someone)\s+could\s+"
+            r"(?:advise(?:\s+on)?|tell\s+me|let\s+me\s+know|explain)",
             r"(?:can|could|would|will)\s+(?:you|u|someone|somebody|anyone|anybody)\s+"
             r"(?:please\s+|pls\s+|kindly\s+)?(?:tell|let|show)\s+me(?:\s+know)?",
             r"would\s+you\s+mind\s+(?:telling\s+me|letting\s+me\s+know)",
@@ -86,7 +99,7 @@ _OPENERS = re.compile(
             r"any\s+idea",
         ]
     )
-    + r")(?:\s+(?:if|whether))?\b[\s,.!:;-]*",
+    + r")(?:\s+(?:if|whether))?(?:\s+(?:but|and))?\b[\s,.!:;-]*",
     re.IGNORECASE,
 )
 _CLOSERS = re.compile(
@@ -158,15 +171,17 @@ def _names(text: str, span: tuple[int, int], skip: int = 0) -> bool:
     """Whether the segment's words (after the first `skip`) are a name or initials as
     people sign: "Anna", "Priya S", "JB"."""
     raw = text[span[0] : span[1]].split()[skip:]
-    return 0 < len(raw) <= 2 and all(re.fullmatch(r"[A-Z][a-zA-Z'.-]*|[A-Z]{1,3}\.?", word) for word in raw)
+    return 0 < len(raw) <= 2 and all(
+        re.fullmatch(r"[A-Z][a-zA-Z'.-]*|[A-Z](?:\.?[A-Z]){0,2}\.?", word) for word in raw
+    )
 
 
 def _social_opening(text: str, spans: list[tuple[int, int]], index: int) -> bool:
     words = _words(text, spans[index])
     if _social(words):
         return True
-    # "Hi Anna," / "Morning Priya S," : a greeting and whom it greets.
-    return bool(words) and words[0] in _GREETINGS and _names(text, spans[index], skip=1)
+    # "Hi Anna," / "Morning Priya S," / "hi anna,": a greeting and whom it greets.
+    return bool(words) and words[0] in _GREETINGS and (_names(text, spans[index], skip=1) or len(words) == 2)
 
 
 def _social_closing(text: str, spans: list[tuple[int, int]], first: int, last: int) -> bool:
