@@ -60,11 +60,21 @@ _FILLER = frozenset(
     day weekend evening night how all x xx xxx xo lol haha hehe lmao omg oh ah um uh hmm
     again also here quickly fast soon possible lmk know let thank have no rush hurry need
     needed today tonight now still waiting wait getting really frustrated annoyed nobody
-    anybody anyone someone somebody has replied reply replies response respond answer get back
-    kindly revert at earliest soonest yet convenience would could will can be been being third second asking
-    asked""".split()
+    anybody anyone someone somebody has replied reply replies response respond answer
+    kindly revert at earliest soonest yet convenience third second asking asked""".split()
 )
 _SOCIAL = _GREETINGS | _ADDRESS | _THANKS | _FILLER
+# A segment opening like a question ("is it still ok", "how long") is part of the question
+# even when its words are common ones; only courtesy questions ("how are you doing today",
+# "anyone there") are social.
+_ASKING = frozenset(
+    """how what when where why which who whom is are am do does did can could will would should
+    may might""".split()
+)
+_COURTESY_ASKING = frozenset(
+    """how are you u r ya doing is it going things today everything all well good there anyone
+    anybody someone""".split()
+)
 
 # Openers of what is left, by phrase ("i was wondering if ...", "can you tell me ...").
 _GREETED = r"(?:\s+(?:" + "|".join(sorted(_ADDRESS, key=len, reverse=True)) + r"))*"
@@ -110,6 +120,8 @@ _CLOSERS = re.compile(
             r"|much\s+appreciated|appreciate\s+it|appreciate\s+the\s+help)"
             r"(?:\s+(?:so\s+much|very\s+much|a\s+lot|loads|heaps|a\s+million|in\s+advance))*" + _GREETED,
             r"(?:please|pls|plz|asap|urgently|urgent|lol|haha|lmk|let\s+me\s+know|x+)",
+            r"(?:i\s+)?would\s+appreciate\s+(?:a\s+|an\s+)?(?:quick\s+|fast\s+|prompt\s+)?(?:reply|response|answer)",
+            r"(?:please\s+|pls\s+|kindly\s+)?get\s+back\s+to\s+me(?:\s+(?:asap|soon|quickly))?",
         ]
     )
     + r")$",
@@ -164,6 +176,8 @@ def _words(text: str, span: tuple[int, int]) -> list[str]:
 
 
 def _social(words: list[str]) -> bool:
+    if words and words[0] in _ASKING:
+        return all(word in _COURTESY_ASKING for word in words)
     return bool(words) and all(word in _SOCIAL for word in words)
 
 
