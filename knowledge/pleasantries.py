@@ -119,12 +119,17 @@ _CLOSERS = re.compile(
             r"(?:thanks|thank\s+(?:you|u)|thanx|thx|thnx|ty|tysm|tyvm|ta|tia|cheers|many\s+thanks"
             r"|much\s+appreciated|appreciate\s+it|appreciate\s+the\s+help)"
             r"(?:\s+(?:so\s+much|very\s+much|a\s+lot|loads|heaps|a\s+million|in\s+advance))*" + _GREETED,
-            r"(?:please|pls|plz|asap|urgently|urgent|lol|haha|lmk|let\s+me\s+know|x+)",
-            r"(?:i\s+)?would\s+appreciate\s+(?:a\s+|an\s+)?(?:quick\s+|fast\s+|prompt\s+)?(?:reply|response|answer)",
-            r"(?:please\s+|pls\s+|kindly\s+)?get\s+back\s+to\s+me(?:\s+(?:asap|soon|quickly))?",
+            r"(?:please|pls|plz|asap|urgently|urgent|lol|haha|x+)",
         ]
     )
     + r")$",
+    re.IGNORECASE,
+)
+# Requests for a reply, only after a break: "when will you get back to me" asks itself.
+_AFTER_BREAK = re.compile(
+    r"(?<=[,.!?;:-])\s*(?:(?:i\s+)?would\s+appreciate\s+(?:a\s+|an\s+)?(?:quick\s+|fast\s+|prompt\s+)?"
+    r"(?:reply|response|answer)|(?:please\s+|pls\s+|kindly\s+)?get\s+back\s+to\s+me(?:\s+(?:asap|soon|quickly))?)"
+    r"[\s.!]*$",
     re.IGNORECASE,
 )
 
@@ -149,7 +154,7 @@ def without_pleasantries(message: str) -> str:
         end += 1
     core = text[start:end].strip()
     for _ in range(4):  # openers come in short runs: "hi team, so i was wondering if ..."
-        trimmed = _CLOSERS.sub("", _OPENERS.sub("", core)).strip(" ,.;:-")
+        trimmed = _CLOSERS.sub("", _AFTER_BREAK.sub("", _OPENERS.sub("", core))).strip(" ,.;:-")
         if trimmed == core:
             break
         core = trimmed
