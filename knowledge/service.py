@@ -25,7 +25,7 @@ from knowledge.answer.prompt import (
     clean_standalone,
     load_template,
 )
-from knowledge.asking import asking_part, is_long
+from knowledge.asking import asking_part
 from knowledge.budget import budget_for
 from knowledge.calibration import ABSTAIN, ANSWER, DEFAULT_PATH, SUGGEST, Calibration
 from knowledge.config import Settings
@@ -137,14 +137,10 @@ class KnowledgeBase:
         `spelling=False` (a question known to be in another language) searches the words
         as typed (`Retriever.search`). A long, story-like message is ranked whole but
         decided on the sentences that ask (`knowledge.asking`). Greetings, thanks and
-        hedges around the question are not part of it (`knowledge.pleasantries`); a story
-        is still ranked as typed (a greeting is a small part of it, and which of the
-        article's chunks the whole story retrieves is what its ask is read against), only
-        its asking sentences are read without them.
+        hedges around the question are not part of it (`knowledge.pleasantries`).
         """
         self.store.refresh()
-        unwrapped = without_pleasantries(question)
-        asked = question.strip() if is_long(unwrapped) else unwrapped
+        asked = without_pleasantries(question)
         window = self.settings.retrieval.max_messages_in_query
         folded = build_query(asked, history, window)
         dependent = bool(history) and depends_on_history(asked)
@@ -153,7 +149,7 @@ class KnowledgeBase:
             if recent:
                 folded = " ".join([*recent, asked])
         alone = self.retriever.search(asked, spelling=spelling)
-        ask = asking_part(unwrapped)
+        ask = asking_part(asked)
         if ask:  # a long message: the decision reads the sentences that ask
             alone = self.retriever.read_on(alone, ask)
         if folded == asked:
