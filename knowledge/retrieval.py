@@ -581,24 +581,16 @@ class Retriever:
         ]
         return self._reading(text, rows, None) if rows else 0.0
 
-    def read_on(self, result: SearchResult, words: str, also: SearchResult | None = None) -> SearchResult:
+    def read_on(self, result: SearchResult, words: str) -> SearchResult:
         """`result` with its top article's reading and key-term coverage taken on `words`.
 
         For a long message (`knowledge.asking`): the ranking stays the whole message's, but
         whether the top article answers is judged on the sentences that ask, so a story
         word no article mentions ("the lake", "my sister-in-law") does not count against it.
-        `also` (the ask searched on its own) adds the top article's chunks the ask finds
-        itself: which chunks the whole story retrieves depends on its incidental words, and
-        the part that answers the ask may not be among them. One model pass over `words`;
-        the ranking and the other signals are unchanged.
+        One model pass over `words`; the ranking and the other signals are unchanged.
         """
         top = result.article_ids()[:1]
         passages = [p for p in result.passages if p.article_id in top]
-        seen = {p.text for p in passages}
-        for p in also.passages if also is not None else ():
-            if p.article_id in top and p.text not in seen:
-                passages.append(p)
-                seen.add(p.text)
         if not passages:
             return result
         mended = self.correct(words)

@@ -151,7 +151,7 @@ class KnowledgeBase:
         alone = self.retriever.search(asked, spelling=spelling)
         ask = asking_part(asked)
         if ask:  # a long message: the decision reads the sentences that ask
-            alone = self.retriever.read_on(alone, ask, also=self.retriever.search(ask, spelling=spelling))
+            alone = self.retriever.read_on(alone, ask)
         if folded == asked:
             if not self._worth_reading_in_context(asked, history, alone):
                 return alone
