@@ -34,6 +34,7 @@ from knowledge.embedding import default_embedder
 from knowledge.followup import MAX_POINTING_WORDS, depends_on_history
 from knowledge.gloss import gloss
 from knowledge.language import ENGLISH, NAMES
+from knowledge.pleasantries import without_pleasantries
 from knowledge.retrieval import Retriever, SearchResult, build_query
 from knowledge.store import ChunkStore, KnowledgeBaseMissing
 
@@ -135,10 +136,11 @@ class KnowledgeBase:
         about apple pay for the subscription?" is confidently about failed payments.
         `spelling=False` (a question known to be in another language) searches the words
         as typed (`Retriever.search`). A long, story-like message is ranked whole but
-        decided on the sentences that ask (`knowledge.asking`).
+        decided on the sentences that ask (`knowledge.asking`). Greetings, thanks and
+        hedges around the question are not part of it (`knowledge.pleasantries`).
         """
         self.store.refresh()
-        asked = question.strip()
+        asked = without_pleasantries(question)
         window = self.settings.retrieval.max_messages_in_query
         folded = build_query(asked, history, window)
         dependent = bool(history) and depends_on_history(asked)
@@ -366,7 +368,7 @@ class KnowledgeBase:
         # The extractive answer looks at every retrieved section: the one that answers may
         # rank below the passages a model gets, and only quoted text is ever shown. Its
         # sentences are scored against the mended question (the words the articles use).
-        scored = question if foreign else self.retriever.correct(question)
+        scored = question if foreign else self.retriever.correct(without_pleasantries(question))
         answer = self._extractive(scored, result.passages, channel)
         return unsure(result) if answer.method == "abstain" else self._with_see_also(answer, result)
 

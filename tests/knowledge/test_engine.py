@@ -542,12 +542,6 @@ def test_without_a_model_a_foreign_question_is_pointed_to_its_article(
     ("message", "article"),
     [
         (
-            "Hi there. My daughter set up the thermostat for me at Christmas and she has gone back "
-            "to university now. I have forgotten the password and cannot get into the app. "
-            "How do I reset my password?",
-            "reset-your-password",
-        ),
-        (
             "Last week the power went out in the whole street during the storm. Since then the "
             "screen on the thermostat stays black even though the breaker is on. What should I check?",
             "display-blank-or-no-power",
@@ -562,6 +556,23 @@ def test_a_story_with_its_ask_inside_gets_a_confident_answer(sample_kb, embedder
     answer = kb.ask(message)
     assert answer.method == "extractive"
     assert answer.sources[0].article_id == article
+
+
+def test_a_greeting_before_a_story_does_not_change_its_decision(sample_kb, embedder):
+    """Until the twelfth session this story was one of the confident examples above, but only
+    because "Hi there." made the whole story retrieve the chunks of *Reset your password*
+    its ask reads well; without the greeting the same story is suggested. A greeting is not
+    part of the question (`knowledge.pleasantries`), so both now get the same decision, and
+    the right article leads it (docs/knowledge-quality.md, twelfth session)."""
+    story = (
+        "My daughter set up the thermostat for me at Christmas and she has gone back to "
+        "university now. I have forgotten the password and cannot get into the app. "
+        "How do I reset my password?"
+    )
+    kb = kb_for(sample_kb, embedder)
+    greeted, bare = kb.search("Hi there. " + story), kb.search(story)
+    assert greeted.signals == bare.signals
+    assert greeted.article_ids()[:1] == ["reset-your-password"]
 
 
 @pytest.mark.parametrize(
@@ -621,3 +632,36 @@ def test_a_short_unsure_question_is_settled_by_the_conversation(sample_kb, embed
     answer = kb.ask(question, ["how do i change the email on my account"])
     assert answer.method == "extractive"
     assert answer.sources[0].article_id == "change-your-email-address"
+
+
+@pytest.mark.parametrize(
+    ("message", "bare", "article"),
+    [
+        (
+            "Hi Anna, sorry to bother you - how do i cancel my plan? Cheers, Tom",
+            "how do i cancel my plan?",
+            "change-or-cancel-your-plan",
+        ),
+        (
+            "hey team 👋 quick q - how long do refunds take?? thx so much",
+            "how long do refunds take??",
+            "refund-timing",
+        ),
+        (
+            "was hoping you could tell me where is my order. Many thanks, Rahul",
+            "where is my order",
+            "track-your-order",
+        ),
+    ],
+)
+def test_a_greeting_or_thanks_around_a_question_does_not_change_the_answer(
+    sample_kb, embedder, message, bare, article
+):
+    """Wrapped in a greeting or a thank-you, a question the bot answers bare lost its
+    confident answer about a third of the time (twelfth session, `knowledge.pleasantries`)."""
+    kb = kb_for(sample_kb, embedder)
+    assert kb.ask(bare).sources[0].article_id == article
+    answer = kb.ask(message)
+    assert answer.method == "extractive"
+    assert answer.sources[0].article_id == article
+    assert kb.search(message).signals == kb.search(bare).signals
