@@ -131,21 +131,7 @@ def test_intents_it_does_not_guard_and_bare_small_talk_are_left_alone(text, inte
         ("are you a bot?", "bot_challenge", "utter_iamabot"),
         ("do you ship abroad?", "chitchat", "utter_chitchat"),
         ("who made you?", "chitchat", "utter_chitchat"),
-    ],
-)
-def test_question_shaped_small_talk_goes_to_the_knowledge_action_naming_its_reply(text, intent, reply):
-    message = guarded(text, intent)
-    assert message.get("intent")["name"] == "nlu_fallback"
-    assert [r["name"] for r in message.get("intent_ranking")][:2] == ["nlu_fallback", intent]
-    assert message.as_dict(only_output_properties=True)[GUARD_KEY] == {
-        "relabelled": intent,
-        "unless_answered": reply,
-    }
-
-
-@pytest.mark.parametrize(
-    ("text", "intent", "reply"),
-    [
+        # A question wrapped in a greeting or a call for help is small talk of the same kind.
         ("Hi Anna, pricing?", "greet", "utter_greet"),
         ("hi hi 😊 is anyone there on sundays?", "greet", "utter_greet"),
         ("Hello Priya, hope you're well. do you have a refer a friend program?", "greet", "utter_greet"),
@@ -158,7 +144,7 @@ def test_question_shaped_small_talk_goes_to_the_knowledge_action_naming_its_repl
         ("what topics do you cover on thermostats?", "help", "utter_help"),
     ],
 )
-def test_a_question_wrapped_in_a_greeting_or_a_call_for_help_goes_to_the_kb(text, intent, reply):
+def test_question_shaped_small_talk_goes_to_the_knowledge_action_naming_its_reply(text, intent, reply):
     message = guarded(text, intent)
     assert message.get("intent")["name"] == "nlu_fallback"
     assert [r["name"] for r in message.get("intent_ranking")][:2] == ["nlu_fallback", intent]
