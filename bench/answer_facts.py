@@ -107,11 +107,13 @@ def capture(part: str, cache: Path) -> list[dict]:
     embedder = default_embedder()
     store, calibration, _ = calibrated_sample(embedder, cache, Calibration.load(DEFAULT_PATH))
     kb = engine(store.uri, embedder, calibration)
-    seen: list[list] = []
+    seen: list[tuple[str, list]] = []
     original = service.extract_answer
 
     def recording(question, passages, embedder, budget=None):
-        seen.append(list(passages))
+        # The question as the service scores the parts against it (mended spelling, no
+        # greeting or thanks), which is not always the question as asked.
+        seen.append((question, list(passages)))
         return original(question, passages, embedder, budget=budget)
 
     service.extract_answer = recording
@@ -132,7 +134,8 @@ def capture(part: str, cache: Path) -> list[dict]:
                         "facts": list(q.facts),
                         "channel": channel,
                         "method": answer.method,
-                        "passages": seen[0] if seen else None,
+                        "passages": seen[0][1] if seen else None,
+                        "scored": seen[0][0] if seen else q.q,
                         "query": kb.search(q.q, list(q.history)).query,
                         "text": answer.text,
                     }
@@ -149,7 +152,7 @@ def replay(rows: list[dict], embedder) -> list[dict]:
         row = dict(row)
         if row["passages"] is not None:
             raw = service.extract_answer(
-                row["q"], row["passages"], embedder, budget=budget_for(row["channel"])
+                row.get("scored", row["q"]), row["passages"], embedder, budget=budget_for(row["channel"])
             )
             cited = apply_citations(raw, row["passages"])
             row["text"] = cited.text if cited.grounded else ""
@@ -284,7 +287,7 @@ def explain(rows: list[dict], ids: list[str], embedder, top: int = 3) -> None:
             for b_i, b in enumerate(s.blocks)
             for u in ex._units(s_i, b_i, b)
         ]
-        q = row["q"]
+        q = row.get("scored", row["q"])
         q_vec = embedder.embed_one(q)
         q_words = ex.content_words(q)
         print(f"=== {row['id']}: {q!r}  facts {row['facts']}  query words {sorted(q_words)}")
