@@ -15,7 +15,6 @@ import re
 from knowledge.documents import Article, Chunk
 
 MAX_CHARS = 900
-_TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[*])")
 
 
@@ -33,10 +32,6 @@ def _pieces(text: str, max_chars: int) -> list[str]:
         if len(paragraph) <= max_chars:
             pieces.append(paragraph)
             continue
-        lines = [line.strip() for line in paragraph.splitlines() if line.strip()]
-        if len(lines) > 1 and all(line.startswith("|") for line in lines):
-            pieces.extend(_table_pieces(lines, max_chars))
-            continue
         for sentence in split_sentences(paragraph) if "\n" not in paragraph else paragraph.splitlines():
             sentence = sentence.strip()
             while len(sentence) > max_chars:
@@ -49,26 +44,6 @@ def _pieces(text: str, max_chars: int) -> list[str]:
     return pieces
 
 
-def _table_pieces(lines: list[str], max_chars: int) -> list[str]:
-    """A long table cut between rows, each piece a table of its own under the header row.
-
-    Split into single lines, a table's rows were joined into a chunk as separate paragraphs:
-    they no longer read as a table, and the rows after a cut had no header to say what each
-    cell is (an SMS answer quoted the "|---|" line).
-    """
-    header = lines[:2] if len(lines) > 2 and _TABLE_RULE.match(lines[1]) else []
-    pieces: list[str] = []
-    current = list(header)
-    for row in lines[len(header) :]:
-        if len(current) > len(header) and len("\n".join([*current, row])) > max_chars:
-            pieces.append("\n".join(current))
-            current = list(header)
-        current.append(row)
-    if len(current) > len(header):
-        pieces.append("\n".join(current))
-    return pieces
-
-
 def chunk_text(text: str, max_chars: int = MAX_CHARS) -> list[str]:
     chunks: list[str] = []
     current: list[str] = []
@@ -76,9 +51,7 @@ def chunk_text(text: str, max_chars: int = MAX_CHARS) -> list[str]:
     for piece in _pieces(text, max_chars):
         if current and size + len(piece) + 2 > max_chars:
             chunks.append("\n\n".join(current))
-            # A table's rows are not sentences: no overlap into or out of a table.
-            table = current[-1].startswith("|") or piece.startswith("|")
-            tail = split_sentences(current[-1])[-1:] if current and not table else []
+            tail = split_sentences(current[-1])[-1:] if current else []
             overlap = tail[0] if tail and len(tail[0]) + len(piece) + 2 <= max_chars else None
             current = [overlap] if overlap and overlap != piece else []
             size = sum(len(p) + 2 for p in current)

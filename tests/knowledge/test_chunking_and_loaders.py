@@ -83,18 +83,3 @@ def test_sample_articles_all_load_with_title_and_url():
     for path in files:
         article = load_article(path, ARTICLES)
         assert article.title and article.url.startswith("https://"), path
-
-
-def test_a_long_table_is_cut_between_rows_with_its_header_on_each_piece():
-    """Cut into single lines, a long table's rows were joined as separate paragraphs: they no
-    longer read as a table, and an SMS answer quoted the "|---|" line (twelfth session)."""
-    header = "| Category | Examples | Why we need it |\n|---|---|---|"
-    cells = "example, " * 12
-    rows = [f"| **Category {n}** | {cells}more | To run schedules and fix problems |" for n in range(8)]
-    chunks = chunk_text("\n".join([header, *rows]), max_chars=600)
-    assert len(chunks) > 1
-    for chunk in chunks:
-        lines = chunk.splitlines()
-        assert "\n".join(lines[:2]) == header  # every piece is a table with its header
-        assert all(line.startswith("| **Category") for line in lines[2:])  # rows only, no blank lines
-    assert sum(len(c.splitlines()) - 2 for c in chunks) == len(rows)  # every row once
