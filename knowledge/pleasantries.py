@@ -32,6 +32,8 @@ _EMOJI = re.compile(
 # What separates a greeting or a sign-off from the question: punctuation and dashes.
 _BREAK = re.compile(r"[,!?;:\n()…~|]+|\.+(?=\s|$)|\s[-–—]+\s|\s[-–—]+$|^[-–—]+\s")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# A name or initials as people sign: "Anna", "O'Brien", "JB", "T.O."
+_NAME = re.compile(r"[A-Z][a-zA-Z'.-]*|[A-Z](?:\.?[A-Z]){0,2}\.?")
 
 _GREETINGS = frozenset(
     """hi hii hiii hiya heya hey heyy heyyy hello helo hellooo hallo howdy yo hola gday g'day
@@ -190,9 +192,7 @@ def _names(text: str, span: tuple[int, int], skip: int = 0) -> bool:
     """Whether the segment's words (after the first `skip`) are a name or initials as
     people sign: "Anna", "Priya S", "JB"."""
     raw = text[span[0] : span[1]].split()[skip:]
-    return 0 < len(raw) <= 2 and all(
-        re.fullmatch(r"[A-Z][a-zA-Z'.-]*|[A-Z](?:\.?[A-Z]){0,2}\.?", word) for word in raw
-    )
+    return 0 < len(raw) <= 2 and all(_NAME.fullmatch(word) for word in raw)
 
 
 def _social_opening(text: str, spans: list[tuple[int, int]], index: int) -> bool:
