@@ -40,6 +40,8 @@ _GREETINGS = frozenset(
     greetings morning mornin afternoon evening evenin dear namaste aloha sup wassup kia ora
     good""".split()
 )
+# Greetings that are also ordinary words of a question ("good", "morning schedule").
+_TOPICAL_GREETINGS = frozenset("good morning mornin afternoon evening evenin dear greetings".split())
 # Whom a greeting or thanks is addressed to.
 _ADDRESS = frozenset(
     """there team all everyone everybody folks guys gang y'all yall people support sir sirs
@@ -199,8 +201,11 @@ def _social_opening(text: str, spans: list[tuple[int, int]], index: int) -> bool
     words = _words(text, spans[index])
     if _social(words):
         return True
-    # "Hi Anna," / "Morning Priya S," / "hi anna,": a greeting and whom it greets.
-    return bool(words) and words[0] in _GREETINGS and (_names(text, spans[index], skip=1) or len(words) == 2)
+    # "Hi Anna," / "Morning Priya S," / "hi anna,": a greeting and whom it greets. A word that
+    # is also a topic's ("good price,", "morning schedule,") greets only a capitalised name.
+    if not words or words[0] not in _GREETINGS:
+        return False
+    return _names(text, spans[index], skip=1) or (len(words) == 2 and words[0] not in _TOPICAL_GREETINGS)
 
 
 def _social_closing(text: str, spans: list[tuple[int, int]], first: int, last: int) -> bool:

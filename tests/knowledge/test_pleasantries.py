@@ -42,6 +42,8 @@ def test_the_question_is_read_without_its_wrapping(message: str, question: str) 
         "is it ok to unplug the thermostat?",
         "help center login not working",
         "which is better - Pro or Basic?",
+        "morning schedule, why does it not run?",  # a greeting word that names a topic here
+        "Good price, but is shipping free?",
     ],
 )
 def test_a_question_without_wrapping_is_searched_as_typed(message: str) -> None:
