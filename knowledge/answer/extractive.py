@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from knowledge.answer.structure import Block, parse_blocks, row_line, strip_markup
+from knowledge.answer.structure import Block, is_table_start, parse_blocks, row_line, strip_markup
 from knowledge.budget import budget_for, extra_source_lines
 from knowledge.documents import Passage
 
@@ -638,9 +638,35 @@ def _top_article_first(
     return np.concatenate([order[lead : lead + 1], order[:lead], order[lead + 1 :]])
 
 
+def _with_table_headers(passages: Sequence[Passage]) -> list[Passage]:
+    """Passages whose text goes on with a table another chunk of their section began, with
+    that table's header row put back.
+
+    A table too long for one chunk is cut between its rows (`knowledge.chunking`); the
+    later chunk starts with bare rows, which read as a paragraph of pipes, and whose cells
+    ("Yes", "$169") mean nothing without their column names. The header is added here, to
+    the text quoted, not to what was embedded: retrieval is the same either way.
+    """
+    headers: dict[tuple[str, str], str] = {}
+    for p in passages:
+        lines = p.text.split("\n")
+        for i in range(len(lines) - 1):
+            if is_table_start(lines, i):
+                headers.setdefault((p.article_id, p.section), f"{lines[i]}\n{lines[i + 1]}")
+                break
+    out = []
+    for p in passages:
+        first = p.text.lstrip().split("\n", 1)
+        bare = first[0].startswith("|") and not is_table_start(p.text.lstrip().split("\n"), 0)
+        header = headers.get((p.article_id, p.section))
+        out.append(replace(p, text=f"{header}\n{p.text.lstrip()}") if bare and header else p)
+    return out
+
+
 def extract_answer(question: str, passages: Sequence[Passage], embedder, budget: int | None = None) -> str:
     """Return Markdown with `[n]` markers numbered by the passage order given."""
     budget = budget or budget_for(None)
+    passages = _with_table_headers(passages)
     top_score = passages[0].score if passages else 0.0
     top_article = passages[0].article_id if passages else ""
     sections = [
