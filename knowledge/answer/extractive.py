@@ -638,6 +638,9 @@ def _top_article_first(
     return np.concatenate([order[lead : lead + 1], order[:lead], order[lead + 1 :]])
 
 
+_TABLE_GAP = re.compile(r"(?m)^(\|.*\|)[ \t]*\n(?:[ \t]*\n)+(?=[ \t]*\|)")
+
+
 def _with_table_headers(passages: Sequence[Passage]) -> list[Passage]:
     """Passages whose text goes on with a table another chunk of their section began, with
     that table's header row put back.
@@ -647,6 +650,9 @@ def _with_table_headers(passages: Sequence[Passage]) -> list[Passage]:
     ("Yes", "$169") mean nothing without their column names. The header is added here, to
     the text quoted, not to what was embedded: retrieval is the same either way.
     """
+    # An index written before the chunking fix holds such a table's lines as paragraphs
+    # (blank lines between rows): read them as one table again, without re-ingesting.
+    passages = [replace(p, text=_TABLE_GAP.sub(r"\1\n", p.text)) if "|" in p.text else p for p in passages]
     headers: dict[tuple[str, str], str] = {}
     for p in passages:
         lines = p.text.split("\n")

@@ -83,3 +83,30 @@ def test_sample_articles_all_load_with_title_and_url():
     for path in files:
         article = load_article(path, ARTICLES)
         assert article.title and article.url.startswith("https://"), path
+
+
+def _long_table(rows: int = 12) -> str:
+    lines = ["| Category | Examples | Why we need it |", "|---|---|---|"]
+    lines += [
+        f"| **Kind {i}** | Example data number {i}, and more of it | Reason number {i} for keeping it |"
+        for i in range(rows)
+    ]
+    return "\n".join(lines)
+
+
+def test_a_table_too_long_for_one_chunk_stays_a_table_in_each_chunk():
+    # Before: the rows were joined by blank lines, so the answerer read each row (and the
+    # "|---|---|---|" rule) as a paragraph and quoted the rule line to an SMS customer.
+    from knowledge.answer.structure import parse_blocks
+
+    table = _long_table()
+    assert len(table) > MAX_CHARS
+    chunks = chunk_text("Intro sentence.\n\n" + table)
+    assert len(chunks) >= 2 and all(len(c) <= MAX_CHARS for c in chunks)
+    first = [b for b in parse_blocks(chunks[0]) if b.kind == "table"]
+    assert first and first[0].header == ["Category", "Examples", "Why we need it"]
+    for chunk in chunks:
+        assert "|\n\n|" not in chunk  # no blank line between two lines of the table
+    # Every row is in some chunk, once per chunk, in order.
+    rows = [line for c in chunks for line in c.split("\n") if line.startswith("| **Kind")]
+    assert [r.split("**")[1] for r in dict.fromkeys(rows)] == [f"Kind {i}" for i in range(12)]

@@ -412,3 +412,55 @@ def test_a_symptom_question_is_not_answered_with_a_promise_of_steps_it_does_not_
         answer = kb.ask("my thermostat screen went completely dead", channel=channel)
         assert answer.method == "extractive" and answer.sources[0].article_id == "display-blank-or-no-power"
         assert "these steps" not in answer.text, answer.text
+
+
+def test_a_later_chunk_of_a_long_table_is_quoted_under_its_header(embedder):
+    # A table cut between chunks: the later chunk starts with bare rows. The answer quotes
+    # the row that answers as a table row with its column names (REST) or a readable line
+    # (SMS), never the rule line or a paragraph of pipes.
+    header = "| Category | Examples | Why we need it |\n|---|---|---|"
+    location = "| **Location** | Home or away | Only with Auto-Away |"
+    first = f"| **Account details** | Name, email address | To sign you in |\n{location}"
+    later = f"{location}\n| **App usage** | Screens viewed, crashes | Optional analytics to improve the app |"
+    passages = [
+        Passage(
+            "data#2",
+            "data",
+            "What data Nimbus collects",
+            "https://help.example/data",
+            "What we collect",
+            later,
+            0.9,
+        ),
+        Passage(
+            "data#1",
+            "data",
+            "What data Nimbus collects",
+            "https://help.example/data",
+            "What we collect",
+            f"{header}\n{first}",
+            0.8,
+        ),
+    ]
+    question = "do you collect which screens of the app i view"
+    for budget in (1000, 340):
+        answer = extract_answer(question, passages, embedder, budget)
+        plain = to_plain(answer)
+        assert "Screens viewed" in plain, answer
+        assert "---" not in plain and not any(line.lstrip().startswith("|") for line in plain.split("\n")), (
+            plain
+        )
+    rest = extract_answer(question, passages, embedder, 1000)
+    assert "| Category | Examples | Why we need it |" in rest, rest
+
+
+def test_a_table_stored_with_blank_lines_between_rows_is_read_as_a_table(embedder):
+    # Indexes written before the chunking fix hold a long table's rows as paragraphs.
+    header = "| Category | Examples | Why we need it |\n\n|---|---|---|"
+    rows = "| **Account** | Name | To sign you in |\n\n| **App usage** | Screens viewed | Analytics |"
+    old = Passage(
+        "data#1", "data", "Data", "https://help.example/data", "What we collect", f"{header}\n\n{rows}", 0.9
+    )
+    for budget in (1000, 340):
+        plain = to_plain(extract_answer("do you keep which screens i view", [old], embedder, budget))
+        assert "Screens viewed" in plain and "---" not in plain, plain
