@@ -15,7 +15,7 @@ from knowledge.answer.structure import to_plain
 
 _HEADING_LINE = re.compile(r"^\s*\*\*[^*]+\*\*\s*$")
 _MARKER = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
-_SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
 _PUNCTUATION = str.maketrans({c: "-" for c in "‐‑‒–—―−"} | {c: "'" for c in "‘’ʼ"} | {c: '"' for c in "“”"})
