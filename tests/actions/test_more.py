@@ -90,6 +90,19 @@ def test_an_sms_answer_that_leaves_part_out_offers_more_and_more_sends_it():
     assert segments(reply) <= more_segments() == 8 and len(reply) <= MAX_CHARS
     assert slot(events, "more_answer") is None
     assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_listen"}
+    # "1" after the rest judges the answer, as after the answer itself
+    from actions.feedback import ActionRecordFeedback, feedback_store
+
+    after = [
+        *conversation,
+        {"event": "action", "name": "action_more_answer"},
+        {"event": "bot", "text": reply},
+        {"event": "action", "name": "action_listen"},
+        user("/feedback_helpful", "SM6", intent="feedback_helpful"),
+    ]
+    messages, _ = run(ActionRecordFeedback(), tracker(after, last_answer_ref=ref))
+    assert [m["response"] for m in messages] == ["utter_feedback_thanks"]
+    assert feedback_store().get(ref).verdict == "helpful"
 
 
 def test_more_with_nothing_to_continue_gets_the_polite_reply():
