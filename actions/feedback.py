@@ -36,6 +36,9 @@ LAST_ANSWER_SLOT = "last_answer_ref"
 RICH_CHANNELS = {"slack", "telegram"}
 ACK_TEXT = "Thanks for your feedback!"
 KNOWLEDGE_ACTION = "action_search_knowledge"
+# Actions whose reply a typed verdict judges: an answer, and the rest of it sent for MORE
+# on SMS (actions/more.py), which ends with the same "Reply 1 if this helped, 2 if not."
+ANSWERING_ACTIONS = frozenset({KNOWLEDGE_ACTION, "action_more_answer"})
 
 # What a bare verdict on an answer is made of, in the bot's five languages ("no", "yes
 # thanks", "that didn't help", "it still doesn't work", "nicht hilfreich", "👍", and "no
@@ -122,7 +125,7 @@ class ActionRecordFeedback(Action):
         channel = tracker.get_latest_input_channel() or "rest"
         ref = button_ref(tracker)
         pressed = ref is not None
-        if not pressed and previous_action(tracker) == KNOWLEDGE_ACTION:
+        if not pressed and previous_action(tracker) in ANSWERING_ACTIONS:
             ref = tracker.get_slot(LAST_ANSWER_SLOT)
         record = None
         if ref:
@@ -136,7 +139,7 @@ class ActionRecordFeedback(Action):
                 log.warning("feedback button for an unknown answer in conversation %s", tracker.sender_id)
                 return []
             text = (tracker.latest_message or {}).get("text") or ""
-            if previous_action(tracker) != KNOWLEDGE_ACTION and says_more_than_a_verdict(text):
+            if previous_action(tracker) not in ANSWERING_ACTIONS and says_more_than_a_verdict(text):
                 # No answer to judge, and more than yes/no: a question read as feedback.
                 return [FollowupAction(KNOWLEDGE_ACTION)]
             # "yes"/"no" that did not follow an answer: answer it as a conversation turn.

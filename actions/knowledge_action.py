@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("KB_TORCH_THREADS", "1")
 
 UNANSWERED_SLOT = "unanswered_count"
+# The customer's message an SMS answer offered the rest of ("Reply MORE ..."): its message
+# id, never its text; actions/more.py answers it again at the REST budget.
+MORE_SLOT = "more_answer"
 # Answers the articles stand behind; anything else is no answer for small talk.
 CONFIDENT_METHODS = frozenset({"llm", "extractive"})
 # Questions in a row the articles could not answer before a person takes over.
@@ -80,10 +83,13 @@ def small_talk_reply(latest_message: dict[str, Any]) -> str | None:
     return reply if isinstance(reply, str) and reply else None
 
 
-def conversation_turns(tracker: Tracker, limit: int = 6) -> tuple[list[str], list[Turn]]:
-    """Earlier customer messages (for follow-up search) and both sides (for the prompt)."""
+def conversation_turns(
+    tracker: Tracker, limit: int = 6, events: list[dict[str, Any]] | None = None
+) -> tuple[list[str], list[Turn]]:
+    """Earlier customer messages (for follow-up search) and both sides (for the prompt);
+    `events` instead of the tracker's: the conversation up to an earlier question (MORE)."""
     turns: list[Turn] = []
-    for event in tracker.events:
+    for event in tracker.events if events is None else events:
         kind = event.get("event")
         text = (event.get("text") or "").strip()
         if not text or is_external(event):  # an agent's claim or hand-back, not the customer
@@ -98,6 +104,20 @@ def conversation_turns(tracker: Tracker, limit: int = 6) -> tuple[list[str], lis
     turns = turns[-limit:]
     history = [t.text for t in turns if t.role == "customer"]
     return history, turns
+
+
+def message_reference(event: dict[str, Any]) -> str:
+    """What the `more_answer` slot keeps of a customer's message: its id (Twilio's
+    MessageSid on SMS; the timestamp if a channel gave none)."""
+    return str(event.get("message_id") or event.get("timestamp") or "")
+
+
+def question_reference(tracker: Tracker) -> str | None:
+    """The id of the customer's message being answered (the `more_answer` slot's value)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return message_reference(event) or None
+    return None
 
 
 class ActionSearchKnowledge(Action):
@@ -119,6 +139,8 @@ class ActionSearchKnowledge(Action):
         language = customer_language(question, metadata, tracker.get_slot(LANGUAGE_SLOT))
         channel = tracker.get_latest_input_channel() or "rest"
         events = await self._respond(dispatcher, tracker, language, domain)
+        if tracker.get_slot(MORE_SLOT) and not any(e.get("name") == MORE_SLOT for e in events):
+            events.append(SlotSet(MORE_SLOT, None))  # MORE continues only the latest answer
         # Texts chosen by name this turn (the slot below only applies from the next turn).
         localize_messages(dispatcher.messages, domain, language, channel)
         if language != (tracker.get_slot(LANGUAGE_SLOT) or ENGLISH):
@@ -195,7 +217,9 @@ class ActionSearchKnowledge(Action):
             log.exception("could not store the answer for feedback in conversation %s", conversation_id)
         for message in renderer_for(channel).render(answer, feedback_ref=ref):
             dispatcher.utter_message(**message.as_kwargs())
-        return [SlotSet(UNANSWERED_SLOT, 0.0), SlotSet(LAST_ANSWER_SLOT, ref)]
+        # The reply offered the rest (`Answer.more`, SMS only): what MORE needs to answer it.
+        more = question_reference(tracker) if answer.more else None
+        return [SlotSet(UNANSWERED_SLOT, 0.0), SlotSet(LAST_ANSWER_SLOT, ref), SlotSet(MORE_SLOT, more)]
 
     async def _suggest(
         self,

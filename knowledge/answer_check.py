@@ -21,6 +21,10 @@ from knowledge.budget import ONE_SOURCE_LINE, budget_for, extra_source_lines
 from knowledge.documents import Passage
 
 CHANNELS = ("rest", "sms")
+# Not a channel of its own: SMS as the customer can read it with one more text. Facts
+# count when the SMS answer has them, or when it offers MORE (`Answer.more`) and the
+# REST-budget answer (what MORE sends) has them; measured whenever both channels are.
+SMS_MORE = "sms + MORE"
 _DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−"} | {c: "'" for c in "‘’ʼ"} | {c: '"' for c in "“”"})
 _SPACE = re.compile(r"\s+")
 _LONE_MARKER = re.compile(r"^\s*(?:[-*+•◦▪]|\d{1,3}[.)])\s*$")
@@ -95,6 +99,7 @@ class ChannelResult:
     over_budget: int = 0
     openings: dict[str, int] = field(default_factory=dict)  # problem -> count, over all answers
     misses: list[tuple[str, str]] = field(default_factory=list)  # (question, answer) without a fact
+    offers: int = 0  # `sms + MORE` row: answers that offered MORE
 
     @property
     def fact_rate(self) -> float:
@@ -108,14 +113,18 @@ def check_answers(kb, questions: Sequence, channels: Sequence[str] = CHANNELS) -
     turns): the evaluation set's `EvalQuestion`s.
     """
     results = {channel: ChannelResult(channel) for channel in channels}
+    with_more = "rest" in channels and "sms" in channels
+    if with_more:
+        results[SMS_MORE] = ChannelResult(SMS_MORE)
     for question in questions:
         facts = list(getattr(question, "facts", None) or [])
         if not facts or not question.article:
             continue
         history = list(getattr(question, "history", None) or [])
+        answers = {}
         for channel in channels:
             result = results[channel]
-            answer = kb.ask(question.q, history=history, channel=channel)
+            answer = answers[channel] = kb.ask(question.q, history=history, channel=channel)
             if answer.method in ("abstain", "suggest", "pointer"):
                 continue  # no answer text: "I don't know", or articles offered to read
             result.answered += 1
@@ -132,7 +141,25 @@ def check_answers(kb, questions: Sequence, channels: Sequence[str] = CHANNELS) -
                 result.with_facts += 1
             else:
                 result.misses.append((question.q, answer.text))
+        if with_more:
+            _count_with_more(results[SMS_MORE], question, answers["sms"], answers["rest"], facts)
     return results
+
+
+def _count_with_more(result: ChannelResult, question, sms, rest, facts: list[str]) -> None:
+    """The `sms + MORE` row: the SMS answer as counted on its own row, except that a fact
+    it lacks counts when it offers MORE and the REST-budget answer carries it."""
+    if sms.method in ("abstain", "suggest", "pointer"):
+        return
+    result.answered += 1
+    result.offers += bool(sms.more)
+    if question.article not in {s.article_id for s in sms.sources}:
+        return
+    result.right_article += 1
+    if facts_present(sms.text, facts) or (sms.more and facts_present(rest.text, facts)):
+        result.with_facts += 1
+    else:
+        result.misses.append((question.q, sms.text))
 
 
 def follow_up_rate(kb, questions: Sequence) -> tuple[int, int]:
@@ -290,6 +317,13 @@ def format_results(results: dict[str, ChannelResult], title: str) -> str:
         f"{'over budget':>13}  openings that do not read as an answer",
     ]
     for channel, r in results.items():
+        if channel == SMS_MORE:
+            lines.append(
+                f"{channel:<11}{'':>5}{r.answered:>10}{r.right_article:>15}"
+                f"{r.with_facts:>8} ({r.fact_rate:.1%}){'':>13}  MORE offered after {r.offers} of the "
+                f"{r.answered} SMS answers; facts from the REST answer only where offered"
+            )
+            continue
         openings = ", ".join(f"{k}: {v}" for k, v in sorted(r.openings.items())) or "none"
         lines.append(
             f"{channel:<9}{budget_for(channel):>7}{r.answered:>10}{r.right_article:>15}"

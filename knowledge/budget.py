@@ -6,10 +6,16 @@ the facts a customer needs survive the cut). The renderers still enforce each pl
 own hard limits; this budget is what reads well there, and it is smaller.
 
 SMS: three GSM-7 segments carry 459 characters; the sources line
-(`[1] help.nimbushome.example/articles/...`, about 65) and the feedback prompt (26) must
-fit beside the body, so the body gets 340. REST, Slack and Telegram show a section of a
-help article comfortably; 1,000 characters is the longest section of the sample help
-centre with its heading.
+(`[1] help.nimbushome.example/articles/...`, about 65) and the last line must fit beside
+the body, with a line break before each: the feedback prompt (34), or when the answer
+leaves out part of the REST-budget one, the offer of the rest merged with it (52,
+"Reply MORE for the rest, 1 if this helped, 2 if not."; actions/render/sms.py). So the
+body gets 340 (340 + 2 + 65 + 52 = 459); a longer link or an escape character (`[`, `]`
+count twice in GSM-7) makes the renderer drop the body's last sentence, which MORE then
+brings (measured: no answer cut among 233 offers, docs/knowledge-quality.md). The
+customer's MORE gets the REST-budget answer in one longer SMS (`SMS_MORE_SEGMENTS`).
+REST, Slack and Telegram show a section of a help article comfortably; 1,000 characters
+is the longest section of the sample help centre with its heading.
 """
 
 from __future__ import annotations

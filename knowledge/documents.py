@@ -115,3 +115,6 @@ class Answer:
     # (siblings such as "Reset your password" / "Unlock a locked account"), so a customer
     # whose question the runner-up answers still finds it in one tap.
     see_also: list[Source] = field(default_factory=list)
+    # On a channel with a small budget (SMS): the REST-budget answer to the same question
+    # says something this one leaves out, so the reply offers it ("Reply MORE ...").
+    more: bool = False

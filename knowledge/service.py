@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from knowledge.answer.citations import apply_citations
 from knowledge.answer.extractive import extract_answer
 from knowledge.answer.llm import ChatModel, ModelUnavailable
+from knowledge.answer.more import leaves_out
 from knowledge.answer.prompt import (
     NO_ANSWER,
     Turn,
@@ -26,7 +27,7 @@ from knowledge.answer.prompt import (
     load_template,
 )
 from knowledge.asking import asking_part
-from knowledge.budget import budget_for
+from knowledge.budget import DEFAULT_CHANNEL, budget_for
 from knowledge.calibration import ABSTAIN, ANSWER, DEFAULT_PATH, SUGGEST, Calibration
 from knowledge.config import Settings
 from knowledge.documents import Answer, Passage, Source
@@ -318,6 +319,7 @@ class KnowledgeBase:
         channel: str = "rest",
         language: str = "",
         conversation_id: str = "",
+        quoted: bool = False,
     ) -> Answer:
         """Answer from the articles; raises `KnowledgeBaseMissing` if there is no index.
 
@@ -328,6 +330,14 @@ class KnowledgeBase:
         standalone English question, and the three-way decision applies to that search.
         Where an English question would get suggestions, a non-English one gets the
         pointer: the same articles, introduced in its language.
+
+        On a channel whose budget is below REST's (SMS) a confident answer says in `more`
+        whether the REST-budget answer to the question quotes something it leaves out
+        (`knowledge.answer.more`); the customer's MORE then asks with `quoted=True` at
+        the REST budget: the extractive answer, whole sections, never a model's words.
+        With a model the comparison is the same (the model's short answer against the
+        quoted sections); a borderline answer (the model judged it) or a non-English one
+        makes no offer.
         """
         foreign = bool(language) and language != ENGLISH
         result, restated = self._search_for(
@@ -337,7 +347,7 @@ class KnowledgeBase:
             return self._pointer(result)
         unsure = self._pointer if foreign else self._suggest
         outcome = self.outcome(result)
-        if self.model is not None and outcome != ANSWER and self.related(result):
+        if self.model is not None and not quoted and outcome != ANSWER and self.related(result):
             # Borderline: the model reads the passages and answers or says NO_ANSWER.
             outcome = ANSWER
             borderline = True
@@ -355,22 +365,37 @@ class KnowledgeBase:
                 return unsure(result)
             return Answer(text="", grounded=False, method="abstain", passages=result.passages)
         passages = result.passages[: self.settings.retrieval.context_passages]
-        if self.model is not None:
-            answer = self._ask_model(
-                question, passages, conversation, channel, language, conversation_id, restated
-            )
-            if answer is not None:
-                return unsure(result) if answer.method == "abstain" else self._with_see_also(answer, result)
-            if foreign or borderline:
-                # Foreign: English quotes would not help. Borderline: no model to judge it,
-                # so what retrieval alone would have done.
-                return unsure(result)
         # The extractive answer looks at every retrieved section: the one that answers may
         # rank below the passages a model gets, and only quoted text is ever shown. Its
         # sentences are scored against the mended question (the words the articles use).
         scored = question if foreign else self.retriever.correct(without_pleasantries(question))
+        if self.model is not None and not quoted:
+            answer = self._ask_model(
+                question, passages, conversation, channel, language, conversation_id, restated
+            )
+            if answer is not None:
+                if answer.method == "abstain":
+                    return unsure(result)
+                if not (foreign or borderline):
+                    answer.more = self._more_than(answer, scored, result.passages, channel)
+                return self._with_see_also(answer, result)
+            if foreign or borderline:
+                # Foreign: English quotes would not help. Borderline: no model to judge it,
+                # so what retrieval alone would have done.
+                return unsure(result)
         answer = self._extractive(scored, result.passages, channel)
-        return unsure(result) if answer.method == "abstain" else self._with_see_also(answer, result)
+        if answer.method == "abstain":
+            return unsure(result)
+        answer.more = self._more_than(answer, scored, result.passages, channel)
+        return self._with_see_also(answer, result)
+
+    def _more_than(self, answer: Answer, scored: str, passages: list[Passage], channel: str) -> bool:
+        """Whether the REST-budget (quoted) answer says something `answer` leaves out; only
+        asked on a channel whose budget is smaller than REST's."""
+        if budget_for(channel) >= budget_for(DEFAULT_CHANNEL):
+            return False
+        full = self._extractive(scored, passages, DEFAULT_CHANNEL)
+        return full.method == "extractive" and leaves_out(answer.text, full.text)
 
     def _ask_model(
         self,

@@ -21,6 +21,30 @@ DEFAULT_SEGMENTS = 3
 # Digits, never YES/NO: YES (like START, STOP, HELP...) is a carrier keyword that the
 # carrier or Twilio answers itself; connectors/sms maps 1/2 (and Y/N) to the verdict.
 FEEDBACK_PROMPT = "Reply 1 if this helped, 2 if not."
+# An answer that leaves out part of what the REST-budget answer says (`Answer.more`) offers
+# the rest, in the same line as the feedback digits; MORE is no carrier keyword either
+# (connectors/twilio/keywords.py maps it, and MAS, MEHR, SUITE, MAIS, to `/more`).
+# 52 characters: knowledge/budget.py's SMS arithmetic counts on it ("for the full answer"
+# pushed a body's last sentence out of 3 segments in 2 of 233 offers measured there).
+MORE_PROMPT = "Reply MORE for the rest, 1 if this helped, 2 if not."
+MORE_ONLY_PROMPT = "Reply MORE for the rest."
+# The reply to MORE: the REST-budget answer in one longer message, at most this many
+# segments (never above Twilio's 1,600-character body).
+DEFAULT_MORE_SEGMENTS = 8
+
+
+def more_segments() -> int:
+    """`SMS_MORE_SEGMENTS` (default 8), never fewer than an answer's own budget."""
+    raw = os.environ.get("SMS_MORE_SEGMENTS", "") or DEFAULT_MORE_SEGMENTS
+    return max(int(raw), int(os.environ.get("SMS_MAX_SEGMENTS", DEFAULT_SEGMENTS) or DEFAULT_SEGMENTS))
+
+
+def prompt_for(more: bool, feedback: bool) -> str:
+    """The last line of an answer: the MORE offer and/or the feedback digits."""
+    if more:
+        return MORE_PROMPT if feedback else MORE_ONLY_PROMPT
+    return FEEDBACK_PROMPT if feedback else ""
+
 
 GSM_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
@@ -103,7 +127,7 @@ class SmsRenderer:
 
     def render(self, answer: Answer, feedback_ref: str | None = None) -> list[RenderedMessage]:
         body = normalise(plain_body(answer.text))
-        prompt = FEEDBACK_PROMPT if feedback_ref and self.feedback_prompt else ""
+        prompt = prompt_for(answer.more, bool(feedback_ref and self.feedback_prompt))
         text = self._fit(body, answer.sources, prompt)
         return [RenderedMessage(json_message=sms_part(self._with_see_also(text, answer.see_also, prompt)))]
 

@@ -2,7 +2,7 @@
 the same keywords, the same hashed conversation ids; a product says only how it answers.
 
 Twilio posts every inbound message the same way whatever the product, so verifying,
-parsing, dedupe, opt-out (STOP/START), the feedback digits and the polite reply to a
+parsing, dedupe, opt-out (STOP/START), the feedback digits, MORE and the polite reply to a
 media-only message are written once here. A product subclass names its number setting
 and address prefix, and decides in `answer` whether the reply goes back in the webhook's
 TwiML (SMS, when the turn is quick) or through the Messages API (always on WhatsApp).
@@ -26,7 +26,7 @@ from connectors.common.dedupe import DedupeStore, dedupe_from_settings, default_
 from connectors.common.webhook import DEFAULT_MAX_BODY, Rejected, bounded, customer_text
 from connectors.twilio.api import DEFAULT_API_BASE_URL, make_client
 from connectors.twilio.identity import conversation_id
-from connectors.twilio.keywords import FEEDBACK_WORDS, START_WORDS, STOP_WORDS
+from connectors.twilio.keywords import FEEDBACK_WORDS, START_WORDS, STOP_WORDS, more_keyword
 from connectors.twilio.numbers import NumberMap
 from connectors.twilio.optout import OptOutStore
 from connectors.twilio.output import TwilioOutput
@@ -146,7 +146,7 @@ class TwilioInput(WebhookInput):
             return twiml([])  # they asked us to stop: no reply of any kind
         if keyword in self.KEYWORD_TEXTS:
             return twiml([self.settings[self.KEYWORD_TEXTS[keyword]]])
-        text = FEEDBACK_WORDS.get(keyword) or customer_text(body)
+        text = FEEDBACK_WORDS.get(keyword) or more_keyword(body) or customer_text(body)
         if not text:
             return twiml([self.settings["media_text"]] if media else [])
         output = self.make_output(params.get("To") or self.number, sender, conversation)

@@ -12,3 +12,16 @@ FEEDBACK_WORDS = {
     "2": "/feedback_unhelpful",
     "N": "/feedback_unhelpful",
 }
+# "Reply MORE for the rest" (actions/render/sms.py, after an answer that leaves part out),
+# and the word in the customer's language: es/pt MAS/MÁS/MAIS, de MEHR, fr SUITE. None is a
+# carrier keyword (above, and Twilio's own list), so the carrier passes them on to us.
+MORE_WORDS = {"MORE", "MAS", "MÁS", "MEHR", "SUITE", "MAIS"}
+MORE_INTENT = "/more"
+_PUNCTUATION = " \t\r\n.,;:!?¡¿'\"()[]*_~-…"
+
+
+def more_keyword(body: str) -> str | None:
+    """`/more` when the whole message is one of `MORE_WORDS` (any case, any punctuation
+    around it: "more", "More!", "¿más?"), else None: "more info about X" is a question."""
+    word = body.strip().strip(_PUNCTUATION).strip()
+    return MORE_INTENT if word.upper() in MORE_WORDS else None

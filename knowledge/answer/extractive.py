@@ -73,6 +73,10 @@ _WORD = re.compile(r"[a-z0-9]+")
 # many questions, so after the first few questions only the question is embedded.
 _CACHE_LIMIT = 50_000
 _vectors: dict[str, np.ndarray] = {}
+# The last questions embedded: an SMS question is answered at two budgets (the SMS answer,
+# and the REST-budget one it is compared with to offer MORE), embedded once.
+_QUESTION_LIMIT = 256
+_question_vectors: dict[tuple[int, str], tuple[object, np.ndarray]] = {}
 # Words that lean on something said before them: a block opening with one is kept after
 # the block it follows, never quoted first.
 _LEANING = re.compile(
@@ -147,6 +151,18 @@ def _embed_cached(embedder, texts: list[str]) -> np.ndarray:
             _vectors.clear()
         _vectors.update(zip(missing, embedder.embed(missing), strict=True))
     return np.stack([_vectors[t] for t in texts])
+
+
+def _embed_question(embedder, question: str) -> np.ndarray:
+    key = (id(embedder), question)
+    cached = _question_vectors.get(key)
+    if cached is not None and cached[0] is embedder:  # the very embedder, not a reused id
+        return cached[1]
+    if len(_question_vectors) >= _QUESTION_LIMIT:
+        _question_vectors.clear()
+    vector = embedder.embed_one(question)
+    _question_vectors[key] = (embedder, vector)
+    return vector
 
 
 def _units(s_i: int, block_index: int, block: Block) -> list[_Unit]:
@@ -690,7 +706,7 @@ def extract_answer(question: str, passages: Sequence[Passage], embedder, budget:
     if not units:
         return ""
     headings = [_own_heading(s.passage) for s in sections]
-    q_vec = embedder.embed_one(question)
+    q_vec = _embed_question(embedder, question)
     vectors = _embed_cached(embedder, [u.text for u in units] + [h or "-" for h in headings])
     u_vecs, h_vecs = vectors[: len(units)], vectors[len(units) :]
     q_words = content_words(question)

@@ -275,6 +275,51 @@ def test_sms_feedback_digits_record_a_verdict_and_yes_stays_a_carrier_keyword():
     assert received == [] and "subscribed again" in replies[0]
 
 
+def test_more_in_five_languages_asks_for_the_rest_and_a_question_with_more_does_not():
+    replies, received = sms_turns(["MORE", "more", "More!", "¿Más?", "mas", "MEHR", "suite.", "Mais"])
+    assert received == ["/more"] * 8
+    questions = ["more info about shipping", "more please", "tell me more", "Mehr Infos?", "mas o menos"]
+    replies, received = sms_turns(questions)
+    assert received == questions  # a question that uses the word goes to the bot as written
+
+
+def test_more_changes_no_carrier_keyword_nor_the_feedback_digits():
+    from connectors.twilio.keywords import HELP_WORDS, MORE_WORDS, START_WORDS, STOP_WORDS
+
+    assert not MORE_WORDS & (STOP_WORDS | START_WORDS | HELP_WORDS | CARRIER_KEYWORDS)
+    replies, received = sms_turns(["STOP", "more", "START", "MORE", "1", "HELP"])
+    assert "unsubscribed" in replies[0] and "subscribed again" in replies[2] and "Reply STOP" in replies[5]
+    assert received == ["/more", "/feedback_helpful"]  # nothing while opted out
+
+
+CARRIER_KEYWORDS = {
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "START",
+    "YES",
+    "UNSTOP",
+    "HELP",
+    "INFO",
+}
+
+
+def test_sms_more_offer_names_no_carrier_keyword_and_the_digits_of_the_feedback_prompt():
+    import re
+    from pathlib import Path
+
+    # Read, not imported: the actions' code is no part of the Rasa environment.
+    source = (Path(__file__).parents[2] / "actions" / "render" / "sms.py").read_text()
+    feedback = re.search(r'^FEEDBACK_PROMPT = "(.*)"$', source, re.M).group(1)
+    offer = re.search(r'^MORE_PROMPT = "(.*)"$', source, re.M).group(1)
+    words = set(re.findall(r"[A-Za-z]+", offer.upper()))
+    assert "MORE" in words and not words & CARRIER_KEYWORDS
+    assert offer.startswith("Reply MORE ") and offer.endswith(feedback[len("Reply ") :])
+
+
 def test_sms_answer_prompt_names_no_carrier_keyword():
     import re
     from pathlib import Path

@@ -235,7 +235,11 @@ def test_sms_answer_is_plain_text_with_numbered_compact_sources(channel_stack, t
     assert f"[{numbers[0]}] {compact}" in text  # the compact source list, one per cited number
     # Plain text: the model's Markdown (**bold**, `code`, links) is gone, URLs are compact.
     assert not re.search(r"\*\*|`|</?[a-z]|\]\(|https?://", text), text
-    assert text.endswith("Reply 1 if this helped, 2 if not.")
+    # the feedback digits, with the offer of the rest when the answer leaves part out
+    assert text.splitlines()[-1] in (
+        "Reply 1 if this helped, 2 if not.",
+        "Reply MORE for the rest, 1 if this helped, 2 if not.",
+    )
     assert len(text) <= 3 * 153  # the default budget of three GSM-7 segments
 
 
