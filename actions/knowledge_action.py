@@ -27,6 +27,7 @@ from actions.language import LANGUAGE_SLOT, customer_language, localize_messages
 from actions.render import render_suggestions, renderer_for
 from contract import parse_data
 from knowledge.answer.prompt import Turn
+from knowledge.documents import Answer
 from knowledge.language import ENGLISH
 from knowledge.language import warm_up as load_language_model
 from knowledge.service import KnowledgeBase, KnowledgeBaseMissing
@@ -106,6 +107,34 @@ def conversation_turns(
     return history, turns
 
 
+async def ask_knowledge(
+    question: str,
+    history: list[str],
+    turns: list[Turn],
+    channel: str,
+    language: str,
+    conversation_id: str,
+    quoted: bool = False,
+) -> Answer:
+    """`KnowledgeBase.ask` on the worker pool, so the embedding and the model call never
+    hold the action server's event loop; raises `KnowledgeBaseMissing` as `ask` does."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(
+        _pool,
+        lambda: knowledge_base().ask(
+            question,
+            history=history,
+            conversation=turns,
+            channel=channel,
+            # English is the default: the model is then told to answer in the
+            # question's own language, in case a short message was misread.
+            language="" if language == ENGLISH else language,
+            conversation_id=conversation_id,
+            quoted=quoted,
+        ),
+    )
+
+
 def message_reference(event: dict[str, Any]) -> str:
     """What the `more_answer` slot keeps of a customer's message: its id (Twilio's
     MessageSid on SMS; the timestamp if a channel gave none)."""
@@ -161,21 +190,8 @@ class ActionSearchKnowledge(Action):
             return []
         small_talk = small_talk_reply(tracker.latest_message)
         history, turns = conversation_turns(tracker)
-        loop = asyncio.get_running_loop()
         try:
-            answer = await loop.run_in_executor(
-                _pool,
-                lambda: knowledge_base().ask(
-                    question,
-                    history=history,
-                    conversation=turns,
-                    channel=channel,
-                    # English is the default: the model is then told to answer in the
-                    # question's own language, in case a short message was misread.
-                    language="" if language == ENGLISH else language,
-                    conversation_id=conversation_id,
-                ),
-            )
+            answer = await ask_knowledge(question, history, turns, channel, language, conversation_id)
         except KnowledgeBaseMissing as exc:
             log.error("knowledge base unavailable for conversation %s: %s", conversation_id, exc)
             if small_talk:
@@ -210,7 +226,7 @@ class ActionSearchKnowledge(Action):
             # A SQLite commit waits for the disk: on the event loop it stalled every other
             # conversation this server was serving (4-5 ms a turn, ~13 % of the server's
             # samples at 64 conversations).
-            ref = await loop.run_in_executor(
+            ref = await asyncio.get_running_loop().run_in_executor(
                 _pool, lambda: feedback_store().record_answer(conversation_id, channel, question, answer)
             )
         except Exception:  # noqa: BLE001 - the answer still goes out, only without buttons

@@ -12,7 +12,6 @@ their structure (`KnowledgeBase.ask(..., quoted=True)`), in one longer SMS of at
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -24,9 +23,8 @@ from actions.feedback import LAST_ANSWER_SLOT
 from actions.knowledge_action import (
     CONFIDENT_METHODS,
     MORE_SLOT,
-    _pool,
+    ask_knowledge,
     conversation_turns,
-    knowledge_base,
     message_reference,
 )
 from actions.language import LANGUAGE_SLOT
@@ -72,19 +70,9 @@ class ActionMoreAnswer(Action):
             history, turns = conversation_turns(tracker, events=events)
             language = tracker.get_slot(LANGUAGE_SLOT) or ENGLISH
             channel = tracker.get_latest_input_channel() or "rest"
-            loop = asyncio.get_running_loop()
             try:
-                answer = await loop.run_in_executor(
-                    _pool,
-                    lambda: knowledge_base().ask(
-                        question,
-                        history=history,
-                        conversation=turns,
-                        channel="rest",
-                        language="" if language == ENGLISH else language,
-                        conversation_id=tracker.sender_id,
-                        quoted=True,
-                    ),
+                answer = await ask_knowledge(
+                    question, history, turns, "rest", language, tracker.sender_id, quoted=True
                 )
             except KnowledgeBaseMissing as exc:
                 log.error("knowledge base unavailable for conversation %s: %s", tracker.sender_id, exc)
