@@ -36,6 +36,14 @@ Greeting and address words ("hi", "hello", "there", "team", "guys", "hola", "hal
 count as courtesy, so "hi there?", "hello?", "hey, how are you?" and "can you help me?"
 keep their intent without a search.
 
+The other way round, a courtesy that DIET cannot split between two courtesy intents ("thanks,
+bye": `thanks` 0.54 against `goodbye` 0.46, inside the fallback classifier's ambiguity
+margin) became `nlu_fallback`, a search of the articles, and the customer who said goodbye
+got "these articles may help". When the two best intents under a fallback are both
+courtesies (`courtesies`: thanks, goodbye, greet) and the message is not shaped like a
+question, the better one is restored: either reply suits the customer, and a retrained
+model's ranking between the two no longer decides whether the articles are searched.
+
 Intents it does not list (requests for a person) are left alone: "can I talk to a person?"
 and "could you let me know pricing please" (read as a request for a person) still hand off.
 """
@@ -61,6 +69,8 @@ from contract.parse_data import RELABELLED
 from contract.parse_data import UNLESS_ANSWERED as UNLESS_ANSWERED_KEY
 
 DEFAULT_INTENTS = ("goodbye", "thanks", "feedback_helpful", "feedback_unhelpful")
+# Intents whose replies are all courtesy: a fallback torn between two of them is settled.
+DEFAULT_COURTESIES = ("thanks", "goodbye", "greet")
 # Small-talk intents and the reply each keeps when the articles do not answer confidently.
 # An intent mapped to no reply (`greet: null` in bot/config.yml) is not guarded: Rasa merges
 # the pipeline's `small_talk` into this dict, so leaving a key out keeps its default.
@@ -218,13 +228,19 @@ class QuestionGuard(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"intents": list(DEFAULT_INTENTS), "small_talk": dict(DEFAULT_SMALL_TALK)}
+        return {
+            "intents": list(DEFAULT_INTENTS),
+            "small_talk": dict(DEFAULT_SMALL_TALK),
+            "courtesies": list(DEFAULT_COURTESIES),
+        }
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.component_config = config
         self.guarded_intents = frozenset(config.get("intents") or DEFAULT_INTENTS)
         small_talk = DEFAULT_SMALL_TALK if config.get("small_talk") is None else config["small_talk"]
         self.small_talk: dict[str, str] = {intent: reply for intent, reply in small_talk.items() if reply}
+        courtesies = config.get("courtesies")
+        self.courtesies = frozenset(DEFAULT_COURTESIES if courtesies is None else courtesies)
 
     @classmethod
     def create(
@@ -244,6 +260,9 @@ class QuestionGuard(GraphComponent, IntentClassifier):
     def _guard(self, message: Message) -> None:
         intent = message.get(INTENT) or {}
         name = intent.get(INTENT_NAME_KEY)
+        if name == DEFAULT_NLU_FALLBACK_INTENT_NAME:
+            self._settle_courtesy(message)
+            return
         guarded = name in self.guarded_intents or name in self.small_talk
         if not guarded or not is_question(message.get(TEXT_KEY) or ""):
             return
@@ -258,6 +277,19 @@ class QuestionGuard(GraphComponent, IntentClassifier):
         message.set(INTENT, fallback, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [fallback, *ranking], add_to_output=True)
         message.set(GUARD_KEY, note, add_to_output=True)
+
+    def _settle_courtesy(self, message: Message) -> None:
+        """A fallback between two courtesy intents, for a message that asks nothing, is the better one."""
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if not _is_fallback(r)]
+        if len(ranking) < 2 or not {r.get(INTENT_NAME_KEY) for r in ranking[:2]} <= self.courtesies:
+            return
+        if is_question(message.get(TEXT_KEY) or ""):
+            return
+        best = {INTENT_NAME_KEY: ranking[0][INTENT_NAME_KEY]}
+        best[PREDICTED_CONFIDENCE_KEY] = ranking[0].get(PREDICTED_CONFIDENCE_KEY)
+        message.set(INTENT, best, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        message.set(GUARD_KEY, {RELABELLED: DEFAULT_NLU_FALLBACK_INTENT_NAME}, add_to_output=True)
 
 
 def _is_fallback(entry: dict[str, Any]) -> bool:

@@ -267,3 +267,49 @@ def test_while_a_person_has_the_conversation_a_guarded_question_is_met_with_sile
     assert "nlu_fallback" in listed and set(DEFAULT_INTENTS) <= listed
     assert set(QuestionGuard.get_default_config()["small_talk"]) <= listed
     assert silence["steps"][1] == {"action": "action_handoff_silence"}
+
+
+def fallback(text: str, first: tuple[str, float], second: tuple[str, float]) -> Message:
+    """A message the fallback classifier relabelled: its two best intents were too close."""
+    (a, pa), (b, pb) = first, second
+    return Message(
+        data={
+            "text": text,
+            "intent": {"name": "nlu_fallback", "confidence": 0.5},
+            "intent_ranking": [
+                {"name": "nlu_fallback", "confidence": 0.5},
+                {"name": a, "confidence": pa},
+                {"name": b, "confidence": pb},
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "text, first, second",
+    [
+        ("thanks, bye", ("thanks", 0.536), ("goodbye", 0.461)),
+        ("ok bye, thanks", ("goodbye", 0.52), ("thanks", 0.47)),
+        ("hi, thanks", ("greet", 0.5), ("thanks", 0.45)),
+    ],
+)
+def test_a_courtesy_torn_between_two_courtesy_intents_keeps_the_better_one(text, first, second):
+    # A retrained model put "thanks, bye" at thanks 0.536 / goodbye 0.461: inside the
+    # ambiguity margin, so it searched the articles and said "these articles may help".
+    (out,) = QuestionGuard(QuestionGuard.get_default_config()).process([fallback(text, first, second)])
+    assert out.get("intent")["name"] == first[0]
+    assert [r["name"] for r in out.get("intent_ranking")] == [first[0], second[0]]
+    assert out.get(GUARD_KEY) == {"relabelled": "nlu_fallback"}
+
+
+@pytest.mark.parametrize(
+    "text, first, second",
+    [
+        ("thanks, but how long does shipping take?", ("thanks", 0.52), ("goodbye", 0.45)),
+        ("thanks bye", ("thanks", 0.5), ("ask_knowledge", 0.45)),
+        ("my thermostat says W3", ("chitchat", 0.4), ("thanks", 0.3)),
+    ],
+)
+def test_a_fallback_that_asks_or_is_not_torn_between_courtesies_stays_a_fallback(text, first, second):
+    (out,) = QuestionGuard(QuestionGuard.get_default_config()).process([fallback(text, first, second)])
+    assert out.get("intent")["name"] == "nlu_fallback"
