@@ -37,11 +37,13 @@ RANK_WEIGHT = 0.03
 # question's words but rarely hold the figure or the steps; they need a clearer lead.
 INTRO_PENALTY = 0.1
 # An article's opening paragraph may end by pointing ahead ("Work through these steps in
-# order.", "try the steps below"): what it points at is in later sections, so quoted, the
+# order.", "try the steps below", "Here's what happens and how to fix it.", "This article
+# walks you through checkout."): what it points at is in later sections, so quoted, the
 # answer would end on "these steps" and show none. That sentence is left out; the rest of
 # the paragraph ("Your thermostat keeps heating ... even when it's offline") still answers.
 _POINTS_AHEAD = re.compile(
-    r"(?:\bbelow\b|\bthese steps\b|\beach one\b|\bthe following\b|\bas follows\b)[^.!?]*[.!]?$|:$",
+    r"(?:\bbelow\b|\bthese (?:steps|checks|tips)\b|\beach one\b|\bthe following\b|\bas follows\b)"
+    r"[^.!?]*[.!]?$|:$|^(?:here(?:'s| is| are)|this article)\b",
     re.IGNORECASE,
 )
 # A second section must be nearly as relevant as the first to be worth the space.

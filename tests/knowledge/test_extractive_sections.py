@@ -407,6 +407,26 @@ def test_an_opening_paragraph_is_quoted_without_its_pointer_to_later_sections(em
     assert "causes below" not in answer, answer
 
 
+@pytest.mark.parametrize(
+    "question, slug, promise",
+    [
+        ("renewal didnt go through, do i lose pro right away", "failed-payment", "Here's what happens"),
+        (
+            "how long does the order confirmation take to arrive",
+            "order-confirmation-not-received",
+            "these checks",
+        ),
+    ],
+)
+def test_an_opening_that_announces_the_article_is_not_quoted_as_the_answers_end(kb, question, slug, promise):
+    # "Here's what happens and how to fix it." / "Work through these checks ...": quoted
+    # last, they promise what the answer does not show (thirteenth session).
+    for channel in ("sms", "rest"):
+        answer = kb.ask(question, channel=channel)
+        assert answer.method == "extractive" and answer.sources[0].article_id == slug, answer.text
+        assert promise not in answer.text, answer.text
+
+
 def test_a_symptom_question_is_not_answered_with_a_promise_of_steps_it_does_not_show(kb):
     for channel in ("sms", "rest"):
         answer = kb.ask("my thermostat screen went completely dead", channel=channel)
