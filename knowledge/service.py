@@ -386,15 +386,18 @@ class KnowledgeBase:
         answer = self._extractive(scored, result.passages, channel)
         if answer.method == "abstain":
             return unsure(result)
-        answer.more = self._more_than(answer, scored, result.passages, channel)
+        # `answer.passages` already holds the rest of the article: no second table scan.
+        answer.more = self._more_than(answer, scored, answer.passages, channel, complete=True)
         return self._with_see_also(answer, result)
 
-    def _more_than(self, answer: Answer, scored: str, passages: list[Passage], channel: str) -> bool:
+    def _more_than(
+        self, answer: Answer, scored: str, passages: list[Passage], channel: str, complete: bool = False
+    ) -> bool:
         """Whether the REST-budget (quoted) answer says something `answer` leaves out; only
         asked on a channel whose budget is smaller than REST's."""
         if budget_for(channel) >= budget_for(DEFAULT_CHANNEL):
             return False
-        full = self._extractive(scored, passages, DEFAULT_CHANNEL)
+        full = self._extractive(scored, passages, DEFAULT_CHANNEL, complete=complete)
         return full.method == "extractive" and leaves_out(answer.text, full.text)
 
     def _ask_model(
@@ -548,8 +551,11 @@ class KnowledgeBase:
             if row["chunk_id"] not in seen
         ]
 
-    def _extractive(self, question: str, passages: list[Passage], channel: str = "rest") -> Answer:
-        passages = list(passages) + self._rest_of_article(list(passages))
+    def _extractive(
+        self, question: str, passages: list[Passage], channel: str = "rest", complete: bool = False
+    ) -> Answer:
+        """`complete`: `passages` already include the rest of the best article."""
+        passages = list(passages) if complete else list(passages) + self._rest_of_article(list(passages))
         raw = extract_answer(question, passages, self.embedder, budget=budget_for(channel))
         cited = apply_citations(raw, passages)
         if not cited.grounded:

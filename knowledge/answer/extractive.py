@@ -680,10 +680,11 @@ def _with_table_headers(passages: Sequence[Passage]) -> list[Passage]:
                 break
     out = []
     for p in passages:
-        first = p.text.lstrip().split("\n", 1)
-        bare = first[0].startswith("|") and not is_table_start(p.text.lstrip().split("\n"), 0)
+        text = p.text.lstrip()
+        lines = text.split("\n")
+        bare = lines[0].startswith("|") and not is_table_start(lines, 0)
         header = headers.get((p.article_id, p.section))
-        out.append(replace(p, text=f"{header}\n{p.text.lstrip()}") if bare and header else p)
+        out.append(replace(p, text=f"{header}\n{text}") if bare and header else p)
     return out
 
 
