@@ -48,9 +48,28 @@ combination with the largest gain only if:
 Then the test part once (`kb eval`), and the lead's private unseen follow-ups, reported as
 measured.
 
+Fourteenth-session rule (lead), written before candidate (s) was measured: a question of at
+most 8 words whose own words leave the engine unsure is read with the conversation (the tenth
+session's (u)); today that reading is dropped when it is confident about the same article the
+question's own words rank first (the close call only lets a *different* article win), so
+"what battery do i need to buy?" after "the app says my room sensor battery is low" stays
+unsure about the room-sensor article it ranks first. (s) keeps the conversation's confident
+reading of the same article. It changes no ranking's top and costs no search. Adopt only if,
+counting confident answers (printed per group since this session):
+
+1. tune follow-ups + dev follow-ups (`--dev`, every file given): confident + right gains
+   >= 2, confident + wrong does not rise, right article first unchanged;
+2. tune later turns: confident + wrong does not rise, right article first unchanged;
+3. near-miss follow-ups of the dev files: confident answers do not rise;
+4. searches unchanged.
+
+Then judged once on a follow-up batch nobody here has read (/work/private/f14b.yml, kept out of
+the repository): confident + right not lower, confident + wrong and near misses confident not
+higher; then `kb eval` once, reported as measured.
+
 Usage:
   HF_HUB_OFFLINE=1 .venv-actions/bin/python bench/followup_readings.py [--part tune] [--cache DIR] [--show]
-      [--dev /work/wt/dev/followup-dev.yml]
+      [--dev FILE ...]
 """
 
 from __future__ import annotations
@@ -67,6 +86,7 @@ from knowledge.answer_check import LATER_TURN_STEPS  # noqa: E402
 from knowledge.calibration import DEFAULT_PATH, Calibration  # noqa: E402
 from knowledge.eval.dataset import load_questions  # noqa: E402
 from knowledge.evaluation import calibrated_sample, engine  # noqa: E402
+from knowledge.service import ANSWER  # noqa: E402
 
 
 def turns(questions: list) -> tuple[list, list]:
@@ -89,7 +109,9 @@ def main() -> int:
     parser.add_argument("--part", choices=("tune", "test"), default="tune")
     parser.add_argument("--cache", type=Path, help="keep (and reuse) the sample index here")
     parser.add_argument("--show", action="store_true", help="list every turn that is not right")
-    parser.add_argument("--dev", type=Path, help="also a development batch of follow-ups (same schema)")
+    parser.add_argument(
+        "--dev", type=Path, action="append", default=[], help="also a development batch (same schema)"
+    )
     args = parser.parse_args()
     from knowledge.embedding import default_embedder
 
@@ -112,24 +134,35 @@ def main() -> int:
         kb.retriever.search = counted
         questions = [q for q in load_questions() if q.part == args.part]
         groups = list(zip(("follow-ups", "later turns"), turns(questions), strict=True))
-        if args.dev:
-            groups.append(("dev follow-ups", turns(load_questions(args.dev))[0]))
+        for dev in args.dev:
+            batch = load_questions(dev)
+            groups.append((f"dev follow-ups {dev.stem}", turns(batch)[0]))
+            unanswerable = [q for q in batch if q.history and q.kind != "answerable"]
+            near = [("near miss", q.q, list(q.history), None) for q in unanswerable]
+            if near:
+                groups.append((f"dev near-miss follow-ups {dev.stem}", near))
 
         def where(name: str) -> str:
             return "dev batch" if name.startswith("dev") else f"{args.part} part"
 
         for name, group in groups:
-            right = twice = 0
+            right = twice = sure_right = sure_wrong = 0
             for kind, q, history, article in group:
                 searches = 0
-                ranked = kb.search(q, history).article_ids()
+                result = kb.search(q, history)
+                ranked = result.article_ids()
                 ok = ranked[:1] == [article]
+                sure = kb.outcome(result) == ANSWER
                 right += ok
+                sure_right += sure and ok
+                sure_wrong += sure and not ok
                 twice += searches > 1
-                if args.show and not ok:
-                    print(f"  {kind}: {history} -> {q!r}: {ranked[:3]} (labelled {article})")
+                if args.show and (not ok or not sure):
+                    shown = f"{ranked[:3]} {kb.outcome(result)}"
+                    print(f"  {kind}: {history} -> {q!r}: {shown} (labelled {article})")
             print(
                 f"{name} ({where(name)}): right article first {right}/{len(group)}; "
+                f"confident + right {sure_right}, confident + wrong {sure_wrong}; "
                 f"searched twice {twice}/{len(group)} ({twice / max(len(group), 1):.1%})"
             )
     print(f"({time.perf_counter() - started:.0f} s)")
