@@ -72,6 +72,23 @@ Tests in tests/knowledge and tests/actions (renderers' golden files) still pass.
 Result (d11, measured once): SMS 29 / 54 and REST 40 / 54 on main and on the candidate; 9 SMS
 answers changed, read by hand 2 better, 5 neutral, 2 worse; not adopted, reverted
 (docs/knowledge-quality.md, "eleventh session").
+
+Adoption rule for the fourteenth session's candidate (issue 18, lead: above the SMS budget, an
+answer whose first section leaves most of the budget unused goes on with the top article's
+other retrieved sections, best-scoring first, each quoted whole with its heading, while the
+answer is under half its budget and the next section fits), written and committed before the
+candidate was measured anywhere. Why: on the twelfth and thirteenth sessions' batches nobody
+here had seen, the REST answer citing the right article lacked the needed fact for about one
+in five questions, often because it quoted one short section ("Cancel your order": three
+steps, 150 characters) of a 1,000-character budget while the fact ("within 1 hour") sat in the
+next section; MORE on SMS sends this same answer. Adopt only if: (1) this replay on the tune
+part: REST facts gain >= 3, SMS facts unchanged (the rule does not run at the SMS budget),
+0 over budget, 0 bad openings; (2) on the development batches s13, c13, u13 and f14a
+(`kb eval --questions`, kept outside the repository), REST facts not lower in any and >= +3
+in total, 0 over budget, 0 bad openings; (3) of 20 changed development REST answers read by
+hand (better / neutral / worse for a customer), the worse at most half the better. Only then
+is it judged once on a fresh batch of 70 specific-fact questions (/work/private/s14.yml):
+REST facts not lower; and `kb eval` once on the test part, reported as measured.
 """
 
 from __future__ import annotations
