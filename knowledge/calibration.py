@@ -70,6 +70,12 @@ class Calibration:
     suggest_cosine: float | None = None
     # How the bars were found, e.g. "leave-one-article-out on 412 questions, 2026-12-06".
     bars_from: str = ""
+    # No confident answer when the question's least-matched word reads below this in the
+    # top article (the `reading` signal): a question about another company's product
+    # ("how do I factory reset my Nest thermostat?") matches every word but the one that
+    # names the product, and a fit on more questions trusts the other signals enough to
+    # answer it. Chosen with the weights (bench/decision_refit.py).
+    reading_floor: float | None = None
 
     def outcome(self, signals: Mapping[str, float]) -> str:
         """ANSWER, SUGGEST or ABSTAIN for one search's signals."""
@@ -110,6 +116,7 @@ class Calibration:
                 float(data["suggest_cosine"]) if data.get("suggest_cosine") is not None else None
             ),
             bars_from=str(data.get("bars_from", "")),
+            reading_floor=float(data["reading_floor"]) if data.get("reading_floor") is not None else None,
         )
 
     def confidence(self, signals: Mapping[str, float]) -> float:
@@ -122,6 +129,8 @@ class Calibration:
             self.suggest_cosine is not None
             and float(signals["cosine"]) < CONFIDENT_COSINE_SHARE * self.suggest_cosine
         ):
+            return False
+        if self.reading_floor is not None and float(signals.get("reading", 1.0)) < self.reading_floor:
             return False
         if self.cosine_floor is not None and float(signals["cosine"]) >= self.cosine_floor:
             return True

@@ -17,6 +17,8 @@ from typing import Literal
 import yaml
 
 CUSTOMER_QUESTIONS = Path(__file__).resolve().parent / "customer_questions.yml"
+# Tuning only, never testing: batches written after the split (see the file's header).
+DEVELOPMENT_QUESTIONS = Path(__file__).resolve().parent / "development_questions.yml"
 
 KINDS = ("answerable", "near_miss", "off_topic", "handoff")
 LANGS = ("en", "es", "de", "fr", "pt")
