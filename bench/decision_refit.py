@@ -3,7 +3,7 @@
 The answer / suggest / don't-know decision is a logistic model over the retrieval signals
 (`knowledge/calibration.py`) whose weights ship in `knowledge/calibration.json`. Fitted on
 the tune part alone (272 questions) they are close to what those questions happen to
-contain; `knowledge/eval/development_questions.yml` holds ten more batches (870 questions,
+contain; `knowledge/eval/development_questions.yml` holds ten more batches (865 questions,
 written by people who saw neither the code nor the labelled set). This script estimates,
 batch by batch, what a fit on more questions does for a customer it never saw: each batch
 is held out in turn, the weights are fitted on the tune part and the other nine batches,
@@ -43,8 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from knowledge.calibration import ANSWER, DEFAULT_PATH, NEGATIVE_RATE, Calibration, with_bars  # noqa: E402
+from knowledge.eval.dataset import DEVELOPMENT_QUESTIONS  # noqa: E402
 from knowledge.evaluation import (  # noqa: E402
-    DEVELOPMENT_QUESTIONS,
     SAMPLE_ARTICLES,
     article_ids,
     calibrated_sample,

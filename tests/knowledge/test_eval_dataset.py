@@ -102,3 +102,21 @@ def test_a_malformed_question_is_refused(tmp_path):
     )
     with pytest.raises(ValueError, match="duplicate"):
         load_questions(bad)
+
+
+def test_development_questions_are_checkable_and_never_in_the_test_part(questions):
+    """Tuning-only batches: their labels hold, and none of them repeats a labelled question."""
+    from knowledge.eval.dataset import DEVELOPMENT_QUESTIONS
+
+    development = load_questions(DEVELOPMENT_QUESTIONS)
+    english = [q for q in development if q.lang == "en"]
+    assert len(english) >= 800 and sum(q.kind == "off_topic" for q in english) >= 50
+    for question in development:
+        if question.kind != "answerable":
+            assert question.article is None and not question.facts, question.id
+            continue
+        text = _article_text(question.article)
+        for fact in question.facts:
+            assert fact.lower() in text, f"{question.id}: {fact!r} is not in {question.article}"
+    labelled = {(q.q.strip().lower(), q.history) for q in questions}
+    assert not [q.id for q in development if (q.q.strip().lower(), q.history) in labelled]

@@ -1,6 +1,7 @@
 """The metric, dataset-loading and calibration code behind `kb eval` and `kb calibrate`."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -131,6 +132,20 @@ def test_calibration_separates_answerable_from_unanswerable_and_round_trips(tmp_
     assert loaded.features == model.features and loaded.threshold == pytest.approx(model.threshold, abs=1e-6)
     assert Calibration.from_json(model.to_json()).weights == loaded.weights
     assert Calibration.load(tmp_path / "missing.json") is None
+
+
+def test_a_reading_floor_withholds_a_confident_answer_and_round_trips():
+    """A question whose odd word reads nowhere in the article ("... my Nest thermostat") is not
+    answered however sure the other signals are; the floor is stored with the weights."""
+    base = Calibration(("score", "reading"), (10.0, 1.0), -5.0, 0.5, suggest_cosine=0.2)
+    sure = {"score": 0.9, "reading": 0.5, "cosine": 0.6}
+    odd_word = sure | {"reading": 0.15}
+    assert base.outcome(odd_word) == ANSWER
+    floored = Calibration.from_json(replace(base, reading_floor=0.22).to_json())
+    assert floored.reading_floor == pytest.approx(0.22)
+    assert floored.outcome(sure) == ANSWER
+    assert floored.outcome(odd_word) == SUGGEST
+    assert Calibration.load().reading_floor is None  # not shipped (docs/knowledge-quality.md)
 
 
 def test_threshold_sits_between_the_groups():
