@@ -89,6 +89,8 @@ in total, 0 over budget, 0 bad openings; (3) of 20 changed development REST answ
 hand (better / neutral / worse for a customer), the worse at most half the better. Only then
 is it judged once on a fresh batch of 70 specific-fact questions (/work/private/s14.yml):
 REST facts not lower; and `kb eval` once on the test part, reported as measured.
+Outcome: condition (1) failed, REST 130 -> 132 of 144 (+2); not adopted, nothing further
+measured under this rule (docs/knowledge-quality.md, "Fourteenth session").
 """
 
 from __future__ import annotations

@@ -65,7 +65,8 @@ counting confident answers (printed per group since this session):
 
 Then judged once on a follow-up batch nobody here has read (/work/private/f14b.yml, kept out of
 the repository): confident + right not lower, confident + wrong and near misses confident not
-higher; then `kb eval` once, reported as measured.
+higher; then `kb eval` once, reported as measured. Outcome: condition 1 failed (confident +
+right 39 -> 40 on the development follow-ups, 24 -> 24 on f14a, tune unchanged); not adopted.
 
 Usage:
   HF_HUB_OFFLINE=1 .venv-actions/bin/python bench/followup_readings.py [--part tune] [--cache DIR] [--show]
