@@ -175,12 +175,24 @@ def fit(
     features: Sequence[str] = FEATURES,
     l2: float = 1.0,
     fitted_on: str = "",
+    held: Mapping[str, float] | None = None,
 ) -> Calibration:
-    """Logistic regression (L2-regularised, Newton steps) on the retrieval signals."""
+    """Logistic regression (L2-regularised, Newton steps) on the retrieval signals.
+
+    `held`: weights kept as given, the others fitted around them. Questions naming another
+    company's product differ from answerable ones mostly in the reading signal and are rare
+    in any labelled set, so a fit on more questions learns to trust that signal less than
+    the tune part's fit did and lets them through (docs/knowledge-quality.md, fourteenth
+    session); holding its weight keeps what the smaller fit knew.
+    """
     if not answerable or not unanswerable:
         raise ValueError("calibration needs both answerable and unanswerable questions")
-    rows = [[float(s[f]) for f in features] for s in [*answerable, *unanswerable]]
-    x = np.asarray(rows, dtype=float)
+    held = dict(held or {})
+    all_signals = [*answerable, *unanswerable]
+    offset = np.array([sum(w * float(s[f]) for f, w in held.items()) for s in all_signals])
+    free = [f for f in features if f not in held]
+    rows = [[float(s[f]) for f in free] for s in all_signals]
+    x = np.asarray(rows, dtype=float).reshape(len(all_signals), len(free))
     y = np.concatenate([np.ones(len(answerable)), np.zeros(len(unanswerable))])
     mean, std = x.mean(axis=0), x.std(axis=0)
     std[std == 0] = 1.0
@@ -191,14 +203,15 @@ def fit(
     reg = np.eye(z.shape[1]) * l2
     reg[-1, -1] = 0.0
     for _ in range(50):
-        p = 1.0 / (1.0 + np.exp(-z @ beta))
+        p = 1.0 / (1.0 + np.exp(-(z @ beta + offset)))
         grad = z.T @ (sample_w * (p - y)) + reg @ beta
         hess = (z * (sample_w * p * (1 - p))[:, None]).T @ z + reg
         step = np.linalg.solve(hess, grad)
         beta -= step
         if np.abs(step).max() < 1e-8:
             break
-    weights = beta[:-1] / std
+    fitted = dict(zip(free, beta[:-1] / std, strict=True))
+    weights = [fitted[f] if f in fitted else held[f] for f in features]
     bias = beta[-1] - float(np.sum(beta[:-1] * mean / std))
     model = Calibration(
         tuple(features),

@@ -427,11 +427,14 @@ def format_curve(base: Calibration, results: Sequence[ProbeResult], records: Seq
     return "\n".join(lines)
 
 
-def fit_base(records: Sequence[Record], features: Sequence[str] = FEATURES) -> Calibration:
-    """Signal weights fitted on labelled questions (positives: confident would be right)."""
+def fit_base(
+    records: Sequence[Record], features: Sequence[str] = FEATURES, held: dict[str, float] | None = None
+) -> Calibration:
+    """Signal weights fitted on labelled questions (positives: confident would be right);
+    `held`: weights kept as given (`knowledge.calibration.fit`)."""
     pos = [r.signals for r in records if r.question.kind == "answerable" and r.right_first]
     neg = [r.signals for r in records if r.question.kind != "handoff" and not r.right_first]
-    return fit(pos, neg, features=features, fitted_on=FITTED_ON)
+    return fit(pos, neg, features=features, fitted_on=FITTED_ON, held=held)
 
 
 THRESHOLD_NOTE = (
