@@ -1,0 +1,103 @@
+"""Which confident answers would the "someone else's product" guard withhold? (issue 17)
+
+`knowledge/names.py` finds the capitalised names in a question that the help centre never
+uses ("my Instagram account", "Philips Hue bridge"). This runs a questions file (or the
+tune part) through the engine as `kb eval` does and prints, per kind, how many questions
+name such a thing and how many of those get a confident answer today: for an off-topic or
+near-miss question that answer is wrong, for an answerable one the guard would cost it.
+
+Fourteenth-session rule (lead), written before the guard was built into the engine and
+before the batches that judge it were read. It was designed on questions already seen: the
+tune part, the 810 English development questions and the two batches j14a / j14b (on which
+10 of 28 questions about another company's product got a confident Nimbus answer). There,
+with the capital-letter rule as in `knowledge/names.py` and the refitted decision: no
+confident answerable question is named (of 277 + 810 + 110 English), 7 of those 10
+off-topic answers and 1 near miss ("Is Nimbus sold at Best Buy or Lowe's?") would be
+withheld. The guard (a named question gets the suggestions, never a confident answer) is
+adopted only if, on k14a + k14b (written for this by people who saw nothing but the
+articles: 90 answerable questions that name a place, card, carrier, router, shop or
+e-mail provider the articles cover, 60 off-topic questions about other companies' products,
+30 near misses): confident right answers withheld <= 1, off-topic confident answers
+withheld >= 3; and then, on the test part read once (`kb eval`): confident + right not
+lower, off-topic 100 % not confident. Reported whatever it gives.
+
+    HF_HUB_OFFLINE=1 .venv-actions/bin/python bench/other_products.py [--questions FILE ...] [--show]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from knowledge.calibration import ANSWER, DEFAULT_PATH, Calibration  # noqa: E402
+from knowledge.evaluation import (  # noqa: E402
+    SAMPLE_ARTICLES,
+    article_ids,
+    calibrated_sample,
+    engine,
+    load_labelled,
+    load_questions_file,
+)
+from knowledge.names import unknown_names  # noqa: E402
+from knowledge.pleasantries import without_pleasantries  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--questions", type=Path, action="append", default=[], help="a file (default: tune part)"
+    )
+    parser.add_argument("--cache", type=Path, help="keep (and reuse) the sample index here")
+    parser.add_argument("--show", action="store_true", help="print every named question")
+    args = parser.parse_args()
+    from knowledge.embedding import default_embedder
+
+    started = time.perf_counter()
+    embedder = default_embedder()
+    with tempfile.TemporaryDirectory(prefix="other-products-") as tmp:
+        store, calibration, _ = calibrated_sample(
+            embedder, args.cache or Path(tmp), Calibration.load(DEFAULT_PATH), states=True, reuse=True
+        )
+        kb = engine(store.uri, embedder, calibration)
+        vocabulary = kb.retriever.vocabulary().counts
+        slugs = article_ids(SAMPLE_ARTICLES)
+        batches = {str(p): load_questions_file(p, slugs) for p in args.questions} or {
+            "tune part": [q for q in load_labelled() if q.part == "tune"]
+        }
+        for name, questions in batches.items():
+            named, withheld = Counter(), Counter()
+            for q in questions:
+                if q.lang != "en":
+                    continue
+                names = unknown_names(without_pleasantries(q.q), vocabulary)
+                if not names:
+                    continue
+                result = kb.search(q.q, q.history)
+                sure = kb.outcome(result) == ANSWER
+                right = result.article_ids()[:1] == [q.article]
+                kind = (
+                    q.kind
+                    if q.kind != "answerable"
+                    else ("answerable, right" if right else "answerable, wrong")
+                )
+                named[kind] += 1
+                withheld[kind] += sure
+                if args.show:
+                    print(f"  {kind:18s} {'confident' if sure else 'not      '} {names} {q.q[:90]!r}")
+            english = sum(q.lang == "en" for q in questions)
+            print(f"{name}: {english} English questions; named (confident now, would be withheld):")
+            for kind in sorted(named):
+                print(f"  {kind:18s} {named[kind]:3d} ({withheld[kind]})")
+    print(f"({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
