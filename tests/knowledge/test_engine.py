@@ -541,12 +541,10 @@ def test_without_a_model_a_foreign_question_is_pointed_to_its_article(
 @pytest.mark.parametrize(
     ("message", "article"),
     [
-        # (Until the fourteenth session's refit this was a storm story about a black screen,
-        # which the refitted decision answers confidently when searched whole.)
         (
-            "I use text message codes to log in, but I dropped my phone in the lake over the weekend. "
-            "My new phone has a different number. How am I supposed to get back into my account now?",
-            "set-up-two-factor-authentication",
+            "Last week the power went out in the whole street during the storm. Since then the "
+            "screen on the thermostat stays black even though the breaker is on. What should I check?",
+            "display-blank-or-no-power",
         ),
     ],
 )
