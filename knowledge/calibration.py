@@ -242,21 +242,8 @@ def fit(
 # so the share is the largest (0.025 steps) that keeps the tune part's near misses at 10 %
 # confident and its off-topic questions at none: 52.5 % (40 % before the signal). On
 # StackFAQ this loosens the bar (docs/knowledge-quality.md, "The reading signal").
-#
-# Since the fourteenth session the weights are fitted on the tune part plus the development
-# questions, the reading signal's weight held (below), and the share is 47.5 %: held out one
-# development batch at a time that gave 340 confident right answers of 565 against the old
-# decision's 321, 27 confident wrong against 30, 26 near misses against 25 and one
-# off-topic question answered either way (bench/decision_refit.py --hold-reading).
-NEGATIVE_RATE = 0.475
+NEGATIVE_RATE = 0.525
 UNRELATED_QUANTILE = 0.10
-# Weights `kb eval --calibrate` keeps from the committed calibration instead of refitting:
-# fitted freely on more questions, the reading signal's weight drops (6.29 -> 4.45) and
-# questions about another company's product get answered ("cancel my spotify subscription").
-HELD = ("reading",)
-# `Calibration.reading_floor` as `kb eval --calibrate` sets it: at 0.22 "how do I factory
-# reset my Nest thermostat?" (0.214) is not answered from the Nimbus reset article.
-READING_FLOOR = 0.22
 MAX_PROBES = 800
 # `kb ingest` recalibrates within this many seconds (the searches stop when it is spent).
 BUDGET_SECONDS = 120.0

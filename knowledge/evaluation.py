@@ -36,9 +36,7 @@ import yaml
 from knowledge.calibration import (
     ANSWER,
     FEATURES,
-    HELD,
     NEGATIVE_RATE,
-    READING_FLOOR,
     SUGGEST,
     Calibration,
     ProbeResult,
@@ -51,7 +49,6 @@ from knowledge.calibration import (
 from knowledge.chunking import chunk_article
 from knowledge.config import SAMPLE_ARTICLES, RetrievalSettings, Settings
 from knowledge.documents import Article, Section
-from knowledge.eval.dataset import DEVELOPMENT_QUESTIONS
 from knowledge.reading import StateWriter
 from knowledge.retrieval import Retriever, Weights, build_query
 from knowledge.store import ChunkStore, rows_for
@@ -441,13 +438,11 @@ def fit_base(
 
 
 THRESHOLD_NOTE = (
-    "weights fitted on the tune part and the development questions; the bars here are the default "
-    "for an index that has not been calibrated yet (`kb calibrate` / `kb ingest` store the index's "
-    "own); nothing fitted on StackFAQ"
+    "weights fitted on the tune part; the bars here are the default for an index that has not been "
+    "calibrated yet (`kb calibrate` / `kb ingest` store the index's own); nothing fitted on StackFAQ"
 )
 FITTED_ON = (
-    "tune part of the labelled questions and the development questions (knowledge/eval/), the "
-    "reading signal's weight held from the tune part's fit; fused ranking on the sample articles; "
+    "tune part of the labelled questions (knowledge/eval/), fused ranking on the sample articles; "
     "positive = top article is the labelled one, negative = a wrong top article or no article answers"
 )
 
@@ -476,23 +471,15 @@ def evaluate_sample(
 ):
     """Index the sample help centre, calibrate it as `kb ingest` would, decide every question.
 
-    `refit` first fits the signal weights on the tune part and the development questions
-    (`knowledge/eval/development_questions.yml`, tuning only; bars from the index), holding
-    the reading signal's weight as `base` has it (`knowledge.calibration.HELD`), then decides
-    again with the refitted model; the test part plays no part in either.
+    `refit` first fits the signal weights on the tune part (with bars from the index), then
+    decides again with the refitted model; the test part plays no part in either.
     """
     store, calibration, probes = calibrated_sample(embedder, workdir, base, states=True)
     uri = store.uri
     questions = [q for q in load_labelled() if q.lang == "en" or not english_only]
     records = run_engine(engine(uri, embedder, calibration), questions)
     if refit:
-        slugs = article_ids(SAMPLE_ARTICLES)
-        development = [q for q in load_questions_file(DEVELOPMENT_QUESTIONS, slugs) if q.lang == "en"]
-        fitted_on = [r for r in records if r.question.part == "tune"]
-        fitted_on += run_engine(engine(uri, embedder, calibration), development)
-        weights = dict(zip(base.features, base.weights, strict=True))
-        held = {f: weights[f] for f in HELD if f in weights and weights[f] != 0.0}
-        base = replace(fit_base(fitted_on, FEATURES, held=held), reading_floor=READING_FLOOR)
+        base = fit_base([r for r in records if r.question.part == "tune"], FEATURES)
         calibration = with_bars(base, probes)
         records = run_engine(engine(uri, embedder, calibration), questions)
     return calibration, probes, records

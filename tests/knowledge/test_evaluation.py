@@ -145,7 +145,7 @@ def test_a_reading_floor_withholds_a_confident_answer_and_round_trips():
     assert floored.reading_floor == pytest.approx(0.22)
     assert floored.outcome(sure) == ANSWER
     assert floored.outcome(odd_word) == SUGGEST
-    assert Calibration.load().reading_floor == pytest.approx(0.22)  # shipped since the fourteenth session
+    assert Calibration.load().reading_floor is None  # not shipped (docs/knowledge-quality.md)
 
 
 def test_threshold_sits_between_the_groups():
