@@ -1,6 +1,6 @@
 """Which confident answers would the "someone else's product" guard withhold? (issue 17)
 
-`knowledge/names.py` finds the capitalised names in a question that the help centre never
+The guard below finds the capitalised names in a question that the help centre never
 uses ("my Instagram account", "Philips Hue bridge"). This runs a questions file (or the
 tune part) through the engine as `kb eval` does and prints, per kind, how many questions
 name such a thing and how many of those get a confident answer today: for an off-topic or
@@ -10,7 +10,7 @@ Fourteenth-session rule (lead), written before the guard was built into the engi
 before the batches that judge it were read. It was designed on questions already seen: the
 tune part, the 810 English development questions and the two batches j14a / j14b (on which
 10 of 28 questions about another company's product got a confident Nimbus answer). There,
-with the capital-letter rule as in `knowledge/names.py` and the refitted decision: no
+with the capital-letter rule below and the refitted decision: no
 confident answerable question is named (of 277 + 810 + 110 English), 7 of those 10
 off-topic answers and 1 near miss ("Is Nimbus sold at Best Buy or Lowe's?") would be
 withheld. The guard (a named question gets the suggestions, never a confident answer) is
@@ -21,16 +21,25 @@ e-mail provider the articles cover, 60 off-topic questions about other companies
 withheld >= 3; and then, on the test part read once (`kb eval`): confident + right not
 lower, off-topic 100 % not confident. Reported whatever it gives.
 
+Outcome: not adopted. On k14a + k14b, with the refitted decision the rule was written for,
+it would withhold 10 confident right answers ("can I pay with my Amex card?", "nothing in
+my Gmail", "locked out on my Pixel", "my Lennox gas furnace", "Does Nimbus sell my data to
+Google or Facebook?") for 4 off-topic ones: customers name their bank, phone, e-mail
+provider and furnace all the time, and a capital letter cannot tell those from someone
+else's product. The guard lives here only, as the measurement.
+
     HF_HUB_OFFLINE=1 .venv-actions/bin/python bench/other_products.py [--questions FILE ...] [--show]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Container
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,8 +54,65 @@ from knowledge.evaluation import (  # noqa: E402
     load_labelled,
     load_questions_file,
 )
-from knowledge.names import unknown_names  # noqa: E402
 from knowledge.pleasantries import without_pleasantries  # noqa: E402
+
+# -- the guard: capitalised names the help centre never uses -------------------------------
+# What gives a question about someone else's product away is how people write names: a
+# capitalised word inside a sentence. A name the articles use (Nimbus, PayPal, Visa, Canada)
+# is the help centre's own; one they never use, written as a name, is someone else's. Left
+# alone: places and times after a preposition ("ship to Ohio", "at Home Depot", "on
+# Saturday"), days, months and holidays, order and serial numbers (digits), short acronyms
+# and "I". A name typed in lower case ("my spotify subscription") is not caught.
+
+# Before a place or a time, a name is where or when, not whose product.
+_PLACE_OR_TIME = frozenset("to in at from near on since until till by into via across around".split())
+_CALENDAR = frozenset(
+    """monday tuesday wednesday thursday friday saturday sunday mondays tuesdays wednesdays thursdays
+    fridays saturdays sundays january february march april may june july august september october
+    november december jan feb mar apr jun jul aug sep sept oct nov dec christmas easter thanksgiving
+    xmas""".split()
+)
+_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’&+.-]*")
+_FIRST_PERSON = re.compile(r"^I(?:['’][a-z]+)?$")
+_LETTERS = re.compile(r"[a-z]+")
+_POSSESSIVE = re.compile(r"['’]s$")
+MAX_ACRONYM = 4
+
+
+def _capitalised(word: str) -> bool:
+    return word[0].isupper() and not _FIRST_PERSON.match(word)
+
+
+def _unknown(word: str, vocabulary: Container[str]) -> bool:
+    base = _POSSESSIVE.sub("", word.rstrip(".")).lower()
+    if any(c.isdigit() for c in base) or (word.isupper() and len(word) <= MAX_ACRONYM):
+        return False
+    parts = _LETTERS.findall(base)
+    return bool(parts) and not all(p in vocabulary or p in _CALENDAR for p in parts)
+
+
+def unknown_names(question: str, vocabulary: Container[str]) -> tuple[str, ...]:
+    """The capitalised words of `question` that name something `vocabulary` (the help
+    centre's lower-case words) never contains, outside the cases the module leaves alone."""
+    found: list[str] = []
+    for sentence in _SENTENCES.split(question):
+        tokens = _TOKEN.findall(sentence)
+        i = 0
+        while i < len(tokens):
+            if not _capitalised(tokens[i]):
+                i += 1
+                continue
+            end = i
+            while end + 1 < len(tokens) and _capitalised(tokens[end + 1]):
+                end += 1
+            run, before = tokens[i : end + 1], (tokens[i - 1].lower() if i else None)
+            i = end + 1
+            if before in _PLACE_OR_TIME:
+                continue
+            words = run[1:] if before is None else run  # a sentence's first word is capitalised anyway
+            found.extend(w for w in words if _unknown(w, vocabulary))
+    return tuple(found)
 
 
 def main() -> int:
