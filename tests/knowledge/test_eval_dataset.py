@@ -40,7 +40,7 @@ def test_the_set_has_the_promised_shape(questions):
     assert all(q.kind in {"answerable", "near_miss", "handoff"} for q in questions if q.lang != "en")
 
 
-def test_every_label_points_at_a_real_article_and_every_fact_is_quoted_from_it(questions):
+def _assert_labels_hold(questions: list[EvalQuestion]) -> None:
     for question in questions:
         if question.kind != "answerable":
             assert question.article is None and not question.facts, question.id
@@ -48,6 +48,10 @@ def test_every_label_points_at_a_real_article_and_every_fact_is_quoted_from_it(q
         text = _article_text(question.article)
         for fact in question.facts:
             assert fact.lower() in text, f"{question.id}: {fact!r} is not in {question.article}"
+
+
+def test_every_label_points_at_a_real_article_and_every_fact_is_quoted_from_it(questions):
+    _assert_labels_hold(questions)
 
 
 def test_sibling_pairs_have_questions_on_both_sides(questions):
@@ -111,12 +115,6 @@ def test_development_questions_are_checkable_and_never_in_the_test_part(question
     development = load_questions(DEVELOPMENT_QUESTIONS)
     english = [q for q in development if q.lang == "en"]
     assert len(english) >= 800 and sum(q.kind == "off_topic" for q in english) >= 50
-    for question in development:
-        if question.kind != "answerable":
-            assert question.article is None and not question.facts, question.id
-            continue
-        text = _article_text(question.article)
-        for fact in question.facts:
-            assert fact.lower() in text, f"{question.id}: {fact!r} is not in {question.article}"
+    _assert_labels_hold(development)
     labelled = {(q.q.strip().lower(), q.history) for q in questions}
     assert not [q.id for q in development if (q.q.strip().lower(), q.history) in labelled]
