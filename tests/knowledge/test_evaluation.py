@@ -148,6 +148,18 @@ def test_a_reading_floor_withholds_a_confident_answer_and_round_trips():
     assert Calibration.load().reading_floor is None  # not shipped (docs/knowledge-quality.md)
 
 
+def test_a_held_weight_stays_as_given_while_the_others_are_fitted():
+    """`kb eval --calibrate` may keep a signal's weight that more questions would wash out."""
+    features = ("score", "margin", "title", "cosine_gap")
+    answerable = [_signals(0.8 + i / 100, 0.1) for i in range(10)]
+    unanswerable = [_signals(0.4 + i / 100, 0.01) for i in range(5)]
+    free = fit(answerable, unanswerable, features=features)
+    held = fit(answerable, unanswerable, features=features, held={"title": 3.0})
+    assert dict(zip(held.features, held.weights, strict=True))["title"] == 3.0
+    assert dict(zip(free.features, free.weights, strict=True))["title"] != 3.0
+    assert all(held.answers(s) for s in answerable) and not any(held.answers(s) for s in unanswerable)
+
+
 def test_threshold_sits_between_the_groups():
     assert 0.5 < best_threshold([0.9, 0.8, 0.7], [0.1, 0.2, 0.5]) < 0.7
 
