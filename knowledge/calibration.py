@@ -74,7 +74,8 @@ class Calibration:
     # top article (the `reading` signal): a question about another company's product
     # ("how do I factory reset my Nest thermostat?") matches every word but the one that
     # names the product, and a fit on more questions trusts the other signals enough to
-    # answer it. Chosen with the weights (bench/decision_refit.py).
+    # answer it. Off in the shipped calibration; bench/decision_refit.py measures a refit
+    # with it (docs/knowledge-quality.md, fourteenth session).
     reading_floor: float | None = None
 
     def outcome(self, signals: Mapping[str, float]) -> str:
@@ -192,7 +193,7 @@ def fit(
     offset = np.array([sum(w * float(s[f]) for f, w in held.items()) for s in all_signals])
     free = [f for f in features if f not in held]
     rows = [[float(s[f]) for f in free] for s in all_signals]
-    x = np.asarray(rows, dtype=float).reshape(len(all_signals), len(free))
+    x = np.asarray(rows, dtype=float)
     y = np.concatenate([np.ones(len(answerable)), np.zeros(len(unanswerable))])
     mean, std = x.mean(axis=0), x.std(axis=0)
     std[std == 0] = 1.0
