@@ -106,6 +106,10 @@ class LLMSettings:
     temperature: float = 0.1
     max_tokens: int = 400
     prompt_template: str = ""
+    # The business the bot speaks for, named in the model's instructions. Empty: the name
+    # the help centre's own articles use most (`knowledge.answer.prompt.company_in`), so a
+    # team pointing the bot at its articles is never introduced as the sample's company.
+    company: str = ""
 
     @property
     def enabled(self) -> bool:
@@ -124,6 +128,7 @@ class LLMSettings:
             temperature=_env_float("OPENAI_TEMPERATURE", cls.temperature),
             max_tokens=_env_int("OPENAI_MAX_TOKENS", cls.max_tokens),
             prompt_template=_env("KB_PROMPT_TEMPLATE", ""),
+            company=_env("KB_COMPANY_NAME", ""),
         )
 
 

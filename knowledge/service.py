@@ -19,11 +19,13 @@ from knowledge.answer.extractive import extract_answer
 from knowledge.answer.llm import ChatModel, ModelUnavailable
 from knowledge.answer.more import leaves_out
 from knowledge.answer.prompt import (
+    GENERIC_COMPANY,
     NO_ANSWER,
     Turn,
     build_messages,
     build_standalone_messages,
     clean_standalone,
+    company_in,
     load_template,
 )
 from knowledge.asking import asking_part
@@ -70,6 +72,7 @@ class KnowledgeBase:
         self.default_calibration = Calibration.load(self.settings.retrieval.calibration or DEFAULT_PATH)
         self._calibration: Calibration | None = None
         self._calibration_checked = -1e9
+        self._company: str | None = self.settings.llm.company or None
 
     @property
     def calibration(self) -> Calibration | None:
@@ -86,6 +89,19 @@ class KnowledgeBase:
                 log.warning("the index's calibration is unreadable (%s); using the default", exc)
                 self._calibration = None
         return self._calibration or self.default_calibration
+
+    @property
+    def company(self) -> str:
+        """The business the model speaks for: KB_COMPANY_NAME, or the name the indexed
+        articles use most (read once, the first time the model is asked)."""
+        if self._company is None:
+            try:
+                rows = self.store.table.to_arrow().select(["text"]).to_pylist()
+                self._company = company_in(r.get("text") or "" for r in rows)
+            except Exception as exc:  # noqa: BLE001 - the prompt then names no business
+                log.warning("could not read the articles for the company's name (%s)", exc)
+                return GENERIC_COMPANY
+        return self._company
 
     def warm_reading(self) -> int:
         """Hold every chunk's token states for the reading signal in memory now (start-up).
@@ -417,6 +433,7 @@ class KnowledgeBase:
             channel=channel,
             language=NAMES.get(language, language),
             template=self.template,
+            company=self.company,
             restated=restated,
         )
         try:
@@ -494,7 +511,8 @@ class KnowledgeBase:
 
     def _standalone(self, question: str, conversation: Sequence[Turn], conversation_id: str) -> str | None:
         try:
-            raw = self.model.complete(build_standalone_messages(question, conversation), conversation_id)
+            messages = build_standalone_messages(question, conversation, self.company)
+            raw = self.model.complete(messages, conversation_id)
         except ModelUnavailable:
             log.warning(
                 "could not restate the question for conversation %s; searching it as asked",

@@ -11,7 +11,9 @@ and the untrusted text never blend.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +54,29 @@ def _neutralise(text: str) -> str:
     )
 
 
+# Said of the business when neither KB_COMPANY_NAME nor the articles name it.
+GENERIC_COMPANY = "this company"
+_SENTENCES = re.compile(r"(?<=[.!?:])\s+|\n+")
+_WORDS = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+
+
+def company_in(texts: Iterable[str]) -> str:
+    """The name a help centre's articles use most inside their sentences ("Nimbus").
+
+    Help articles name their own business and products far more often than anything else
+    ("open the Nimbus app", "your Nimbus account"); a sentence's or a line's first word
+    ("Tap", "Select") and an all-capitals acronym ("HTTPS") are not counted. The model
+    needs the name to tell a question about this business from one about another
+    company's product.
+    """
+    counts: Counter[str] = Counter()
+    for text in texts:
+        for sentence in _SENTENCES.split(text or ""):
+            words = _WORDS.findall(sentence)
+            counts.update(w for w in words[1:] if w[0].isupper() and not w.isupper())
+    return counts.most_common(1)[0][0] if counts else GENERIC_COMPANY
+
+
 def build_messages(
     question: str,
     passages: Sequence[Passage],
@@ -59,7 +84,7 @@ def build_messages(
     channel: str = "rest",
     language: str = "",
     template: jinja2.Template | None = None,
-    company: str = "Nimbus Home",
+    company: str = GENERIC_COMPANY,
     max_chars: int | None = None,
     restated: str = "",
 ) -> list[dict[str, str]]:
@@ -89,7 +114,7 @@ def build_messages(
 
 
 def build_standalone_messages(
-    question: str, conversation: Sequence[Turn] = (), company: str = "Nimbus Home"
+    question: str, conversation: Sequence[Turn] = (), company: str = GENERIC_COMPANY
 ) -> list[dict[str, str]]:
     """Ask the model for the question as a standalone English question (for search)."""
     system = load_template(STANDALONE_TEMPLATE).render(

@@ -418,6 +418,28 @@ def test_a_borderline_question_reaches_the_model_which_judges_relevance(sample_k
         server.stop()
 
 
+def test_the_model_speaks_for_the_help_centres_own_business_or_the_configured_one(sample_kb, embedder):
+    """A team pointing the bot at its articles is never introduced as another company."""
+    from knowledge.config import LLMSettings
+    from tests.standins.openai_server import OpenAIStandIn
+
+    server = OpenAIStandIn().start()
+    try:
+        for configured, named in (("", "Nimbus"), ("Acme Heating", "Acme Heating")):
+            llm = LLMSettings(
+                api_key="sk-test", base_url=server.base_url, model="m", max_retries=0, company=configured
+            )
+            kb = KnowledgeBase(
+                Settings(retrieval=RetrievalSettings(uri=sample_kb), llm=llm), embedder=embedder
+            )
+            kb.ask("how long is the password reset link good for")
+            system = server.requests[-1]["messages"][0]["content"]
+            assert system.startswith(f"You are the customer-support assistant of {named}.")
+            assert "Nimbus Home" not in system
+    finally:
+        server.stop()
+
+
 def test_calibration_is_stored_with_the_index_and_followed_by_the_engine(sample_kb, embedder, tmp_path):
     from knowledge.calibration import Calibration
 

@@ -41,3 +41,23 @@ def test_follow_up_questions_are_searched_with_recent_turns():
     standalone = "what payment methods do you accept for the pro plan subscription"
     assert build_query(standalone, history, 2) == standalone
     assert build_query("and that?", history, 0) == "and that?"
+
+
+def test_the_company_is_the_name_the_articles_use_most_not_a_heading_or_a_sentence_start():
+    from knowledge.answer.prompt import GENERIC_COMPANY, company_in
+
+    articles = [
+        "Tap Settings. Tap Reset. Tap Save. Open the Acme app and tap Done.",
+        "Sign in to your Acme account. Pay with Stripe or PayPal.\nVISA VISA VISA VISA cards work.",
+    ]
+    assert company_in(articles) == "Acme"
+    assert company_in(["all lower case here. and here."]) == GENERIC_COMPANY
+
+
+def test_the_answer_prompt_names_the_company_and_sets_aside_other_companies_products():
+    messages = build_messages("how do i cancel my spotify subscription?", [passage("x")], company="Acme")
+    system = messages[0]["content"]
+    assert "customer-support assistant of Acme" in system
+    assert "another company's product or service" in system and "reply NO_ANSWER" in system
+    # the customer's own bank, phone or furnace does not make it another company's question
+    assert "The customer's own bank, card, phone" in system and "named in a question about Acme" in system
