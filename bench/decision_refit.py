@@ -3,8 +3,9 @@
 The answer / suggest / don't-know decision is a logistic model over the retrieval signals
 (`knowledge/calibration.py`) whose weights ship in `knowledge/calibration.json`. Fitted on
 the tune part alone (272 questions) they are close to what those questions happen to
-contain; `knowledge/eval/development_questions.yml` holds ten more batches (865 questions,
-written by people who saw neither the code nor the labelled set). This script estimates,
+contain; `knowledge/eval/development_questions.yml` holds more batches (ten, 865 questions,
+when the figures below were measured; twenty, 1,703, since the fifteenth session), written
+by people who saw neither the code nor the labelled set. This script estimates,
 batch by batch, what a fit on more questions does for a customer it never saw: each batch
 is held out in turn, the weights are fitted on the tune part and the other nine batches,
 the bars are set on the sample index's own leave-one-article-out searches exactly as
