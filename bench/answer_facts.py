@@ -128,6 +128,12 @@ def capture(part: str, cache: Path) -> list[dict]:
     kb = engine(store.uri, embedder, calibration)
     seen: list[tuple[str, list]] = []
     original = service.extract_answer
+    if part == "development":  # tuning-only batches (knowledge/eval/development_questions.yml)
+        from knowledge.eval.dataset import DEVELOPMENT_QUESTIONS
+
+        questions = list(load_questions(DEVELOPMENT_QUESTIONS))
+    else:
+        questions = [q for q in load_questions() if q.part == part]
 
     def recording(question, passages, embedder, budget=None):
         # The question as the service scores the parts against it (mended spelling, no
@@ -138,8 +144,10 @@ def capture(part: str, cache: Path) -> list[dict]:
     service.extract_answer = recording
     rows = []
     try:
-        for q in load_questions():
-            if q.part != part or q.lang != "en" or not q.facts or not q.article:
+        for n, q in enumerate(questions, start=1):
+            if n % 200 == 0:
+                print(f"  {n}/{len(questions)} questions", file=sys.stderr, flush=True)
+            if q.lang != "en" or not q.facts or not q.article:
                 continue
             for channel in CHANNELS:
                 seen.clear()
@@ -335,7 +343,12 @@ def explain(rows: list[dict], ids: list[str], embedder, top: int = 3) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", default="tune", choices=("tune",), help="the test part is kb eval's, once")
+    parser.add_argument(
+        "--part",
+        default="tune",
+        choices=("tune", "development"),
+        help="the test part is kb eval's, once; development: knowledge/eval/development_questions.yml",
+    )
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--refresh", action="store_true", help="search again (retrieval or decision changed)")
     parser.add_argument("--save", metavar="NAME", help="keep this run's answers as NAME")
