@@ -52,6 +52,13 @@ questions or with the wrong article; and then, on the test part read once (`kb e
 confident + right not lower, off-topic no confident answer 100 %. Reported whatever it
 gives.
 
+Outcome: not adopted. On n15a + n15b + u15 it withheld 1 confident right answer ("I can't
+get into my old Hotmail account anymore and I'm logged out of the Nimbus app too", the seen
+batches' "old Yahoo account" again) and 2 wrong ones ("My Honeywell Home T9 keeps ignoring
+the schedule I set", "Hive heating schedule ... How do I fix it in the app"); the rule asked
+for at least 4. Of the 60 questions about other companies' products on n15a + n15b, 11 got
+a confident answer on main (docs/knowledge-quality.md, "Fifteenth session").
+
     HF_HUB_OFFLINE=1 .venv-actions/bin/python bench/other_products.py [--questions FILE ...]
         [--guard caps|product] [--show]
 """
