@@ -113,11 +113,14 @@ class KnowledgeBase:
         top (a keyed lookup of a few ms; loading them all would hold them all in memory,
         about 64 KB a chunk) or, without stored states, computes them then.
         Returns how many chunks' states are kept. The index's words for the spelling
-        correction (`knowledge.spelling`) and the thesaurus (`knowledge.thesaurus`) are
-        collected here too, for the same reason.
+        correction (`knowledge.spelling`) and the thesaurus (`knowledge.thesaurus`), and
+        with a model the business's name for its prompt, are collected here too, for the
+        same reason.
         """
         if self.retriever.uses_vocabulary and self.store.exists():
             self.retriever.vocabulary()
+        if self.model is not None and self.store.exists():
+            _ = self.company  # read the articles for it now, not on a customer's first question
         states = self.retriever.token_states
         if not states.available() or not self.store.exists():
             return 0
