@@ -36,7 +36,7 @@ from knowledge.documents import Answer, Passage, Source
 from knowledge.embedding import default_embedder
 from knowledge.followup import MAX_POINTING_WORDS, depends_on_history
 from knowledge.gloss import gloss
-from knowledge.language import ENGLISH, NAMES
+from knowledge.language import ENGLISH, language_name
 from knowledge.pleasantries import without_pleasantries
 from knowledge.retrieval import Retriever, SearchResult, build_query
 from knowledge.store import ChunkStore, KnowledgeBaseMissing
@@ -434,7 +434,7 @@ class KnowledgeBase:
             passages,
             conversation,
             channel=channel,
-            language=NAMES.get(language, language),
+            language=language_name(language),
             template=self.template,
             company=self.company,
             restated=restated,

@@ -247,6 +247,18 @@ DOMAIN_TEXT = {
 }
 
 
+def test_without_a_model_a_language_the_bot_has_no_texts_for_gets_the_english_pointer(kb, monkeypatch):
+    """An Italian question used to be read as Spanish and answered in Spanish."""
+    monkeypatch.setattr(knowledge_action, "knowledge_base", lambda: kb)
+    messages, events = run_with_domain(tracker("Quanto costa la spedizione in Italia?"))
+    text = messages[0]["text"]
+    assert text.startswith(DOMAIN_TEXT[("en", "utter_english_articles")]), text
+    assert 1 <= text.count("](https://help.nimbushome.example/articles/") <= 3, text
+    assert text.rstrip().endswith(DOMAIN_TEXT[("en", "utter_offer_person")])
+    assert messages[0]["custom"]["method"] == "pointer"
+    assert {"event": "slot", "timestamp": None, "name": "language", "value": "it"} in events
+
+
 def test_texts_said_in_the_same_turn_follow_the_language_and_the_slot_keeps_it(tmp_path, monkeypatch):
     from knowledge.embedding import default_embedder
 

@@ -79,6 +79,17 @@ def test_pointer_links_the_nearest_articles_and_sets_the_conversation_language(p
     assert texts(say(plain_stack, sender, "muchas gracias")) == spanish_thanks
 
 
+def test_a_language_without_bot_texts_gets_the_english_pointer_not_a_neighbours(plain_stack):
+    """Italian was read as Spanish and answered in Spanish; now the bot says in English that
+    its articles may help, links them and offers a person, and never routes it away."""
+    sender = "lang-it"
+    text = texts(say(plain_stack, sender, "Quanto costa la spedizione in Italia?"))
+    english = next(v["text"] for v in DOMAIN["responses"]["utter_english_articles"] if not v.get("condition"))
+    assert text.startswith(english), text
+    assert ARTICLE in text and text not in HANDOFF_TEXTS | CHITCHAT_TEXTS
+    assert tracker(plain_stack, sender)["slots"]["language"] == "it"
+
+
 def test_without_a_model_the_pointer_names_the_article_the_question_is_about(plain_stack):
     """Searched as written, the English-only model reads this as a refund question; the
     support glossary's English key words ("password") find the article it is about."""

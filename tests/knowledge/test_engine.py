@@ -390,6 +390,27 @@ def _calibration_file(tmp_path, threshold: float, suggest: float):
     return str(path)
 
 
+def test_a_question_in_a_language_without_bot_texts_is_answered_in_it_by_the_model(sample_kb, embedder):
+    """Italian is none of the bot's five languages: the model still answers in Italian."""
+    from knowledge.config import LLMSettings
+    from knowledge.language import detect
+    from tests.standins.openai_server import OpenAIStandIn
+
+    question = "Quanto costa la spedizione in Canada?"
+    server = OpenAIStandIn().start()
+    try:
+        llm = LLMSettings(api_key="sk-test", base_url=server.base_url, model="m", max_retries=0)
+        kb = KnowledgeBase(Settings(retrieval=RetrievalSettings(uri=sample_kb), llm=llm), embedder=embedder)
+        answer = kb.ask(question, language=detect(question))
+        restate, reply = server.requests[0]["messages"], server.requests[-1]["messages"]
+        assert "one standalone question in English" in restate[0]["content"]  # translated first
+        assert "- Answer in Italian." in reply[0]["content"]
+        assert answer.method == "llm" and answer.text.startswith("Secondo il centro assistenza:")
+        assert answer.sources[0].article_id == "international-shipping"
+    finally:
+        server.stop()
+
+
 def test_a_borderline_question_reaches_the_model_which_judges_relevance(sample_kb, embedder, tmp_path):
     """With a model, retrieval only sets aside the clearly unrelated: the model decides the rest."""
     from knowledge.config import LLMSettings

@@ -25,10 +25,15 @@ _WORD = re.compile(r"[a-z0-9]+")
 STANDALONE = {
     "¿Cuánto cuesta el envío a Canadá?": "How much does shipping to Canada cost?",
     "Wie viel kostet der Versand nach Kanada?": "How much does shipping to Canada cost?",
+    "Quanto costa la spedizione in Canada?": "How much does shipping to Canada cost?",
     "and can I start one right now?": "How do I install a firmware update right now?",
 }
 # ...and how it opens an answer in the customer's language (the quoted passage stays English).
-OPENINGS = {"Spanish": "Según el centro de ayuda:", "German": "Laut unserem Hilfe-Center:"}
+OPENINGS = {
+    "Spanish": "Según el centro de ayuda:",
+    "German": "Laut unserem Hilfe-Center:",
+    "Italian": "Secondo il centro assistenza:",
+}
 
 
 def first_sentence(text: str) -> str:
