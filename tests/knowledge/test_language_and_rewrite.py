@@ -21,6 +21,7 @@ from knowledge.language import detect
         # Languages the bot has no texts for are named as themselves, never as the nearest
         # of its five (an Italian question read as Spanish got a Spanish reply).
         ("Quanto costa la spedizione in Italia?", "it"),
+        ("Come posso reimpostare la password?", "it"),
         ("Hoe kan ik mijn wachtwoord opnieuw instellen?", "nl"),
         ("Kiedy otrzymam zwrot pieniędzy?", "pl"),
         ("Как сбросить пароль?", "ru"),
