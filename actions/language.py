@@ -13,12 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from knowledge.documents import Answer
-from knowledge.language import ENGLISH, detect
+from knowledge.language import ENGLISH, SUPPORTED, detect
 
 LANGUAGE_SLOT = "language"
 # Keys rasa-sdk puts in every message; any other key is a template variable ({contact}).
 _MESSAGE_KEYS = {"text", "buttons", "elements", "custom", "template", "response", "image", "attachment"}
 POINTER_INTRO = "utter_english_articles"
+# For a language the bot has no texts for: its English texts, saying which languages it answers in.
+OTHER_LANGUAGE_INTRO = "utter_other_language_articles"
 OFFER_PERSON = "utter_offer_person"
 
 
@@ -87,7 +89,14 @@ def pointer_answer(answer: Answer, domain: dict, language: str, channel: str) ->
         return (variation or {}).get("text") or fallback
 
     sources = answer.sources[:1] if channel == "sms" else answer.sources
-    intro = text_of(POINTER_INTRO, "These help articles are the closest to your question:")
+    if not language or language in SUPPORTED:
+        intro = text_of(POINTER_INTRO, "These help articles are the closest to your question:")
+    else:
+        intro = text_of(
+            OTHER_LANGUAGE_INTRO,
+            "I answer in English, Spanish, German, French and Portuguese. These help articles "
+            "(in English) are the closest to your question:",
+        )
     links = "\n".join(f"- [{s.title}]({s.url})" if s.url else f"- {s.title}" for s in sources)
     offer = text_of(OFFER_PERSON, "If you'd rather talk to a person from our support team, just say so.")
     text = "\n\n".join(part for part in (intro, links, offer) if part)

@@ -80,12 +80,15 @@ def test_pointer_links_the_nearest_articles_and_sets_the_conversation_language(p
 
 
 def test_a_language_without_bot_texts_gets_the_english_pointer_not_a_neighbours(plain_stack):
-    """Italian was read as Spanish and answered in Spanish; now the bot says in English that
-    its articles may help, links them and offers a person, and never routes it away."""
+    """Italian was read as Spanish and answered in Spanish; now the bot says in English which
+    languages it answers in, links the nearest articles, offers a person, and never routes
+    it away."""
     sender = "lang-it"
     text = texts(say(plain_stack, sender, "Quanto costa la spedizione in Italia?"))
-    english = next(v["text"] for v in DOMAIN["responses"]["utter_english_articles"] if not v.get("condition"))
-    assert text.startswith(english), text
+    english = next(
+        v["text"] for v in DOMAIN["responses"]["utter_other_language_articles"] if not v.get("channel")
+    )
+    assert text.startswith(english) and "I answer in English, Spanish" in text, text
     assert ARTICLE in text and text not in HANDOFF_TEXTS | CHITCHAT_TEXTS
     assert tracker(plain_stack, sender)["slots"]["language"] == "it"
 
