@@ -18,7 +18,10 @@ DOMAIN = Domain.load(str(Path(__file__).resolve().parents[2] / "bot" / "domain.y
 LANGUAGES = ("es", "de", "fr", "pt")
 # Every response is something the customer reads (issue 18: "the bot's own responses
 # (greeting, don't know, handoff) exist in those languages too").
-CUSTOMER_FACING = tuple(sorted(DOMAIN.responses))
+# Except the one said only to a customer writing in a language the bot has no texts for,
+# which says in English which languages it answers in.
+ONLY_FOR_OTHER_LANGUAGES = {"utter_other_language_articles"}
+CUSTOMER_FACING = tuple(sorted(set(DOMAIN.responses) - ONLY_FOR_OTHER_LANGUAGES))
 # A word each language's text of these responses contains and English does not.
 MARKERS = {"es": "equipo", "de": "Team", "fr": "équipe", "pt": "equipa"}
 
