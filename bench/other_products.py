@@ -77,6 +77,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from knowledge.answer.prompt import company_in  # noqa: E402
 from knowledge.calibration import ANSWER, DEFAULT_PATH, Calibration  # noqa: E402
 from knowledge.evaluation import (  # noqa: E402
     SAMPLE_ARTICLES,
@@ -149,22 +150,10 @@ def unknown_names(question: str, vocabulary: Container[str]) -> tuple[str, ...]:
 
 
 # -- the narrower guard: such a name before one of the help centre's own product nouns -----
-_CAPITALISED_INSIDE = re.compile(r"[A-Za-z][A-Za-z'’-]*")
-_SENTENCE_OR_LINE = re.compile(r"(?<=[.!?:])\s+|\n+")
 # A product noun is a word after the house name at least this often in the articles.
 MIN_PRODUCT_USES = 2
 # Words allowed between the name and the noun ("my Verizon phone plan").
 MAX_GAP = 1
-
-
-def house_name(texts: list[str]) -> str | None:
-    """The capitalised word the articles use most inside sentences: the help centre's own name."""
-    counts: Counter[str] = Counter()
-    for text in texts:
-        for sentence in _SENTENCE_OR_LINE.split(text):
-            words = _CAPITALISED_INSIDE.findall(sentence)
-            counts.update(w for w in words[1:] if w[0].isupper() and not w.isupper())
-    return counts.most_common(1)[0][0] if counts else None
 
 
 def product_nouns(texts: list[str], name: str, stop_words: Container[str]) -> frozenset[str]:
@@ -213,7 +202,7 @@ def main() -> int:
         kb = engine(store.uri, embedder, calibration)
         vocabulary = kb.retriever.vocabulary().counts
         texts = [p.read_text(encoding="utf-8") for p in sorted(SAMPLE_ARTICLES.glob("*.md"))]
-        name = house_name(texts)
+        name = company_in(texts)  # the help centre's own name, as the model's prompt finds it
         nouns = product_nouns(texts, name, STOP_WORDS) if name else frozenset()
         if args.guard == "product":
             print(f"house name {name!r}, product nouns {sorted(nouns)}")
