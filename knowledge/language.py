@@ -90,14 +90,13 @@ def detect(text: str) -> str | None:
     another language), or None when it is too short to tell."""
     sample = _NEUTRAL.sub(" ", text or "")
     letters = _LETTERS.findall(sample)
-    if len(letters) >= MIN_SCRIPT_LETTERS and not all(_latin(c) for c in letters):
-        other = _other_language(sample, letters)
-        if other:
-            return other
-    if len(letters) < MIN_LETTERS or len(sample.split()) < 2:
+    # Another script tells even a short message apart; the Latin one needs the usual length.
+    other_script = len(letters) >= MIN_SCRIPT_LETTERS and not all(_latin(c) for c in letters)
+    long_enough = len(letters) >= MIN_LETTERS and len(sample.split()) >= 2
+    if not (other_script or long_enough):
         return None
     other = _other_language(sample, letters)
-    if other:
+    if other or not long_enough:
         return other
     language, probability = _identifier().classify(sample)  # no state kept between calls
     return language if probability >= MIN_PROBABILITY else None
